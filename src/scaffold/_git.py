@@ -1,0 +1,76 @@
+"""The few git commands scaffold needs, run as subprocesses with captured output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from scaffold.errors import RepositoryError
+
+
+def git(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> str:
+    """Run git and return its stripped stdout; a failure becomes a one-line error."""
+    full_env = {**os.environ, **env} if env else None
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise RepositoryError("git is not installed or not on PATH") from error
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        reason = detail[-1] if detail else f"exit code {done.returncode}"
+        raise RepositoryError(f"git {args[0]} failed: {reason}")
+    return done.stdout.strip()
+
+
+def is_work_tree(path: Path) -> bool:
+    """Tell whether `path` is the top level of a git work tree."""
+    top = git("rev-parse", "--show-toplevel", cwd=path, check=False)
+    return bool(top) and Path(top).resolve() == path.resolve()
+
+
+def dirty_files(path: Path) -> list[str]:
+    """Paths with uncommitted changes (staged, unstaged or untracked, not ignored)."""
+    status = git("status", "--porcelain", "--untracked-files=all", cwd=path)
+    return [line[3:] for line in status.splitlines() if line]
+
+
+def listed_files(path: Path) -> list[str]:
+    """Tracked files plus untracked ones that are not ignored."""
+    out = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=path)
+    return sorted({name for name in out.split("\0") if name})
+
+
+def has_identity(path: Path) -> bool:
+    """Tell whether git knows who commits here (user.name and user.email)."""
+    return all(git("config", key, cwd=path, check=False) for key in ("user.name", "user.email"))
+
+
+def initial_commit(path: Path, message: str, author: tuple[str, str]) -> str:
+    """`git init`, add everything and commit; fall back to `author` if git has no identity."""
+    git("init", "--quiet", "--initial-branch=main", cwd=path)
+    git("add", "--all", cwd=path)
+    identity: list[str] = []
+    if not has_identity(path):
+        identity = ["-c", f"user.name={author[0]}", "-c", f"user.email={author[1]}"]
+    git(*identity, "commit", "--quiet", "--no-verify", "--message", message, cwd=path)
+    return git("rev-parse", "--short", "HEAD", cwd=path)
+
+
+def run_many(commands: Sequence[Sequence[str]], cwd: Path) -> None:
+    """Run several git commands in order, stopping at the first failure."""
+    for command in commands:
+        git(*command, cwd=cwd)

@@ -1,0 +1,284 @@
+"""The library API: create and update projects. Copier is only imported here.
+
+Functions return result objects and raise `ScaffoldError` subclasses; they never print
+or exit. Long steps are announced through the optional `progress` callback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scaffold import _git, options, source
+from scaffold.errors import (
+    DestinationError,
+    InvalidAnswerError,
+    RepositoryError,
+    ScaffoldError,
+    TemplateError,
+    UpdateConflictsError,
+)
+
+Progress = Callable[[str], None]
+ANSWERS_FILE = ".copier-answers.yml"
+_CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """What `create` made."""
+
+    path: Path
+    template: str
+    version: str | None
+    commit: str | None
+    """The project's first commit, or None when git history was left to the user."""
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What `update` changed: versions before and after, and files it touched."""
+
+    path: Path
+    old_version: str | None
+    new_version: str | None
+    changed: list[str]
+
+
+def version() -> str:
+    """The installed version of mlops-scaffold."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("mlops-scaffold")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def questions(template: str | None = None) -> list[options.Question]:
+    """The template's questions (the bundled template unless `template` is given)."""
+    root = source.local_template(template, None).root if template else source.bundled_root()
+    if root is None:
+        raise TemplateError(f"cannot read the questions of remote template {template}")
+    return options.load_questions(root)
+
+
+def resolve_template(template: str | None, vcs_ref: str | None) -> source.TemplateRef:
+    """The template to render: a user-given source, or the bundled one via the mirror."""
+    if template:
+        return source.local_template(template, vcs_ref)
+    ref = source.sync_mirror(version())
+    return ref if vcs_ref is None else source.TemplateRef(ref.src, vcs_ref, ref.root)
+
+
+def create(
+    dest: Path,
+    data: Mapping[str, Any] | None = None,
+    *,
+    defaults: bool = False,
+    template: str | None = None,
+    vcs_ref: str | None = None,
+    force: bool = False,
+    git_init: bool = True,
+    progress: Progress | None = None,
+) -> CreateResult:
+    """Render a new project into `dest` and make its first git commit.
+
+    The project is rendered into a hidden sibling directory and moved into place only when
+    everything succeeded, so a failure leaves nothing behind. With `force`, the files are
+    copied over an existing non-empty `dest`; other files there are kept.
+    """
+    step = progress or (lambda _message: None)
+    dest = dest.expanduser().absolute()
+    data = dict(data or {})
+    _check_destination(dest, force)
+    step("Preparing template")
+    ref = resolve_template(template, vcs_ref)
+    if ref.root is not None:
+        options.check_answers(data, options.load_questions(ref.root))
+    if not defaults and not sys.stdin.isatty():
+        raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
+    try:
+        step("Rendering project")
+        _render(ref, staging, data, defaults)
+        commit = None
+        existing_repo = dest.exists() and _git.is_work_tree(dest)
+        if git_init and not existing_repo:
+            step("Creating the first git commit")
+            answers = _read_answers(staging)
+            author = (
+                str(answers.get("author_name", "scaffold")),
+                str(answers.get("author_email", "scaffold@localhost")),
+            )
+            commit = _git.initial_commit(
+                staging, f"Initial commit from mlops-scaffold {version()}", author
+            )
+        _move_into_place(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return CreateResult(
+        path=dest, template=ref.src, version=_read_answers(dest).get("_commit"), commit=commit
+    )
+
+
+def _check_destination(dest: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise DestinationError(f"destination {dest} exists and is not a directory")
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise DestinationError(f"destination {dest} is not empty; pass --force to write into it")
+
+
+def _render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
+    import copier
+    from copier.errors import CopierError
+
+    try:
+        copier.run_copy(
+            ref.src,
+            dest,
+            data=dict(data),
+            vcs_ref=ref.vcs_ref,
+            defaults=defaults,
+            quiet=True,
+            overwrite=True,
+            unsafe=False,
+        )
+    except ValueError as error:  # copier's validator and choice failures
+        raise InvalidAnswerError(_first_line(error)) from error
+    except CopierError as error:
+        raise TemplateError(_first_line(error)) from error
+
+
+def _move_into_place(staging: Path, dest: Path) -> None:
+    if dest.is_dir() and any(dest.iterdir()):
+        if (staging / ".git").is_dir() and (dest / ".git").exists():
+            shutil.rmtree(staging / ".git")
+        shutil.copytree(staging, dest, dirs_exist_ok=True, symlinks=True)
+        return
+    if dest.is_dir():
+        dest.rmdir()
+    os.replace(staging, dest)
+
+
+def update(
+    path: Path,
+    data: Mapping[str, Any] | None = None,
+    *,
+    vcs_ref: str | None = None,
+    progress: Progress | None = None,
+) -> UpdateResult:
+    """Bring a generated project to a newer template version with `copier update`.
+
+    Refuses a dirty repository (the update must be reviewable as one diff). Raises
+    `UpdateConflictsError`, after the update, if files with conflicts remain.
+    """
+    step = progress or (lambda _message: None)
+    path = path.expanduser().absolute()
+    answers = _read_answers(path)
+    if "_src_path" not in answers or "_commit" not in answers:
+        raise RepositoryError(f"{path / ANSWERS_FILE} lacks _src_path or _commit; cannot update")
+    if not _git.is_work_tree(path):
+        raise RepositoryError(f"{path} is not the top of a git repository; copier update needs one")
+    if dirty := _git.dirty_files(path):
+        raise RepositoryError(
+            f"{path} has uncommitted changes ({dirty[0]}, …); commit or stash them first"
+        )
+    data = dict(data or {})
+    src = str(answers["_src_path"])
+    if source.is_mirror(src) or src == source.portable(source.mirror_path()):
+        step("Syncing the local template mirror")
+        ref = source.sync_mirror(version())
+        vcs_ref = vcs_ref or ref.vcs_ref
+        root: Path | None = ref.root
+    else:
+        root = source.local_template(src, vcs_ref).root
+    if root is not None:
+        options.check_answers(data, options.load_questions(root))
+    step(f"Updating from template {answers['_commit']}")
+    _run_update(path, data, vcs_ref)
+    changed = _git.dirty_files(path)
+    conflicts = find_conflicts(path)
+    if conflicts:
+        raise UpdateConflictsError(conflicts)
+    return UpdateResult(
+        path=path,
+        old_version=str(answers["_commit"]),
+        new_version=_read_answers(path).get("_commit"),
+        changed=changed,
+    )
+
+
+def _run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
+    import copier
+    from copier.errors import CopierError
+
+    try:
+        copier.run_update(
+            path,
+            data=dict(data),
+            vcs_ref=vcs_ref,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            conflict="inline",
+            unsafe=False,
+            skip_answered=True,
+        )
+    except ValueError as error:
+        raise InvalidAnswerError(_first_line(error)) from error
+    except CopierError as error:
+        raise TemplateError(_first_line(error)) from error
+
+
+def find_conflicts(path: Path) -> list[str]:
+    """Files (tracked or new) that hold conflict markers, and any `.rej` files."""
+    found = []
+    for name in _git.listed_files(path):
+        file = path / name
+        if name.endswith(".rej") or (file.is_file() and _has_markers(file)):
+            found.append(name)
+    return found
+
+
+def _has_markers(file: Path) -> bool:
+    try:
+        with file.open(encoding="utf-8") as handle:
+            return any(line.startswith(_CONFLICT_MARKERS) for line in handle)
+    except (UnicodeDecodeError, OSError):
+        return False
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    file = path / ANSWERS_FILE
+    if not file.is_file():
+        raise RepositoryError(f"{path} is not a generated project: no {ANSWERS_FILE}")
+    loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+__all__ = [
+    "CreateResult",
+    "ScaffoldError",
+    "UpdateResult",
+    "create",
+    "find_conflicts",
+    "questions",
+    "update",
+    "version",
+]

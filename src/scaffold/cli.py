@@ -1,0 +1,188 @@
+"""The `scaffold` command: a thin click layer over `scaffold.api`.
+
+The only module that prints, prompts or exits. Heavy imports (copier) happen inside the
+commands, so `scaffold --help` stays fast. Every `ScaffoldError` becomes one red line
+on stderr and its exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scaffold import api, options
+from scaffold.api import Progress
+from scaffold.errors import ExitCode, ScaffoldError, UpdateConflictsError
+
+T = TypeVar("T")
+
+
+def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
+    """The one error funnel: user errors become a line and an exit code.
+
+    `action` receives the progress callback; its last step is closed before any message.
+    """
+    steps = _Steps(quiet)
+    try:
+        return action(steps)
+    except UpdateConflictsError as error:
+        steps.close()
+        click.secho(f"error: {error.message}", fg="red", err=True)
+        for name in error.files:
+            click.echo(f"  conflict: {name}", err=True)
+        raise SystemExit(error.exit_code) from None
+    except ScaffoldError as error:
+        steps.close()
+        click.secho(f"error: {error.message}", fg="red", err=True)
+        raise SystemExit(error.exit_code) from None
+    except KeyboardInterrupt:
+        steps.close()
+        click.secho("interrupted; nothing was left behind", fg="yellow", err=True)
+        raise SystemExit(ExitCode.INTERRUPTED) from None
+    finally:
+        steps.close()
+
+
+class _Steps:
+    """Prints each step as it starts and, when it took over a second, how long it took."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._open: tuple[str, float] | None = None
+
+    def __call__(self, message: str) -> None:
+        self.close()
+        if not self.quiet:
+            click.secho(f"• {message} …", fg="cyan", err=True)
+        self._open = (message, time.monotonic())
+
+    def close(self) -> None:
+        """End the open step, saying how long it took if that was over a second."""
+        if self._open and not self.quiet:
+            elapsed = time.monotonic() - self._open[1]
+            if elapsed >= 1:
+                click.secho(f"  {self._open[0]}: {elapsed:.1f} s", dim=True, err=True)
+        self._open = None
+
+
+def _answers(data: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+    answers: dict[str, Any] = options.load_data_file(data_file) if data_file else {}
+    answers.update(options.parse_pairs(data))
+    return answers
+
+
+_data_option = click.option(
+    "-d",
+    "--data",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Answer a question (repeatable).",
+)
+_vcs_ref_option = click.option(
+    "--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit)."
+)
+_quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="Print only errors and the result."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlops-scaffold", prog_name="scaffold")
+def main() -> None:
+    """Stamp out production-grade ML repositories and keep them current."""
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option(
+    "--defaults", is_flag=True, help="Answer every question with its default (no prompts)."
+)
+@_data_option
+@click.option(
+    "--data-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML file of answers; -d values win.",
+)
+@click.option(
+    "--template", metavar="SRC", help="Template path or git URL (default: the bundled one)."
+)
+@_vcs_ref_option
+@click.option("--force", is_flag=True, help="Write into a non-empty DEST (other files are kept).")
+@_quiet_option
+def new(
+    dest: Path,
+    defaults: bool,
+    data: tuple[str, ...],
+    data_file: Path | None,
+    template: str | None,
+    vcs_ref: str | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Create a new project in DEST."""
+    result = _run(
+        lambda steps: api.create(
+            dest,
+            _answers(data, data_file),
+            defaults=defaults,
+            template=template,
+            vcs_ref=vcs_ref,
+            force=force,
+            progress=steps,
+        ),
+        quiet,
+    )
+    click.secho(
+        f"Created {result.path} from template {result.version or result.template}", fg="green"
+    )
+    click.echo(f"Next: cd {result.path} && make install && make test")
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@_vcs_ref_option
+@_data_option
+@_quiet_option
+def update(path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool) -> None:
+    """Update the project at PATH to a newer template version (copier update)."""
+    result = _run(
+        lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
+        quiet,
+    )
+    if result.old_version == result.new_version and not result.changed:
+        click.secho(f"Already up to date with template {result.new_version}", fg="green")
+        return
+    click.secho(f"Updated {result.path}: {result.old_version} → {result.new_version}", fg="green")
+    for name in result.changed:
+        click.echo(f"  changed: {name}")
+    click.echo("Review with `git diff`, then commit.")
+
+
+@main.command(name="options")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--template", metavar="SRC", help="Template path (default: the bundled one).")
+@click.option("--all", "show_all", is_flag=True, help="Include computed values (never asked).")
+def options_command(as_json: bool, template: str | None, show_all: bool) -> None:
+    """List the template's questions with type, default and choices."""
+    found = _run(lambda _steps: api.questions(template))
+    shown = [question for question in found if show_all or not question.computed]
+    if as_json:
+        click.echo(json.dumps([question.to_dict() for question in shown], indent=2, default=str))
+        return
+    for question in shown:
+        click.secho(question.name, bold=True, nl=False)
+        click.echo(f"  ({question.type})  {question.help}")
+        if question.choices:
+            click.echo(
+                f"    choices: {', '.join(str(value) for value in question.choices.values())}"
+            )
+        if not question.computed:
+            click.echo(f"    default: {question.default}")
+        if question.conditional:
+            click.echo("    asked only when earlier answers call for it")

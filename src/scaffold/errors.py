@@ -1,0 +1,55 @@
+"""Errors a user can act on. The CLI turns each into one red line and its exit code.
+
+Anything that is not a `ScaffoldError` is a bug in scaffold and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the `scaffold` command."""
+
+    OK = 0
+    USER_ERROR = 1
+    USAGE = 2
+    CONFLICTS = 3
+    INTERRUPTED = 130
+
+
+class ScaffoldError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+    exit_code: ExitCode = ExitCode.USER_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidAnswerError(ScaffoldError):
+    """An answer names an unknown question or has a value the question does not allow."""
+
+
+class DestinationError(ScaffoldError):
+    """The destination cannot be written without losing the user's files."""
+
+
+class TemplateError(ScaffoldError):
+    """The template source cannot be found, read or rendered."""
+
+
+class RepositoryError(ScaffoldError):
+    """The project is not a generated project, or its git state forbids the operation."""
+
+
+class UpdateConflictsError(ScaffoldError):
+    """The update ran but left files with conflict markers or `.rej` files."""
+
+    exit_code = ExitCode.CONFLICTS
+
+    def __init__(self, files: list[str]) -> None:
+        listing = ", ".join(files)
+        super().__init__(f"update left {len(files)} file(s) with conflicts to resolve: {listing}")
+        self.files = files
