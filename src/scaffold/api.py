@@ -72,11 +72,21 @@ def questions(template: str | None = None) -> list[options.Question]:
     return options.load_questions(root)
 
 
+def sync_mirror() -> source.TemplateRef:
+    """Refresh the local template mirror with the bundled template; return its ref."""
+    return source.sync_mirror(version())
+
+
+def mirror_versions() -> list[str]:
+    """The template versions (tags) the local mirror holds, oldest first."""
+    return source.mirror_tags()
+
+
 def resolve_template(template: str | None, vcs_ref: str | None) -> source.TemplateRef:
     """The template to render: a user-given source, or the bundled one via the mirror."""
     if template:
         return source.local_template(template, vcs_ref)
-    ref = source.sync_mirror(version())
+    ref = sync_mirror()
     return ref if vcs_ref is None else source.TemplateRef(ref.src, vcs_ref, ref.root)
 
 
@@ -198,7 +208,7 @@ def update(
     src = str(answers["_src_path"])
     if source.is_mirror(src) or src == source.portable(source.mirror_path()):
         step("Syncing the local template mirror")
-        ref = source.sync_mirror(version())
+        ref = sync_mirror()
         vcs_ref = vcs_ref or ref.vcs_ref
         root: Path | None = ref.root
     else:
@@ -278,7 +288,9 @@ __all__ = [
     "UpdateResult",
     "create",
     "find_conflicts",
+    "mirror_versions",
     "questions",
+    "sync_mirror",
     "update",
     "version",
 ]

@@ -186,3 +186,12 @@ def options_command(as_json: bool, template: str | None, show_all: bool) -> None
             click.echo(f"    default: {question.default}")
         if question.conditional:
             click.echo("    asked only when earlier answers call for it")
+
+
+@main.command()
+def mirror() -> None:
+    """Refresh the local template repository (run once after upgrading, for plain copier)."""
+    ref = _run(lambda _steps: api.sync_mirror())
+    click.echo(f"Template mirror: {ref.src}")
+    click.echo(f"Installed version: {ref.vcs_ref}")
+    click.echo(f"Versions held: {', '.join(api.mirror_versions())}")

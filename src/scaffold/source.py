@@ -95,6 +95,15 @@ def sync_mirror(version: str, root: Path | None = None) -> TemplateRef:
     return TemplateRef(src=portable(mirror), vcs_ref=tag, root=root)
 
 
+def mirror_tags() -> list[str]:
+    """Tags in the mirror, in the order they were created."""
+    mirror = mirror_path()
+    if not (mirror / ".git").is_dir():
+        return []
+    listing = _git.git("tag", "--list", "--sort=creatordate", cwd=mirror)
+    return listing.splitlines()
+
+
 def _tree_of(root: Path, mirror: Path) -> str:
     """Write the template files under `root` as a tree object in the mirror."""
     with tempfile.TemporaryDirectory() as scratch:
