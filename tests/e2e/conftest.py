@@ -1,0 +1,20 @@
+"""E2E fixtures: one generated and installed project shared by every test that needs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import run, scaffold
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project made by `scaffold new --defaults` and installed once with `make install`."""
+    root = tmp_path_factory.mktemp("e2e")
+    created = scaffold("new", "-q", "proj", "--defaults", cwd=root)
+    assert created.returncode == 0, created.stderr
+    project = root / "proj"
+    run(["make", "install"], cwd=project)
+    return project

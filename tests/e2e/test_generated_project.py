@@ -1,0 +1,95 @@
+"""A freshly generated project works on its first command: install, lint, test, hooks, format."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import run, scaffold
+
+pytestmark = pytest.mark.e2e
+
+
+def _targets(makefile: Path) -> set[str]:
+    return set(re.findall(r"^([a-zA-Z][\w-]*):", makefile.read_text(), flags=re.MULTILINE))
+
+
+def test_help_is_default_and_lists_every_target(default_project: Path) -> None:
+    shown = run(["make"], cwd=default_project).stdout
+    targets = _targets(default_project / "Makefile")
+    assert {"help", "venv", "install", "lint", "format", "test", "clean"} <= targets
+    assert [target for target in targets if target not in shown] == []
+
+
+def test_install_is_idempotent(default_project: Path) -> None:
+    again = run(["make", "install"], cwd=default_project)
+    assert "pip install" not in again.stdout
+    assert "venv" not in again.stdout.replace("Nothing to be done", "")
+
+
+def test_lint_scores_ten(default_project: Path) -> None:
+    linted = run(["make", "lint"], cwd=default_project)
+    assert "rated at 10.00/10" in linted.stdout
+
+
+def test_tests_pass_with_coverage(default_project: Path) -> None:
+    tested = run(["make", "test"], cwd=default_project)
+    assert re.search(r"\d+ passed", tested.stdout)
+    assert "Required test coverage of" in tested.stdout
+
+
+def test_pre_commit_hooks_pass_offline_and_catch_conflicts(default_project: Path) -> None:
+    run(["make", "pre-commit"], cwd=default_project)
+    leftover = default_project / "merge_leftover.txt"
+    leftover.write_text("a\n<<<<<<< HEAD\nb\n=======\nc\n>>>>>>> branch\n")
+    rejected = default_project / "Makefile.rej"
+    rejected.write_text("rejected hunk\n")
+    try:
+        run(["git", "add", leftover.name, rejected.name], cwd=default_project)
+        failed = run(["make", "pre-commit"], cwd=default_project, check=False)
+        assert failed.returncode != 0
+        assert "merge_leftover.txt" in failed.stdout
+        assert "Makefile.rej" in failed.stdout
+    finally:
+        run(["git", "rm", "--cached", "--quiet", leftover.name, rejected.name], cwd=default_project)
+        leftover.unlink()
+        rejected.unlink()
+
+
+def test_format_leaves_the_tree_clean(default_project: Path) -> None:
+    run(["make", "format"], cwd=default_project)
+    assert run(["git", "status", "--porcelain"], cwd=default_project).stdout == ""
+
+
+def test_clean_keeps_sources(default_project: Path) -> None:
+    run(["make", "clean"], cwd=default_project)
+    assert run(["git", "status", "--porcelain"], cwd=default_project).stdout == ""
+    assert (default_project / ".venv").is_dir()
+
+
+def test_uv_installer_falls_back_to_pip_without_uv(default_project: Path) -> None:
+    uv = shutil.which("uv")
+    assert uv, "uv must be on PATH in the test environment"
+    hidden = os.pathsep.join(
+        entry for entry in os.environ["PATH"].split(os.pathsep) if not (Path(entry) / "uv").exists()
+    )
+    planned = run(
+        ["make", "-n", "-B", "venv", "VENV=.venv-fallback"],
+        cwd=default_project,
+        env={"PATH": hidden},
+    )
+    assert "-m venv" in planned.stdout
+    assert "uv venv" not in planned.stdout
+
+
+def test_pip_installer_project_installs_and_tests(tmp_path: Path) -> None:
+    created = scaffold("new", "-q", "pipproj", "--defaults", "-d", "installer=pip", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    project = tmp_path / "pipproj"
+    run(["make", "install"], cwd=project)
+    tested = run(["make", "test"], cwd=project)
+    assert re.search(r"\d+ passed", tested.stdout)

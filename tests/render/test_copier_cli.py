@@ -1,0 +1,33 @@
+"""The template works with plain `copier copy`, without scaffold in the loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import BIN, expected_files, files_under, run
+
+
+def test_plain_copier_copy(tmp_path: Path) -> None:
+    dest = tmp_path / "plain"
+    run(
+        [
+            BIN / "copier",
+            "copy",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--quiet",
+            ".",
+            dest,
+            "-d",
+            "package_name=plain_pkg",
+            "-d",
+            "project_name=Plain Project",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert files_under(dest) == expected_files({"package_name": "plain_pkg"})
+    answers = (dest / ".copier-answers.yml").read_text()
+    assert "package_name: plain_pkg" in answers
+    assert "project_slug: plain-project" in answers
+    assert "reserved_package_names" not in answers

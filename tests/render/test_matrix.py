@@ -1,0 +1,94 @@
+"""Render tier: every combination in the option matrix renders exactly the expected files."""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import (
+    REPO_ROOT,
+    expected_files,
+    files_under,
+    load_structured,
+    option_matrix,
+    render,
+    walk_text_files,
+    windows_problem,
+)
+
+MATRIX = option_matrix()
+JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
+
+
+def _id(combo: dict[str, str]) -> str:
+    return "-".join(combo.values())
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=_id)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    answers = dict(request.param)
+    dest = tmp_path_factory.mktemp("render")
+    render(dest, **answers)
+    return dest
+
+
+def test_exact_file_set(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert files_under(project) == expected_files(answers)
+
+
+def test_no_jinja_left(project: Path) -> None:
+    leftovers = [
+        path.relative_to(project).as_posix()
+        for path in walk_text_files(project)
+        if JINJA_LEFTOVER.search(path.read_text(encoding="utf-8"))
+    ]
+    assert leftovers == []
+
+
+def test_structured_files_parse(project: Path) -> None:
+    parsed = [
+        path
+        for path in walk_text_files(project)
+        if path.suffix in {".toml", ".yml", ".yaml", ".json"}
+    ]
+    assert parsed, "expected TOML/YAML files in a generated project"
+    for path in parsed:
+        assert load_structured(path) is not None, path
+
+
+def test_file_names_legal_on_windows(project: Path) -> None:
+    problems = {name: windows_problem(name) for name in files_under(project)}
+    assert {name: why for name, why in problems.items() if why} == {}
+
+
+def test_answers_drive_the_output(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    pyproject = load_structured(project / "pyproject.toml")
+    assert pyproject["project"]["name"] == answers["project_slug"]
+    assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
+    licence = (project / "LICENSE").read_text()
+    marker = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "Redistribution and use in source and binary forms",
+        "proprietary": "All rights reserved",
+    }[answers["license"]]
+    assert marker in licence
+    makefile = (project / "Makefile").read_text()
+    uses_uv = "uv venv" in makefile
+    assert uses_uv == (answers["installer"] == "uv")
+
+
+def test_reserved_names_cover_keywords_and_stdlib() -> None:
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    reserved = set(config["reserved_package_names"]["default"])
+    public_stdlib = {name for name in sys.stdlib_module_names if not name.startswith("_")}
+    lowercase_keywords = {word for word in keyword.kwlist if word.islower()}
+    missing = (public_stdlib - {"cProfile"}) | lowercase_keywords | {"match", "case"}
+    assert missing - reserved == set()

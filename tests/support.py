@@ -1,0 +1,176 @@
+"""Shared helpers for the tests: render the template, walk and run generated projects."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import cycle, product
+from pathlib import Path
+from typing import Any
+
+import copier
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DEFAULT_PACKAGE = "heart_disease_risk"
+
+# Options whose combinations change the output together, and options that vary alone.
+INTERACTING: dict[str, list[str]] = {
+    "installer": ["uv", "pip"],
+    "python_version": ["3.10", "3.11", "3.12", "3.13"],
+}
+CYCLED: dict[str, list[str]] = {
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],
+}
+
+
+def option_matrix() -> list[dict[str, str]]:
+    """The product of the interacting options, with the independent ones cycled through."""
+    combos = [
+        dict(zip(INTERACTING, values, strict=True)) for values in product(*INTERACTING.values())
+    ]
+    cyclers = {name: cycle(values) for name, values in CYCLED.items()}
+    return [{**combo, **{name: next(it) for name, it in cyclers.items()}} for combo in combos]
+
+
+def render(dest: Path, **data: Any) -> Path:
+    """Render this checkout's template (working tree included) with copier itself."""
+    copier.run_copy(
+        str(REPO_ROOT), dest, data=data, defaults=True, vcs_ref="HEAD", quiet=True, unsafe=False
+    )
+    return dest
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below `root` as a POSIX relative path, ignoring `.git/`."""
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+def expected_files(answers: Mapping[str, str]) -> set[str]:
+    """The exact set of files a project with these answers must contain."""
+    pkg = answers.get("package_name", DEFAULT_PACKAGE)
+    return {
+        ".copier-answers.yml",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        f"src/{pkg}/__init__.py",
+        f"src/{pkg}/paths.py",
+        f"src/{pkg}/py.typed",
+        "tests/test_paths.py",
+        "tests/test_version.py",
+    }
+
+
+def run(
+    command: Sequence[str | Path],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure show its output in the assertion message."""
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, command))} exited {done.returncode} in {cwd}\n"
+            f"--- stdout ---\n{done.stdout[-6000:]}\n--- stderr ---\n{done.stderr[-6000:]}"
+        )
+    return done
+
+
+def scaffold(*args: str | Path, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the installed `scaffold` command of this test environment."""
+    return run([BIN / "scaffold", *args], cwd=cwd, check=check, timeout=300)
+
+
+def copy_template_repo(dest: Path, *, whole_project: bool = False) -> Path:
+    """A fresh git repository holding this checkout's template (or every project file).
+
+    Copies the working tree, so uncommitted template changes are tested too.
+    """
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    wanted = [
+        name
+        for name in listing
+        if name
+        and (REPO_ROOT / name).is_file()
+        and (whole_project or name == "copier.yml" or name.startswith("template/"))
+    ]
+    for name in wanted:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, target)
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=dest)
+    commit_all(dest, "template snapshot")
+    return dest
+
+
+def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
+    """Stage everything in `repo`, commit, and optionally tag."""
+    run(["git", "add", "--all"], cwd=repo)
+    run(["git", "commit", "--quiet", "--no-verify", "--allow-empty", "-m", message], cwd=repo)
+    if tag:
+        run(["git", "tag", tag], cwd=repo)
+
+
+def walk_text_files(root: Path) -> Iterator[Path]:
+    """Text files of a generated project (skips `.git/`)."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".git" not in path.relative_to(root).parts:
+            yield path
+
+
+def load_structured(path: Path) -> Any:
+    """Parse a TOML, YAML or JSON file by its suffix."""
+    import json
+
+    import tomllib
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        return tomllib.loads(text)
+    if path.suffix in {".yml", ".yaml"}:
+        return list(yaml.safe_load_all(text))
+    return json.loads(text)
+
+
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
+
+
+def windows_problem(relative: str) -> str | None:
+    """Why a relative path cannot exist on Windows, or None if it can."""
+    for part in relative.split("/"):
+        if re.search(r'[<>:"|?*\\]', part) or any(ord(char) < 32 for char in part):
+            return f"'{part}' has a character Windows forbids"
+        if part.endswith((" ", ".")):
+            return f"'{part}' ends with a dot or space"
+        if _WINDOWS_RESERVED.match(part):
+            return f"'{part}' is a reserved device name"
+    return None

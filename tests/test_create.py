@@ -1,0 +1,81 @@
+"""`scaffold new` through the library and the CLI: git history, force, mirror and versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scaffold import api, source
+from tests.support import REPO_ROOT, expected_files, files_under, run, scaffold
+
+
+def test_new_makes_a_committed_project(tmp_path: Path) -> None:
+    done = scaffold("new", "proj", "--defaults", "-d", "package_name=risk", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "proj"
+    assert files_under(project) == expected_files({"package_name": "risk"})
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    log = run(["git", "log", "--format=%s"], cwd=project).stdout.strip()
+    assert log.startswith("Initial commit from mlops-scaffold")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == f"v{api.version()}" or answers["_commit"].startswith("v")
+    assert Path(answers["_src_path"]).expanduser() == source.mirror_path().resolve()
+    assert [name for name in (tmp_path).iterdir() if name.name != "proj"] == []
+
+
+def test_new_with_data_file_and_override(tmp_path: Path) -> None:
+    data = tmp_path / "answers.yml"
+    data.write_text("project_name: Churn Model\nlicense: Apache-2.0\n")
+    result = api.create(
+        tmp_path / "churn", {**api_answers(data), "license": "BSD-3-Clause"}, defaults=True
+    )
+    answers = yaml.safe_load((result.path / ".copier-answers.yml").read_text())
+    assert answers["project_slug"] == "churn-model"
+    assert answers["package_name"] == "churn_model"
+    assert answers["license"] == "BSD-3-Clause"
+
+
+def api_answers(data_file: Path) -> dict[str, object]:
+    from scaffold.options import load_data_file
+
+    return load_data_file(data_file)
+
+
+def test_force_writes_into_a_non_empty_directory_and_keeps_other_files(tmp_path: Path) -> None:
+    dest = tmp_path / "existing"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("keep me")
+    api.create(dest, defaults=True, force=True)
+    assert (dest / "notes.txt").read_text() == "keep me"
+    assert expected_files({}) <= files_under(dest)
+
+
+def test_mirror_is_idempotent_and_tags_new_content(tmp_path: Path) -> None:
+    first = api.sync_mirror()
+    again = api.sync_mirror()
+    assert first == again
+    assert api.mirror_versions().count(first.vcs_ref) == 1
+    changed = tmp_path / "bundle"
+    (changed / "template").mkdir(parents=True)
+    (changed / "copier.yml").write_text((REPO_ROOT / "copier.yml").read_text())
+    (changed / "template" / "NEW.md").write_text("new\n")
+    other = source.sync_mirror(api.version(), root=changed)
+    assert other.vcs_ref != first.vcs_ref
+    assert other.vcs_ref is not None
+    assert other.vcs_ref.startswith(f"{first.vcs_ref}")
+
+
+def test_portable_path_uses_tilde(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert source.portable(tmp_path / "a" / "b") == "~/a/b"
+    assert source.portable(Path("/opt/elsewhere")) == "/opt/elsewhere"
+
+
+def test_version_and_help_are_quick_to_reach() -> None:
+    done = scaffold("--version", cwd=REPO_ROOT, check=True)
+    assert done.stdout.startswith("scaffold, version ")
+    helped = scaffold("--help", cwd=REPO_ROOT, check=True)
+    for command in ("new", "update", "options", "mirror"):
+        assert command in helped.stdout
