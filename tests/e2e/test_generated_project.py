@@ -18,6 +18,15 @@ def _targets(makefile: Path) -> set[str]:
     return set(re.findall(r"^([a-zA-Z][\w-]*):", makefile.read_text(), flags=re.MULTILINE))
 
 
+def _path_without(*tools: str) -> str:
+    """PATH minus every directory that holds one of `tools`."""
+    return os.pathsep.join(
+        entry
+        for entry in os.environ["PATH"].split(os.pathsep)
+        if not any((Path(entry) / tool).exists() for tool in tools)
+    )
+
+
 def test_help_is_default_and_lists_every_target(default_project: Path) -> None:
     shown = run(["make"], cwd=default_project).stdout
     targets = _targets(default_project / "Makefile")
@@ -60,6 +69,29 @@ def test_pre_commit_hooks_pass_offline_and_catch_conflicts(default_project: Path
         rejected.unlink()
 
 
+def test_git_hook_runs_the_venv_linters_without_activation(default_project: Path) -> None:
+    """`make install` installs the hook; `git commit` lints with .venv's tools, venv inactive."""
+    env = {"PATH": _path_without("ruff", "pylint", "pre-commit"), "VIRTUAL_ENV": ""}
+    module = default_project / "tests" / "test_hook_probe.py"
+    module.write_text(
+        '"""Probe."""\n\nimport os\n\n\ndef test_probe() -> None:\n    """Probe."""\n'
+    )
+    try:
+        run(["git", "add", str(module)], cwd=default_project)
+        rejected = run(
+            ["git", "commit", "-m", "unused import"], cwd=default_project, env=env, check=False
+        )
+        assert rejected.returncode != 0
+        assert "F401" in rejected.stdout + rejected.stderr
+        module.write_text('"""Probe."""\n\n\ndef test_probe() -> None:\n    """Probe."""\n')
+        run(["git", "add", str(module)], cwd=default_project)
+        run(["git", "commit", "-m", "clean probe"], cwd=default_project, env=env)
+        run(["git", "reset", "--quiet", "--hard", "HEAD~1"], cwd=default_project)
+    finally:
+        run(["git", "reset", "--quiet"], cwd=default_project)
+        module.unlink(missing_ok=True)
+
+
 def test_format_leaves_the_tree_clean(default_project: Path) -> None:
     run(["make", "format"], cwd=default_project)
     assert run(["git", "status", "--porcelain"], cwd=default_project).stdout == ""
@@ -74,9 +106,7 @@ def test_clean_keeps_sources(default_project: Path) -> None:
 def test_uv_installer_falls_back_to_pip_without_uv(default_project: Path) -> None:
     uv = shutil.which("uv")
     assert uv, "uv must be on PATH in the test environment"
-    hidden = os.pathsep.join(
-        entry for entry in os.environ["PATH"].split(os.pathsep) if not (Path(entry) / "uv").exists()
-    )
+    hidden = _path_without("uv")
     planned = run(
         ["make", "-n", "-B", "venv", "VENV=.venv-fallback"],
         cwd=default_project,
