@@ -1,17 +1,21 @@
-"""Test-wide isolation: a private template mirror and a git identity for commits."""
+"""Test-wide isolation: a private template mirror, a git identity, this venv's tools on PATH."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import BIN
+
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the user's mirror and git config out of the tests."""
+    """Keep the user's mirror and git config out; put uv and the tools on PATH like a venv."""
     patch = pytest.MonkeyPatch()
+    patch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     home = tmp_path_factory.mktemp("scaffold-home")
     patch.setenv("SCAFFOLD_HOME", str(home))
     for role in ("AUTHOR", "COMMITTER"):
