@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support import BIN, REPO_ROOT, load_structured
+from tests.support import BIN, REPO_ROOT, load_structured, run
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
@@ -39,26 +39,12 @@ def test_ci_runs_the_readme_test_command() -> None:
 )
 def test_own_workflow_passes(command: list[str]) -> None:
     """The real workflow linters accept the scaffolder's CI workflow."""
-    result = subprocess.run(
-        [str(BIN / command[0]), *command[1:]],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    run([BIN / command[0], *command[1:]], cwd=REPO_ROOT)
 
 
 def test_options_reference_is_current() -> None:
     """docs/reference/options.md is regenerated whenever copier.yml changes."""
-    result = subprocess.run(
-        [sys.executable, "docs/gen_options.py", "--check"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    run([sys.executable, "docs/gen_options.py", "--check"], cwd=REPO_ROOT)
 
 
 def test_help_does_not_import_copier() -> None:
