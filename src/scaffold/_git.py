@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from scaffold.errors import RepositoryError
@@ -59,18 +59,16 @@ def has_identity(path: Path) -> bool:
     return all(git("config", key, cwd=path, check=False) for key in ("user.name", "user.email"))
 
 
-def initial_commit(path: Path, message: str, author: tuple[str, str]) -> str:
-    """`git init`, add everything and commit; fall back to `author` if git has no identity."""
+def init(path: Path) -> None:
+    """`git init` with `main` as the first branch."""
     git("init", "--quiet", "--initial-branch=main", cwd=path)
+
+
+def initial_commit(path: Path, message: str, author: tuple[str, str]) -> str:
+    """Add everything and commit; fall back to `author` if git has no identity."""
     git("add", "--all", cwd=path)
     identity: list[str] = []
     if not has_identity(path):
         identity = ["-c", f"user.name={author[0]}", "-c", f"user.email={author[1]}"]
     git(*identity, "commit", "--quiet", "--no-verify", "--message", message, cwd=path)
     return git("rev-parse", "--short", "HEAD", cwd=path)
-
-
-def run_many(commands: Sequence[Sequence[str]], cwd: Path) -> None:
-    """Run several git commands in order, stopping at the first failure."""
-    for command in commands:
-        git(*command, cwd=cwd)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from scaffold import _git, options, source
+from scaffold import _git, data_tracking, options, source
 from scaffold.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -124,6 +124,12 @@ def create(
         _render(ref, staging, data, defaults)
         commit = None
         existing_repo = dest.exists() and _git.is_work_tree(dest)
+        raw_files = data_tracking.untracked_raw_files(staging)
+        if (git_init and not existing_repo) or raw_files:
+            _git.init(staging)  # DVC works only inside a git work tree
+        if raw_files:
+            step("Tracking the raw data with DVC")
+            data_tracking.track(staging, raw_files)
         if git_init and not existing_repo:
             step("Creating the first git commit")
             answers = _read_answers(staging)
@@ -134,6 +140,8 @@ def create(
             commit = _git.initial_commit(
                 staging, f"Initial commit from mlops-scaffold {version()}", author
             )
+        elif (staging / ".git").is_dir():
+            shutil.rmtree(staging / ".git")
         _move_into_place(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

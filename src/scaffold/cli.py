@@ -141,7 +141,7 @@ def new(
     click.secho(
         f"Created {result.path} from template {result.version or result.template}", fg="green"
     )
-    click.echo(f"Next: cd {result.path} && make install && make test")
+    click.echo(f"Next: cd {result.path} && make install test repro")
 
 
 @main.command()
