@@ -26,6 +26,7 @@ INTERACTING: dict[str, list[str]] = {
 }
 CYCLED: dict[str, list[str]] = {
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],
+    "dvc_remote": ["local", "s3", "gcs", "azure", "ssh"],
 }
 
 
@@ -55,23 +56,67 @@ def files_under(root: Path) -> set[str]:
     }
 
 
+PACKAGE_MODULES = (
+    "__init__.py",
+    "cli.py",
+    "config.py",
+    "evaluate.py",
+    "metrics.py",
+    "paths.py",
+    "predict.py",
+    "prepare.py",
+    "promotion.py",
+    "py.typed",
+    "schema.py",
+    "tracking.py",
+    "train.py",
+    "validate.py",
+    "verify.py",
+)
+TEST_MODULES = (
+    "conftest.py",
+    "test_config.py",
+    "test_paths.py",
+    "test_pipeline.py",
+    "test_prepare.py",
+    "test_promotion.py",
+    "test_tracking.py",
+    "test_train.py",
+    "test_validate.py",
+    "test_verify.py",
+    "test_version.py",
+)
+# `scaffold new` adds these with `dvc add` (plain copier does not): the raw data leaves git.
+DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
+
+
 def expected_files(answers: Mapping[str, str]) -> set[str]:
-    """The exact set of files a project with these answers must contain."""
+    """The exact set of files copier renders for these answers."""
     pkg = answers.get("package_name", DEFAULT_PACKAGE)
     return {
         ".copier-answers.yml",
+        ".dvc/.gitignore",
+        ".dvc/config",
+        ".dvcignore",
         ".gitignore",
         ".pre-commit-config.yaml",
         "LICENSE",
         "Makefile",
         "README.md",
+        "data/README.md",
+        "data/raw/heart.csv",
+        "dvc.yaml",
+        "params.yaml",
         "pyproject.toml",
-        f"src/{pkg}/__init__.py",
-        f"src/{pkg}/paths.py",
-        f"src/{pkg}/py.typed",
-        "tests/test_paths.py",
-        "tests/test_version.py",
+        *(f"src/{pkg}/{name}" for name in PACKAGE_MODULES),
+        *(f"tests/{name}" for name in TEST_MODULES),
     }
+
+
+def git_files(repo: Path) -> set[str]:
+    """The files git tracks in `repo`."""
+    listing = run(["git", "ls-files", "-z"], cwd=repo).stdout
+    return {name for name in listing.split("\0") if name}
 
 
 def run(

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from scaffold import api, source
-from tests.support import REPO_ROOT, expected_files, files_under, run, scaffold
+from tests.support import (
+    DVC_TRACKING_FILES,
+    REPO_ROOT,
+    expected_files,
+    files_under,
+    git_files,
+    run,
+    scaffold,
+)
 
 
 def test_new_makes_a_committed_project(tmp_path: Path) -> None:
     done = scaffold("new", "proj", "--defaults", "-d", "package_name=risk", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     project = tmp_path / "proj"
-    assert files_under(project) == expected_files({"package_name": "risk"})
+    rendered = expected_files({"package_name": "risk"})
+    assert git_files(project) == (rendered - {"data/raw/heart.csv"}) | DVC_TRACKING_FILES
+    assert (project / "data/raw/heart.csv").is_file(), "the data stays in the workspace"
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    status = run(
+        [sys.executable, "-m", "dvc", "status", "--quiet", "data/raw/heart.csv.dvc"], cwd=project
+    )
+    assert status.returncode == 0, "the raw data must be in DVC's cache, unchanged"
     log = run(["git", "log", "--format=%s"], cwd=project).stdout.strip()
     assert log.startswith("Initial commit from mlops-scaffold")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())

@@ -13,7 +13,10 @@ from tests.support import run, scaffold
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project made by `scaffold new --defaults` and installed once with `make install`."""
     root = tmp_path_factory.mktemp("e2e")
-    created = scaffold("new", "-q", "proj", "--defaults", cwd=root)
+    remote = root / "dvc-remote"  # outside the project, as the default ~/.dvc-storage is
+    created = scaffold(
+        "new", "-q", "proj", "--defaults", "-d", f"dvc_remote_url={remote}", cwd=root
+    )
     assert created.returncode == 0, created.stderr
     project = root / "proj"
     run(["make", "install"], cwd=project)
