@@ -24,10 +24,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/uv
 
 install: $(VENV)/.installed ## Create .venv and install scaffold with its dev tools (idempotent)
 
-demo: install ## Stamp out ./demo with the defaults, then run its `make install test`
+demo: install ## Stamp out ./demo with the defaults, then run its tests, pipeline and verification
 	rm -rf $(DEMO)
 	$(BIN)/scaffold new $(DEMO) --defaults
-	$(MAKE) -C $(DEMO) install test
+	$(MAKE) -C $(DEMO) install test repro verify
 
 test: install ## Fast tests (render tier)
 	$(BIN)/pytest
@@ -56,6 +56,7 @@ docs: install ## Build the docs into site/
 bench: install ## Print the benchmark figures (bench/)
 	$(BIN)/python bench/generate
 	$(BIN)/python bench/time_to_green
+	$(BIN)/python bench/pipeline
 
 clean: ## Remove caches and build outputs (keeps .venv)
 	rm -rf build dist site .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
