@@ -6,6 +6,11 @@ import csv
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -151,3 +156,42 @@ def test_make_data_tracks_the_data_of_a_plain_copier_copy(
     _dvc(default_project, "status", "--quiet", "data/raw/heart.csv.dvc", cwd=project)
     again = run(make_data, cwd=project)
     assert "dvc add" not in again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_mlflow_ui_serves_the_registry_on_loopback(trained: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        ["make", "mlflow-ui", f"MLFLOW_PORT={port}"],
+        cwd=trained,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, stopped as a whole below
+    )
+    api = f"http://127.0.0.1:{port}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}"
+    try:
+        body = None
+        for _ in range(120):  # up to 60 s for the server to come up
+            try:
+                with urllib.request.urlopen(api, timeout=2) as response:
+                    body = json.load(response)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail("make mlflow-ui exited before serving")
+                time.sleep(0.5)
+        assert body is not None, "the MLflow UI did not answer on 127.0.0.1"
+        aliases = {alias["alias"] for alias in body["registered_model"].get("aliases", [])}
+        assert "champion" in aliases
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
