@@ -22,12 +22,17 @@ pytestmark = pytest.mark.e2e
 MODEL_NAME = "heart-disease-risk"
 REGISTRY_PROBE = """
 import json
+import mlflow
 from mlflow import MlflowClient
 client = MlflowClient()
 versions = client.search_model_versions("name = '{name}'")
 champion = client.get_model_version_by_alias("{name}", "champion")
 run = client.get_run(champion.run_id)
+info = mlflow.models.get_model_info("models:/{name}@champion")
 print(json.dumps({{
+    "signature": info.signature is not None,
+    "example": info.saved_input_example_info is not None,
+    "datasets": [d.dataset.digest for d in run.inputs.dataset_inputs],
     "versions": sorted(int(v.version) for v in versions),
     "champion": int(champion.version),
     "params": run.data.params,
@@ -74,6 +79,14 @@ def test_first_run_tracks_metrics_and_promotes(trained: Path) -> None:
     assert registry["champion"] == 1
     assert registry["params"], "training parameters must be logged"
     assert any("roc_auc" in name for name in registry["metrics"])  # type: ignore[union-attr]
+    assert registry["signature"] is True
+    assert registry["example"] is True
+    assert registry["datasets"], "the training data set (with its digest) must be logged"
+    tags = registry["tags"]
+    head = run(["git", "rev-parse", "HEAD~1"], cwd=trained).stdout.strip()  # trained before commit
+    assert tags["git.commit"] == head  # type: ignore[index]
+    dvc_file = (trained / "data/raw/heart.csv.dvc").read_text()
+    assert f"md5: {tags['data.raw_md5']}" in dvc_file  # type: ignore[index]
     run(["make", "plots"], cwd=trained)
     assert (trained / "dvc_plots/index.html").is_file()
 
