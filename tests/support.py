@@ -28,15 +28,38 @@ CYCLED: dict[str, list[str]] = {
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],
     "dvc_remote": ["local", "s3", "gcs", "azure", "ssh"],
 }
+# The feature switches depend on each other (helm needs docker needs serving): every valid
+# combination, with and without the workflows, cycled through the matrix as one unit.
+FEATURE_SETS: list[dict[str, bool]] = [
+    {"serving": serving, "docker": docker, "helm": helm, "ci": ci}
+    for ci in (True, False)
+    for serving, docker, helm in (
+        (True, True, True),
+        (True, True, False),
+        (True, False, False),
+        (False, False, False),
+    )
+]
 
 
-def option_matrix() -> list[dict[str, str]]:
+def option_matrix() -> list[dict[str, Any]]:
     """The product of the interacting options, with the independent ones cycled through."""
     combos = [
         dict(zip(INTERACTING, values, strict=True)) for values in product(*INTERACTING.values())
     ]
     cyclers = {name: cycle(values) for name, values in CYCLED.items()}
-    return [{**combo, **{name: next(it) for name, it in cyclers.items()}} for combo in combos]
+    features = cycle(FEATURE_SETS)
+    return [
+        {**combo, **{name: next(it) for name, it in cyclers.items()}, **next(features)}
+        for combo in combos
+    ]
+
+
+def enabled(answers: Mapping[str, Any], feature: str) -> bool:
+    """Whether a feature switch is on for these answers (all default to on)."""
+    chain = {"serving": ("serving",), "docker": ("serving", "docker")}
+    chain["helm"] = (*chain["docker"], "helm")
+    return all(answers.get(name, True) for name in chain.get(feature, (feature,)))
 
 
 def render(dest: Path, **data: Any) -> Path:
@@ -90,10 +113,30 @@ TEST_MODULES = (
 DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
 
 
-def expected_files(answers: Mapping[str, str]) -> set[str]:
+# Files each feature switch adds (paths relative to the project; {pkg} and {slug} filled in).
+SERVING_FILES: tuple[str, ...] = ()
+DOCKER_FILES: tuple[str, ...] = ()
+HELM_FILES: tuple[str, ...] = ()
+CI_FILES: tuple[str, ...] = ()
+
+
+def feature_files(answers: Mapping[str, Any]) -> set[str]:
+    """The files the enabled feature switches add."""
+    pkg = answers.get("package_name", DEFAULT_PACKAGE)
+    slug = answers.get("project_slug", DEFAULT_PACKAGE.replace("_", "-"))
+    groups = {"serving": SERVING_FILES, "docker": DOCKER_FILES, "helm": HELM_FILES, "ci": CI_FILES}
+    return {
+        name.format(pkg=pkg, slug=slug)
+        for feature, names in groups.items()
+        if enabled(answers, feature)
+        for name in names
+    }
+
+
+def expected_files(answers: Mapping[str, Any]) -> set[str]:
     """The exact set of files copier renders for these answers."""
     pkg = answers.get("package_name", DEFAULT_PACKAGE)
-    return {
+    return feature_files(answers) | {
         ".copier-answers.yml",
         ".dvc/.gitignore",
         ".dvc/config",

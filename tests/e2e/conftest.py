@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run, scaffold
+from tests.support import commit_all, run, scaffold
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,15 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = root / "proj"
     run(["make", "install"], cwd=project)
     return project
+
+
+@pytest.fixture(scope="session")
+def trained(default_project: Path) -> Path:
+    """The default project after its first `make repro`, results committed as a user would.
+
+    Champion: version 1 of the registered model. Tests may add versions but must leave the
+    champion alias, the data and the git working tree as they found them.
+    """
+    run(["make", "repro"], cwd=default_project, timeout=900)
+    commit_all(default_project, "first pipeline run")
+    return default_project

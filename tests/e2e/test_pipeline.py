@@ -60,14 +60,6 @@ def _json(path: Path) -> dict[str, object]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def trained(default_project: Path) -> Path:
-    """The default project after its first `make repro`, results committed as a user would."""
-    run(["make", "repro"], cwd=default_project, timeout=900)
-    commit_all(default_project, "first pipeline run")
-    return default_project
-
-
 def test_first_run_tracks_metrics_and_promotes(trained: Path) -> None:
     metrics = _json(trained / "reports/metrics.json")
     assert 0.5 < float(metrics["roc_auc"]) <= 1.0  # type: ignore[arg-type]
