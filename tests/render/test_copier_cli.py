@@ -26,7 +26,9 @@ def test_plain_copier_copy(tmp_path: Path) -> None:
         ],
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert files_under(dest) == expected_files({"package_name": "plain_pkg"})
+    # The slug names the chart directory, so expected_files needs it too.
+    expected = expected_files({"package_name": "plain_pkg", "project_slug": "plain-project"})
+    assert files_under(dest) == expected
     answers = (dest / ".copier-answers.yml").read_text()
     assert "package_name: plain_pkg" in answers
     assert "project_slug: plain-project" in answers

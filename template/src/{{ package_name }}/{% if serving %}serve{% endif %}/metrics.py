@@ -1,0 +1,97 @@
+"""Prometheus metrics of the service, in a registry of its own (one per app, so tests and
+several apps in one process never collide): requests by endpoint and status, latency, and the
+distribution of predictions. ``GET /metrics`` exposes them in the text format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# Latency buckets (seconds) around the service's expected range: sub-millisecond to seconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
+# Labels outside these sets become "other", so that scanners cannot create new series.
+OTHER = "other"
+METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+
+class ServiceMetrics:
+    """The service's instruments, registered in a private :class:`CollectorRegistry`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by endpoint, method and status code",
+            ("endpoint", "method", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from the request to the end of the response, by endpoint",
+            ("endpoint",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "predictions_total",
+            "Records scored, by predicted class",
+            ("prediction",),
+            registry=self.registry,
+        )
+        self.probability = Histogram(
+            "prediction_probability",
+            "Predicted probability of the positive class",
+            buckets=PROBABILITY_BUCKETS,
+            registry=self.registry,
+        )
+        self.model_loaded = Gauge(
+            "model_loaded", "1 once the model is loaded, else 0", registry=self.registry
+        )
+
+    def observe_predictions(self, classes: np.ndarray, probabilities: Iterable[float]) -> None:
+        """Count a batch of predictions and record their probabilities."""
+        positives = int(np.count_nonzero(classes))
+        self.predictions.labels("1").inc(positives)
+        self.predictions.labels("0").inc(len(classes) - positives)
+        for value in probabilities:
+            self.probability.observe(value)
+
+    def exposition(self) -> bytes:
+        """Every metric in Prometheus' text format."""
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI callable
+    """Count and time every HTTP request (a plain ASGI middleware: cheap, and streaming-safe)."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics, endpoints: Iterable[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.endpoints = frozenset(endpoints)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def send_with_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            endpoint = scope["path"] if scope["path"] in self.endpoints else OTHER
+            method = scope["method"] if scope["method"] in METHODS else OTHER
+            self.metrics.requests.labels(endpoint, method, str(status)).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)

@@ -1,0 +1,288 @@
+"""The generated prediction service, run for real: registry and exported model, fuzzing, stop."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import BIN, DEFAULT_PACKAGE, git_files, run
+
+pytestmark = pytest.mark.e2e
+
+MODEL_NAME = "heart-disease-risk"
+READY_WITHIN = 120.0  # seconds: importing MLflow and loading the model, on a busy machine
+STOP_WITHIN = 30.0
+CHAMPION_PROBE = """
+import json, sys
+import mlflow.sklearn, pandas as pd
+model = mlflow.sklearn.load_model("models:/{name}@champion")
+features = pd.read_csv(sys.argv[1]).drop(columns="id")
+print(json.dumps(model.predict_proba(features)[:, 1].tolist()))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _request(url: str, body: Any = None, raw: bytes | None = None) -> tuple[int, bytes]:
+    """Status and body of a GET (no body) or a JSON POST; HTTP errors are answers too."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@dataclass
+class Service:
+    """A running service: its base URL, its process, and its exit status once stopped."""
+
+    url: str
+    process: subprocess.Popen[str]
+    exit_status: int | None = None
+
+    def post(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        status, content = _request(self.url + path, body, raw)
+        return status, json.loads(content)
+
+    def text(self, path: str) -> str:
+        status, content = _request(self.url + path)
+        assert status == 200, content
+        return content.decode()
+
+
+def _wait_for(url: str, process: subprocess.Popen[str], within: float) -> None:
+    """Poll ``url`` until it answers 200; fail if the process exits or time runs out."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the service exited with {process.returncode}:\n{out}\n{err}")
+        try:
+            if _request(url)[0] == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer 200 within {within} s")
+
+
+def _stop(process: subprocess.Popen[str]) -> int:
+    """SIGTERM to the process group; its exit status (killed, and failing, after the bound)."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.communicate(timeout=STOP_WITHIN)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"still running {STOP_WITHIN} s after SIGTERM")
+    return process.returncode
+
+
+@contextmanager
+def _service(
+    project: Path, env: Mapping[str, str], *, make: bool = False, probe: str = "/ready"
+) -> Iterator[Service]:
+    """Start the service (or `make serve`) in its own process group on a free loopback port.
+
+    Stopped with SIGTERM on the way out, which the test checks through ``exit_status``.
+    """
+    port = _free_port()
+    python = [str(project / ".venv/bin/python"), "-m", f"{DEFAULT_PACKAGE}.serve"]
+    environ = {k: v for k, v in os.environ.items() if k not in {"MODEL_DIR", "MODEL_URI"}}
+    environ.pop("MLFLOW_TRACKING_URI", None)
+    environ |= {"SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port), **env}
+    process = subprocess.Popen(
+        ["make", "serve", f"SERVE_PORT={port}"] if make else python,
+        cwd=project,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    service = Service(f"http://127.0.0.1:{port}", process)
+    try:
+        _wait_for(service.url + probe, process, READY_WITHIN)
+        yield service
+    finally:
+        if process.poll() is None:
+            service.exit_status = _stop(process)
+
+
+@pytest.fixture(scope="module")
+def exported(trained: Path) -> Iterator[Path]:
+    """`make export-model` once; the export is removed afterwards, as the project had none."""
+    before = git_files(trained)
+    run(["make", "export-model"], cwd=trained)
+    yield trained / "models" / "serving"
+    shutil.rmtree(trained / "models" / "serving", ignore_errors=True)
+    assert git_files(trained) == before
+
+
+@pytest.fixture(scope="module")
+def held_back(trained: Path) -> tuple[list[dict[str, float]], list[float]]:
+    """The held-back test rows, and the champion's probabilities for them, computed in-process."""
+    path = trained / "data" / "processed" / "test_features.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = [
+            {k: float(v) for k, v in row.items() if k != "id"} for row in csv.DictReader(handle)
+        ]
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{trained / 'mlflow.db'}"}
+    probe = CHAMPION_PROBE.format(name=MODEL_NAME)
+    out = run([trained / ".venv/bin/python", "-c", probe, path], cwd=trained, env=env).stdout
+    return rows, json.loads(out.strip().splitlines()[-1])
+
+
+def _assert_matches_champion(
+    service: Service, held_back: tuple[list[dict[str, float]], list[float]]
+) -> dict[str, Any]:
+    rows, probabilities = held_back
+    status, answer = service.post("/predict", {"records": rows})
+    assert status == 200, answer
+    served = [p["probability"] for p in answer["predictions"]]
+    assert served == pytest.approx(probabilities, abs=1e-12)
+    assert [p["prediction"] for p in answer["predictions"]] == [int(p >= 0.5) for p in served]
+    assert len(served) == len(rows) > 0
+    return answer["model"]
+
+
+def test_registry_and_directory_serve_the_champion(
+    trained: Path, exported: Path, held_back: tuple[list[dict[str, float]], list[float]]
+) -> None:
+    """From MODEL_URI (registry) and from MODEL_DIR (export): the champion's predictions."""
+    assert (exported / "MLmodel").is_file()
+    registry = {"MODEL_DIR": "", "MODEL_URI": f"models:/{MODEL_NAME}@champion"}
+    with _service(trained, registry) as service:
+        model = _assert_matches_champion(service, held_back)
+        assert (model["name"], model["version"]) == (MODEL_NAME, "1")
+    assert service.exit_status == 0
+    # The export alone, without the registry: a tracking URI that cannot be used proves it.
+    directory = {"MODEL_DIR": str(exported), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
+    with _service(trained, directory) as service:
+        model = _assert_matches_champion(service, held_back)
+        assert (model["name"], model["version"], model["uri"]) == (
+            MODEL_NAME,
+            "1",
+            f"models:/{MODEL_NAME}/1",
+        )
+    assert service.exit_status == 0
+
+
+def test_bad_requests_are_4xx_and_counted(trained: Path, exported: Path) -> None:
+    """Each bad-input class gets a 4xx naming the problem; /metrics counts them by status."""
+    good = {
+        "age": 63,
+        "sex": 1,
+        "cp": 1,
+        "trestbps": 145,
+        "chol": 233,
+        "fbs": 1,
+        "restecg": 2,
+        "thalach": 150,
+        "exang": 0,
+        "oldpeak": 2.3,
+        "slope": 3,
+        "ca": 0,
+        "thal": 6,
+    }
+    without_age = {k: v for k, v in good.items() if k != "age"}
+    cases: list[tuple[Any, bytes | None, int, str]] = [
+        ({"records": [without_age]}, None, 422, "records.0.age"),
+        ({"records": [{**good, "chol": "high"}]}, None, 422, "records.0.chol"),
+        ({"records": [{**good, "age": 200}]}, None, 422, "records.0.age"),
+        ({"records": [{**good, "thal": 4}]}, None, 422, "records.0.thal"),
+        ({"records": [{**good, "bmi": 22}]}, None, 422, "records.0.bmi"),
+        ({"records": []}, None, 422, "records"),
+        ({"records": [good] * 3}, None, 422, "records"),  # SERVE_MAX_RECORDS=2
+        (None, b'{"records": [', 400, "body"),
+        (None, b" " * 50_000, 413, "body"),  # SERVE_MAX_BODY_BYTES=20000
+    ]
+    limits = {"SERVE_MAX_RECORDS": "2", "SERVE_MAX_BODY_BYTES": "20000"}
+    with _service(trained, {"MODEL_DIR": str(exported), **limits}) as service:
+        for body, raw, status, field in cases:
+            got, answer = service.post("/predict", body, raw)
+            assert (got, answer["message"].split(":")[0]) == (status, field), answer
+        assert service.post("/predict", {"records": [good]})[0] == 200
+        metrics = service.text("/metrics")
+    for status, count in (("422", 7), ("400", 1), ("413", 1), ("200", 1)):
+        line = f'http_requests_total{{endpoint="/predict",method="POST",status="{status}"}}'
+        assert f"{line} {count}.0" in metrics, metrics
+    assert "predictions_total" in metrics
+
+
+def test_schemathesis_finds_no_server_error(trained: Path, exported: Path) -> None:
+    """Fuzzing every documented operation: no 5xx, and the answers match the OpenAPI spec."""
+    with _service(trained, {"MODEL_DIR": str(exported)}) as service:
+        done = run(
+            [
+                BIN / "schemathesis",
+                "run",
+                f"{service.url}/openapi.json",
+                "--checks",
+                "all",
+                "--max-examples",
+                "50",
+                "--generation-database",
+                "none",
+                "--request-timeout",
+                "30",
+            ],
+            cwd=trained,
+            check=False,
+            timeout=600,
+        )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "No issues found" in done.stdout
+
+
+def test_sigterm_exits_cleanly_and_no_model_exits_1(trained: Path, tmp_path: Path) -> None:
+    """SIGTERM: exit status 0 within the bound; a MODEL_DIR without a model: 1, one line."""
+    with _service(trained, {"MODEL_URI": f"models:/{MODEL_NAME}@champion"}) as service:
+        pid = service.process.pid
+    assert service.exit_status == 0
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # the whole group is gone
+    failed = run(
+        [trained / ".venv/bin/python", "-m", f"{DEFAULT_PACKAGE}.serve", "--port", "0"],
+        cwd=trained,
+        env={"MODEL_DIR": str(tmp_path)},
+        check=False,
+        timeout=120,
+    )
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"serve: {tmp_path} is not an MLflow model directory (no MLmodel file); "
+        "run `make export-model` or unset MODEL_DIR"
+    )
+    assert "Traceback" not in failed.stderr
+
+
+def test_make_serve_starts_the_service(trained: Path, exported: Path) -> None:
+    """`make serve SERVE_PORT=…` serves; SIGTERM to its process group stops it within the bound."""
+    with _service(trained, {"MODEL_DIR": str(exported)}, make=True, probe="/health") as service:
+        assert json.loads(_request(service.url + "/health")[1])["status"] == "ok"
+        _wait_for(service.url + "/ready", service.process, READY_WITHIN)
+    assert service.exit_status is not None
+    assert service.process.poll() is not None

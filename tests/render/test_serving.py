@@ -1,0 +1,83 @@
+"""Render tier: the serving switch adds the service, its dependencies and its make targets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from tests.support import DEFAULT_PACKAGE, render
+
+SERVICE_DEPENDENCIES = {"fastapi", "prometheus-client", "pydantic", "uvicorn"}
+SERVICE_TARGETS = {"serve", "export-model"}
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0] for requirement in requirements}
+
+
+def _targets(makefile: str) -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["serving", "no-serving"])
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("serving")
+    return render(dest, serving=request.param, docker=request.param, helm=request.param)
+
+
+def _serving(project: Path) -> bool:
+    return (project / ".copier-answers.yml").read_text(encoding="utf-8").count("serving: true") == 1
+
+
+def test_service_code_only_with_serving(project: Path) -> None:
+    package = project / "src" / DEFAULT_PACKAGE
+    service_code = sorted(
+        path.relative_to(project).as_posix()
+        for path in [*package.rglob("*.py"), *(project / "tests").rglob("*.py")]
+        if "serve" in path.relative_to(project).parts
+        or re.search(r"\b(fastapi|uvicorn|prometheus_client)\b", path.read_text(encoding="utf-8"))
+    )
+    if _serving(project):
+        assert f"src/{DEFAULT_PACKAGE}/serve/app.py" in service_code
+        assert "tests/serve/test_api.py" in service_code
+    else:
+        assert service_code == []
+
+
+def test_dependencies_follow_serving(project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    runtime = _names(pyproject["project"]["dependencies"])
+    dev = _names(pyproject["project"]["optional-dependencies"]["dev"])
+    if _serving(project):
+        assert runtime >= SERVICE_DEPENDENCIES
+        assert "httpx2" in dev
+    else:
+        assert not runtime & SERVICE_DEPENDENCIES
+        assert "httpx2" not in dev
+
+
+def test_make_targets_follow_serving(project: Path) -> None:
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    targets = _targets(makefile)
+    if _serving(project):
+        assert targets >= SERVICE_TARGETS
+        assert re.search(r"^serve: .*## ", makefile, flags=re.MULTILINE)
+        assert f"-m {DEFAULT_PACKAGE}.serve --host 127.0.0.1 --port $(SERVE_PORT)" in makefile
+    else:
+        assert not targets & SERVICE_TARGETS
+        assert "SERVE_PORT" not in makefile
+        assert ".serve" not in makefile
+
+
+def test_exported_model_is_not_committed(project: Path) -> None:
+    """models/serving/ (make export-model) is a copy of the registry's: git ignores it."""
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "models/serving/" in ignored
+
+
+def test_readme_documents_serving_only_with_it(project: Path) -> None:
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert ("make serve" in readme) == _serving(project)
