@@ -1,0 +1,407 @@
+"""Render tier: the Helm chart lints, renders and validates with the real tools.
+
+Helm's own Go code (helm-python-sdk) lints and renders the chart, kubernetes-validate checks
+every manifest against Kubernetes' OpenAPI schemas, checkov applies its security policies and
+yamllint the YAML style. Each project is rendered once per module, with the chart's default
+values and with ci/all-on-values.yaml (every optional part switched on).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.support import BIN, enabled, option_matrix, render, run
+
+CUSTOM = {
+    "project_name": "Fraud Score",
+    "project_slug": "fraud-score",
+    "package_name": "fraud_score",
+    "description": 'Score card "fraud" risk: a description long enough to wrap, with a colon, '
+    "quotes, a #hash and well-over-eighty characters in all",
+    "container_image": "registry.example.com:5000/risk-team/fraud-score",
+}
+PROJECTS = [*(combo for combo in option_matrix() if enabled(combo, "helm")), CUSTOM]
+ALL_ON = "ci/all-on-values.yaml"
+NAMESPACE = "ml-serving"
+# The oldest Kubernetes the chart allows (Chart.yaml kubeVersion), two recent ones, the newest.
+RECENT_KUBERNETES = ("1.31.0", "1.34.0", kubernetes_validate.utils.latest_version())
+UID = 10001
+
+# What checkov may skip, by values set, and why (each skip is an annotation in the chart).
+EXPECTED_SKIPS = {
+    "default": {
+        ("CKV_K8S_43", "Deployment"),  # pinned by tag until image.digest is set
+        ("CKV_K8S_43", "Pod"),
+        ("CKV_K8S_8", "Pod"),  # the helm test pod exits after one request: nothing to probe
+        ("CKV_K8S_9", "Pod"),
+    },
+    "all-on": {
+        ("CKV_K8S_35", "Deployment"),  # MLflow and boto3 read credentials from env only
+        ("CKV_K8S_35", "CronJob"),
+        ("CKV_K8S_8", "Pod"),
+        ("CKV_K8S_9", "Pod"),
+    },
+}
+
+
+def _id(answers: dict[str, Any]) -> str:
+    python, installer = answers.get("python_version", "3.11"), answers.get("installer", "uv")
+    return f"{answers.get('project_slug', 'default')}-py{python}-{installer}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A generated project's chart and its manifests, per values set."""
+
+    answers: dict[str, Any]
+    chart: Path
+    manifests: dict[str, dict[str, str]]  # values set -> template path -> manifest text
+    files: Path  # one YAML file per values set, for checkov
+
+    @property
+    def slug(self) -> str:
+        return str(self.answers["project_slug"])
+
+    def docs(self, values: str) -> list[dict[str, Any]]:
+        """Every object rendered with one values set."""
+        return [
+            doc
+            for path, text in self.manifests[values].items()
+            if not path.endswith("NOTES.txt")
+            for doc in yaml.safe_load_all(text)
+            if doc
+        ]
+
+    def one(self, values: str, kind: str, component: str | None = None) -> dict[str, Any]:
+        """The single object of `kind` (and component label) rendered with `values`."""
+        found = [
+            doc
+            for doc in self.docs(values)
+            if doc["kind"] == kind
+            and component in (None, doc["metadata"]["labels"].get("app.kubernetes.io/component"))
+        ]
+        assert len(found) == 1, f"expected one {kind} ({component}), got {len(found)}"
+        return found[0]
+
+
+def _render_chart(chart: Path, values: dict[str, Any] | None) -> dict[str, str]:
+    with helm_python.Chart.load(chart) as loaded:
+        rendered = loaded.render(values, name=chart.name, namespace=NAMESPACE, is_install=True)
+    return {path: text for path, text in rendered.items() if text.strip()}
+
+
+def _all_on(chart: Path) -> dict[str, Any]:
+    return yaml.safe_load((chart / ALL_ON).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module", params=PROJECTS, ids=_id)
+def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    answers = {**request.param}
+    project = render(tmp_path_factory.mktemp("chart"), **answers)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    chart = project / "charts" / answers["project_slug"]
+    manifests = {
+        "default": _render_chart(chart, None),
+        "all-on": _render_chart(chart, _all_on(chart)),
+    }
+    files = tmp_path_factory.mktemp("manifests")
+    for values, by_path in manifests.items():  # NOTES.txt is text for people, not a manifest
+        (files / f"{values}.yaml").write_text(
+            "".join(
+                f"---\n# Source: {path}\n{body}\n"
+                for path, body in sorted(by_path.items())
+                if not path.endswith("NOTES.txt")
+            )
+        )
+    return Rendered(answers, chart, manifests, files)
+
+
+def _pod_specs(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if doc["kind"] == "Pod":
+        yield doc["spec"]
+    elif doc["kind"] == "Deployment":
+        yield doc["spec"]["template"]["spec"]
+    elif doc["kind"] == "CronJob":
+        yield doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+# ── The real tools ──────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("values", ["default", "all-on"])
+def test_helm_lint_strict_reports_nothing(rendered: Rendered, values: str) -> None:
+    chosen = _all_on(rendered.chart) if values == "all-on" else None
+    floor = re.search(r"[0-9.]+", _chart_yaml(rendered)["kubeVersion"])
+    assert floor
+    for kube_version in (None, f"v{floor.group(0)}"):
+        report = helm_python.lint(rendered.chart, chosen, strict=True, kube_version=kube_version)
+        assert report["total_charts_linted"] == 1
+        assert (report["messages"], report["errors"]) == ([], []), kube_version
+
+
+def test_manifests_validate_against_kubernetes_schemas(rendered: Rendered) -> None:
+    floor = re.search(r"[0-9.]+", _chart_yaml(rendered)["kubeVersion"])
+    assert floor
+    versions = (floor.group(0), *RECENT_KUBERNETES)
+    assert len(set(versions)) >= 3
+    problems = []
+    checked = 0
+    for values in rendered.manifests:
+        for doc in rendered.docs(values):
+            for version in versions:
+                try:
+                    kubernetes_validate.validate(doc, version, strict=True)
+                    checked += 1
+                except kubernetes_validate.ValidationError as error:
+                    problems.append(f"{values} {doc['kind']} on {version}: {error.message}")
+    assert problems == []
+    assert checked >= 2 * 8 * len(versions)
+
+
+def test_checkov_fails_nothing_and_skips_only_what_is_annotated(rendered: Rendered) -> None:
+    done = run(
+        [
+            *(BIN / "checkov", "-d", rendered.files, "--framework", "kubernetes"),
+            *("--skip-download", "--compact", "--output", "json"),
+        ],
+        cwd=rendered.files,
+        check=False,
+        timeout=600,
+    )
+    report = json.loads(done.stdout)
+    failed = [
+        (check["check_id"], check["resource"], check["file_path"])
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 100, "checkov must have looked at the manifests"
+    skipped = {
+        values: {
+            (check["check_id"], check["resource"].split(".")[0])
+            for check in report["results"]["skipped_checks"]
+            if Path(check["file_path"]).stem == values
+        }
+        for values in EXPECTED_SKIPS
+    }
+    assert skipped == EXPECTED_SKIPS
+    assert done.returncode == 0
+
+
+def test_yamllint_strict_passes_on_the_chart_yaml(rendered: Rendered) -> None:
+    files = [rendered.chart / name for name in ("Chart.yaml", "values.yaml", ALL_ON)]
+    done = run([BIN / "yamllint", "--strict", "--format", "parsable", *files], cwd=rendered.chart)
+    assert done.stdout == ""
+
+
+# ── What the chart promises ─────────────────────────────────────────────────────────────────
+
+
+def _chart_yaml(rendered: Rendered) -> dict[str, Any]:
+    return yaml.safe_load((rendered.chart / "Chart.yaml").read_text(encoding="utf-8"))
+
+
+def test_chart_metadata_follows_the_answers(rendered: Rendered) -> None:
+    chart = _chart_yaml(rendered)
+    assert chart["apiVersion"] == "v2"
+    assert chart["name"] == rendered.slug
+    assert chart["version"] == "0.1.0"
+    assert chart["appVersion"] == "0.1.0"
+    assert chart["description"] == rendered.answers["description"]
+    assert chart["maintainers"] == [
+        {"name": rendered.answers["author_name"], "email": rendered.answers["author_email"]}
+    ]
+    values = yaml.safe_load((rendered.chart / "values.yaml").read_text(encoding="utf-8"))
+    assert values["image"]["repository"] == rendered.answers["container_image"]
+    assert values["model"]["uri"] == f"models:/{rendered.slug}@champion"
+
+
+def test_every_template_renders_with_everything_on(rendered: Rendered) -> None:
+    templates = {
+        f"{rendered.slug}/{path.relative_to(rendered.chart).as_posix()}"
+        for path in (rendered.chart / "templates").rglob("*")
+        if path.is_file() and path.suffix != ".tpl"
+    }
+    assert set(rendered.manifests["all-on"]) == templates
+    optional = {"cronjob.yaml", "hpa.yaml", "ingress.yaml"}
+    assert {Path(path).name for path in templates - set(rendered.manifests["default"])} == optional
+
+
+@pytest.mark.parametrize("values", ["default", "all-on"])
+def test_every_pod_is_hardened(rendered: Rendered, values: str) -> None:
+    pods = [(doc["kind"], spec) for doc in rendered.docs(values) for spec in _pod_specs(doc)]
+    assert {kind for kind, _ in pods} == (
+        {"Deployment", "Pod", "CronJob"} if values == "all-on" else {"Deployment", "Pod"}
+    )
+    for kind, spec in pods:
+        assert spec["automountServiceAccountToken"] is False, kind
+        assert spec["securityContext"]["runAsNonRoot"] is True, kind
+        assert spec["securityContext"]["runAsUser"] == UID, kind
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, kind
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, kind
+            assert security["allowPrivilegeEscalation"] is False, kind
+            assert security["runAsUser"] == UID, kind
+            assert security["capabilities"] == {"drop": ["ALL"]}, kind
+            assert container["imagePullPolicy"] == "Always", kind
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), kind
+
+
+def test_deployment_probes_ports_and_writable_tmp(rendered: Rendered) -> None:
+    deployment = rendered.one("default", "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}} in spec["volumes"]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["metadata"]["namespace"] == NAMESPACE
+    service = rendered.one("default", "Service")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    budget = rendered.one("default", "PodDisruptionBudget")
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+
+
+def test_image_by_tag_by_default_and_by_digest_when_set(rendered: Rendered) -> None:
+    repository = rendered.answers["container_image"]
+    image = rendered.one("default", "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert image["image"] == f"{repository}:0.1.0"
+    digest = _all_on(rendered.chart)["image"]["digest"]
+    for kind in ("Deployment", "CronJob", "Pod"):
+        doc = rendered.one("all-on", kind)
+        for spec in _pod_specs(doc):
+            assert spec["containers"][0]["image"] == f"{repository}@{digest}", kind
+    tagged = _render_chart(rendered.chart, {"image": {"tag": "1.2.3"}})
+    assert f'image: "{repository}:1.2.3"' in tagged[f"{rendered.slug}/templates/deployment.yaml"]
+
+
+def test_model_source_baked_or_registry(rendered: Rendered) -> None:
+    baked = rendered.one("default", "ConfigMap")["data"]
+    assert baked["MODEL_DIR"] == "/app/model"
+    assert baked["MODEL_URI"] == f"models:/{rendered.slug}@champion"
+    assert "MLFLOW_TRACKING_URI" not in baked
+    registry = rendered.one("all-on", "ConfigMap")["data"]
+    assert registry["MODEL_DIR"] == ""
+    assert registry["MODEL_URI"] == f"models:/{rendered.slug}@champion"
+    assert registry["MLFLOW_TRACKING_URI"] == _all_on(rendered.chart)["model"]["trackingUri"]
+    assert registry["SERVE_MAX_RECORDS"] == "500"
+    # A configuration change rolls the pods.
+    annotations = [
+        rendered.one(values, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+        for values in ("default", "all-on")
+    ]
+    assert annotations[0]["checksum/config"] != annotations[1]["checksum/config"]
+
+
+def test_credentials_come_from_an_existing_secret_only(rendered: Rendered) -> None:
+    for values in rendered.manifests:
+        assert [doc["kind"] for doc in rendered.docs(values) if doc["kind"] == "Secret"] == []
+    default = rendered.one("default", "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert default["envFrom"] == [{"configMapRef": {"name": rendered.slug}}]
+    secret = _all_on(rendered.chart)["existingSecret"]
+    for kind in ("Deployment", "CronJob"):
+        for spec in _pod_specs(rendered.one("all-on", kind)):
+            assert spec["containers"][0]["envFrom"] == [
+                {"configMapRef": {"name": rendered.slug}},
+                {"secretRef": {"name": secret}},
+            ], kind
+
+
+def test_retraining_cronjob_runs_the_pipeline_from_the_same_image(rendered: Rendered) -> None:
+    cronjob = rendered.one("all-on", "CronJob", "retrain")
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    job = cronjob["spec"]["jobTemplate"]["spec"]
+    spec = job["template"]["spec"]
+    (container,) = spec["containers"]
+    assert container["command"] == ["/bin/sh", "-ec", "dvc repro --pull && dvc push"]
+    assert container["workingDir"] == "/workspace"
+    assert {"name": "PROJECT_ROOT", "value": "/workspace"} in container["env"]
+    claim = _all_on(rendered.chart)["retrain"]["workspaceClaim"]
+    assert {"name": "workspace", "persistentVolumeClaim": {"claimName": claim}} in spec["volumes"]
+    assert spec["restartPolicy"] == "Never"
+    assert job["backoffLimit"] == 1
+    override = _render_chart(
+        rendered.chart,
+        {"retrain": {"enabled": True, "workspaceClaim": "ws", "command": ["make", "repro"]}},
+    )
+    assert "- make\n" in override[f"{rendered.slug}/templates/cronjob.yaml"]
+
+
+def test_autoscaling_and_ingress_when_switched_on(rendered: Rendered) -> None:
+    deployment = rendered.one("all-on", "Deployment")
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    hpa = rendered.one("all-on", "HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    ingress = rendered.one("all-on", "Ingress")
+    host = f"{rendered.slug}.example.com"
+    assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": f"{rendered.slug}-tls"}]
+    assert ingress["spec"]["rules"][0]["host"] == host
+
+
+def test_network_policies_admit_only_the_service_port(rendered: Rendered) -> None:
+    policies = {
+        doc["metadata"]["name"]: doc["spec"]
+        for doc in rendered.docs("default")
+        if doc["kind"] == "NetworkPolicy"
+    }
+    server, test_pod = policies[rendered.slug], policies[f"{rendered.slug}-test"]
+    assert server["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    assert server["policyTypes"] == ["Ingress"]
+    assert test_pod == {
+        "podSelector": test_pod["podSelector"],
+        "policyTypes": ["Ingress"],
+    }, "the helm test pod accepts no connections"
+    restricted = rendered.one("all-on", "NetworkPolicy", "server")["spec"]
+    assert restricted["policyTypes"] == ["Ingress", "Egress"]
+    sources = restricted["ingress"][0]["from"]
+    test_labels = rendered.one("all-on", "Pod", "test")["metadata"]["labels"]
+    test_selector = sources[-1]["podSelector"]["matchLabels"]
+    assert test_selector.items() <= test_labels.items(), "the helm test pod may connect"
+    dns = restricted["egress"][0]["ports"]
+    assert {"port": 53, "protocol": "UDP"} in dns
+
+
+def test_helm_test_pod_asks_for_readiness(rendered: Rendered) -> None:
+    pod = rendered.one("default", "Pod", "test")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert pod["spec"]["restartPolicy"] == "Never"
+    command = " ".join(pod["spec"]["containers"][0]["command"])
+    assert f"http://{rendered.slug}:80/ready" in command
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"replicas": 3}, "additional properties 'replicas'"),
+        ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+        ({"image": {"digest": "sha256:abc"}}, "/image/digest"),
+        ({"model": {"source": "registry"}}, "/model/trackingUri"),
+        ({"model": {"source": "s3"}}, "/model/source"),
+        ({"retrain": {"enabled": True}}, "/retrain/workspaceClaim"),
+        ({"service": {"type": "ExternalName"}}, "/service/type"),
+        ({"resources": {"limits": {"memory": None}}}, "/resources/limits"),  # null drops a key
+        ({"env": {"bad-name": "x"}}, "'bad-name'"),
+    ],
+)
+def test_values_schema_rejects_mistakes(
+    rendered: Rendered, values: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=re.escape(complaint)):
+        _render_chart(rendered.chart, values)

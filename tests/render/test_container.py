@@ -1,0 +1,243 @@
+"""Render tier: the Dockerfile and its build context, checked with the real tools.
+
+hadolint and checkov lint the Dockerfile of every rendered combination (every minimum Python
+version included), dockerfile-parse reads it the way Docker does, the Docker SDK's own
+.dockerignore matcher computes the build context, and GNU make shows what the targets run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from docker.utils.build import exclude_paths
+from dockerfile_parse import DockerfileParser
+
+from tests.support import BIN, INTERACTING, enabled, option_matrix, render, run
+
+MATRIX = option_matrix()
+TRICKY = {
+    "project_name": "Churn Radar",
+    "description": 'Flags "churn" early; costs $HOME nothing, keeps a back\\slash',
+    "author_name": 'Ana "Q" Ops',
+    "license": "proprietary",
+}
+_MATRIX_DOCKER = [combo for combo in MATRIX if enabled(combo, "docker")]
+DOCKER_PROJECTS = [  # every Dockerfile in the matrix, then each missing minimum Python
+    *_MATRIX_DOCKER,
+    *(
+        {"python_version": version}
+        for version in INTERACTING["python_version"]
+        if version not in {combo["python_version"] for combo in _MATRIX_DOCKER}
+    ),
+    TRICKY,
+]
+UID = "10001"
+
+
+def _id(answers: dict[str, Any]) -> str:
+    python, installer = answers.get("python_version", "3.11"), answers.get("installer", "uv")
+    features = "".join(name[0] for name in ("serving", "docker", "helm", "ci") if answers.get(name))
+    return f"{answers.get('project_name', 'default')[:5]}-py{python}-{installer}-{features}"
+
+
+@pytest.fixture(scope="module", params=DOCKER_PROJECTS, ids=_id)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("container"), **request.param)
+
+
+def _answers(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def _instructions(parser: DockerfileParser, name: str) -> list[str]:
+    return [item["value"] for item in parser.structure if item["instruction"] == name]
+
+
+def _final_stage(parser: DockerfileParser) -> list[dict[str, Any]]:
+    starts = [i for i, item in enumerate(parser.structure) if item["instruction"] == "FROM"]
+    return parser.structure[starts[-1] :]
+
+
+# ── The real linters ────────────────────────────────────────────────────────────────────────
+
+
+def test_hadolint_reports_nothing(project: Path) -> None:
+    done = run([BIN / "hadolint", "--no-color", "Dockerfile"], cwd=project, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert "hadolint ignore" not in (project / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_checkov_fails_nothing(project: Path) -> None:
+    done = run(
+        [
+            *(BIN / "checkov", "-f", "Dockerfile", "--framework", "dockerfile"),
+            *("--skip-download", "--compact", "--output", "json"),
+        ],
+        cwd=project,
+        check=False,
+        timeout=600,
+    )
+    summary = json.loads(done.stdout)["summary"]
+    assert (summary["failed"], summary["skipped"], summary["parsing_errors"]) == (0, 0, 0)
+    assert summary["passed"] > 50, "checkov must have looked at the Dockerfile"
+    assert done.returncode == 0
+
+
+# ── The serving contract ────────────────────────────────────────────────────────────────────
+
+
+def test_two_slim_stages_on_the_minimum_python(project: Path) -> None:
+    parser = DockerfileParser(path=str(project / "Dockerfile"))
+    version = _answers(project)["python_version"]
+    assert _instructions(parser, "FROM") == [
+        f"python:{version}-slim-trixie AS builder",
+        f"python:{version}-slim-trixie AS runtime",
+    ]
+
+
+def test_runtime_stage_follows_the_serving_contract(project: Path) -> None:
+    parser = DockerfileParser(path=str(project / "Dockerfile"))
+    package = _answers(project)["package_name"]
+    assert json.loads(parser.cmd) == ["python", "-m", f"{package}.serve"]
+    envs = parser.envs  # the final stage's environment
+    assert {name: envs[name] for name in ("SERVE_HOST", "SERVE_PORT", "MODEL_DIR")} == {
+        "SERVE_HOST": "0.0.0.0",
+        "SERVE_PORT": "8080",
+        "MODEL_DIR": "/app/model",
+    }
+    assert envs["PYTHONDONTWRITEBYTECODE"] == envs["PYTHONUNBUFFERED"] == "1"
+    final = {item["instruction"]: item["value"] for item in _final_stage(parser)}
+    assert final["WORKDIR"] == "/app"
+    assert final["EXPOSE"] == "8080"
+    assert final["USER"] == f"{UID}:{UID}"
+    assert f"--uid {UID}" in final["RUN"]
+    copies = [item["value"] for item in _final_stage(parser) if item["instruction"] == "COPY"]
+    assert copies == ["--from=builder /opt/venv /opt/venv", "models/serving/ /app/model/"]
+    check = final["HEALTHCHECK"]
+    assert "--interval=" in check
+    assert "--timeout=" in check
+    command = json.loads(check.split(" CMD ", 1)[1])
+    assert command[:2] == ["python", "-c"]
+    assert "/health" in command[2]
+    assert "curl" not in check
+
+
+def test_dependencies_install_before_the_source_is_copied(project: Path) -> None:
+    """Editing code must not invalidate the (slow) dependency layer."""
+    parser = DockerfileParser(path=str(project / "Dockerfile"))
+    steps = [
+        (item["instruction"], item["value"])
+        for item in parser.structure
+        if item["instruction"] in {"COPY", "RUN"}
+    ]
+    copies = [value for kind, value in steps if kind == "COPY"]
+    assert copies[0] == "pyproject.toml README.md LICENSE ./"
+    source = steps.index(("COPY", "src/ src/"))
+    installs = [i for i, (kind, value) in enumerate(steps) if "pip install" in value]
+    assert len(installs) == 2
+    assert installs[0] < source < installs[1]
+    assert "--no-deps" in steps[installs[1]][1]
+    assert all("--no-cache-dir" in steps[i][1] for i in installs)
+
+
+def _quoted(value: str) -> str:
+    """`value` in Dockerfile double quotes: Docker unescapes \\\\, \\" and \\$ there."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def test_labels_carry_the_answers_verbatim(project: Path) -> None:
+    answers = _answers(project)
+    labels = DockerfileParser(path=str(project / "Dockerfile")).labels
+    prefix = "org.opencontainers.image."
+    assert labels[f"{prefix}title"] == answers["project_slug"]
+    licence = (
+        "LicenseRef-Proprietary" if answers["license"] == "proprietary" else answers["license"]
+    )
+    assert labels[f"{prefix}licenses"] == licence
+    # dockerfile-parse leaves \\ and \$ escaped where Docker undoes them: compare the source.
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert f"{prefix}description={_quoted(answers['description'])} " in text
+    author = f"{answers['author_name']} <{answers['author_email']}>"
+    assert f"{prefix}authors={_quoted(author)} " in text
+
+
+# ── The build context (.dockerignore) ───────────────────────────────────────────────────────
+
+LOCAL_CLUTTER = (
+    ".git/config",
+    ".venv/bin/python",
+    ".env",
+    ".env.production",
+    "deploy/cluster.pem",
+    "kubeconfig",
+    ".dvc/cache/files/md5/ab/cdef",
+    ".dvc/config.local",
+    ".dvc/tmp/lock",
+    "data/processed/train.csv",
+    "mlflow.db",
+    "mlruns/0/meta.yaml",
+    "mlartifacts/1/model.pkl",
+    "models/model.joblib",
+    "models/run.json",
+    "reports/metrics.json",
+    "dvc_plots/index.html",
+    ".pytest_cache/v/cache",
+    ".coverage",
+    "src/{pkg}/__pycache__/paths.cpython-311.pyc",
+    "build/lib/x.py",
+    "dist/x.whl",
+)
+MODEL_FILES = ("models/serving/MLmodel", "models/serving/model.skops")
+
+
+def test_build_context_holds_the_sources_and_the_model_only(project: Path) -> None:
+    package = _answers(project)["package_name"]
+    for name in (*LOCAL_CLUTTER, *MODEL_FILES):
+        path = project / name.format(pkg=package)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")
+    patterns = [
+        line.strip()
+        for line in (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    context = {path for path in exclude_paths(str(project), patterns) if (project / path).is_file()}
+    leaked = sorted(context & {name.format(pkg=package) for name in LOCAL_CLUTTER})
+    assert leaked == []
+    assert set(MODEL_FILES) <= context
+    assert {"Dockerfile", "pyproject.toml", "README.md", "LICENSE"} <= context
+    assert f"src/{package}/serve/__main__.py" in context
+    assert not any(path.startswith(("data/", "tests/", "charts/", ".github/")) for path in context)
+
+
+# ── The make targets ────────────────────────────────────────────────────────────────────────
+
+
+def test_docker_targets_export_the_model_then_build(project: Path) -> None:
+    image = _answers(project)["container_image"]
+    exported = run(["make", "-n", "export-model"], cwd=project).stdout
+    planned = run(["make", "-n", "docker-build"], cwd=project).stdout
+    assert planned.startswith(exported), "the image bakes in the exported champion"
+    assert planned[len(exported) :].startswith(f"docker build --tag {image}:latest ")
+    tagged = run(["make", "-n", "docker-build", "IMAGE=reg.example/x", "TAG=v9"], cwd=project)
+    assert "docker build --tag reg.example/x:v9 --build-arg VERSION=v9" in tagged.stdout
+    started = run(["make", "-n", "docker-run"], cwd=project).stdout
+    assert "--read-only --tmpfs /tmp --publish 127.0.0.1:8080:8080" in started
+    assert "--env MODEL_URI --env MLFLOW_TRACKING_URI" in started
+
+
+@pytest.mark.parametrize("answers", MATRIX, ids=_id)
+def test_targets_exist_exactly_with_their_feature(answers: dict[str, Any], tmp_path: Path) -> None:
+    project = render(tmp_path / "p", **answers)
+    listed = run(["make", "help"], cwd=project).stdout
+    shown = {line.split()[0] for line in listed.splitlines() if line.startswith("  ")}
+    docker = {"docker-build", "docker-run"}
+    helm = {"helm-lint", "helm-template", "helm-package"}
+    assert (docker <= shown, docker & shown) == (
+        (True, docker) if enabled(answers, "docker") else (False, set())
+    )
+    assert (helm & shown) == (helm if enabled(answers, "helm") else set())
