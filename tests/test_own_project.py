@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -34,12 +35,45 @@ def test_ci_runs_the_readme_test_command() -> None:
             "vendor.github-workflows",
             ".github/workflows/ci.yml",
         ],
+        ["check-jsonschema", "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"],
     ],
-    ids=["actionlint", "zizmor", "schema"],
+    ids=["actionlint", "zizmor", "schema", "dependabot-schema"],
 )
 def test_own_workflow_passes(command: list[str]) -> None:
     """The real workflow linters accept the scaffolder's CI workflow."""
     run([BIN / command[0], *command[1:]], cwd=REPO_ROOT)
+
+
+def test_own_workflow_passes_checkov() -> None:
+    """checkov's GitHub Actions policies: nothing failed, and it did look at the workflow."""
+    done = run(
+        [
+            BIN / "checkov",
+            "-d",
+            REPO_ROOT / ".github",
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+        ],
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    summary = json.loads(done.stdout)["summary"]
+    assert summary["failed"] == 0, done.stdout[-4000:]
+    assert summary["passed"] > 0
+
+
+def test_docs_job_builds_the_docs_strictly() -> None:
+    """A CI job runs `make docs`, and that target is a strict mkdocs build."""
+    (workflow,) = load_structured(WORKFLOWS / "ci.yml")
+    runs = [step.get("run", "") for step in workflow["jobs"]["docs"]["steps"]]
+    assert "make docs" in runs
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^docs:.*\n\t\$\(BIN\)/mkdocs build --strict", makefile, re.MULTILINE)
 
 
 def test_options_reference_is_current() -> None:

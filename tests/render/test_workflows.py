@@ -1,0 +1,211 @@
+"""The generated GitHub Actions workflows, judged by the real linters, for every combination.
+
+Each combination with `ci` on is rendered once (a git repository: actionlint wants one); the
+tools run on the whole directory. A workflow may only run Makefile targets that exist and that
+an e2e test executes, so what CI runs is what the tests ran.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import BIN, REPO_ROOT, enabled, option_matrix, render, run
+
+COMBOS = [combo for combo in option_matrix() if combo["ci"]]
+# A registry other than GHCR: CD logs in with secrets and asks for no `packages` permission.
+COMBOS.append({**COMBOS[0], "container_image": "registry.example.com/team/heart-risk"})
+# The only action commits generated workflows may use (docs: /work/shared/ACTIONS.md).
+PINNED = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "actions/download-artifact": ("3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
+    "docker/setup-buildx-action": ("37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"),
+    "docker/build-push-action": ("53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"),
+    "docker/login-action": ("4907a6ddec9925e35a0a9e82d7399ccc52663121", "v4.1.0"),
+    "docker/metadata-action": ("dc802804100637a589fabce1cb79ff13a1411302", "v6.2.0"),
+    "Azure/setup-helm": ("9bc31f4ebc9c6b171d7bfbaa5d006ae7abdb4310", "v5.0.1"),
+    "Azure/setup-kubectl": ("829323503d1be3d00ca8346e5391ca0b07a9ab0d", "v5.1.0"),
+    "peter-evans/create-pull-request": ("5f6978faf089d4d20b00c7766989d076bb2fc7f1", "v8.1.1"),
+    "iterative/setup-dvc": ("2508d098217d24eef3c0e8d7bc0ce7b9ca0723c3", "v1.1.2"),
+}
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(?:\s+#\s*(\S+))?\s*$")
+MAKE_RUN = re.compile(r"^make(?: [a-z][a-z-]*)+$")
+MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _id(combo: dict[str, Any]) -> str:
+    switches = "".join(name[0] for name in ("serving", "docker", "helm") if enabled(combo, name))
+    python, remote = combo["python_version"], combo["dvc_remote"]
+    registry = combo.get("container_image", "ghcr.io").split("/")[0]
+    return f"{combo['installer']}-py{python}-{remote}-{switches or 'none'}-{registry}"
+
+
+@pytest.fixture(scope="module", params=COMBOS, ids=_id)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = render(tmp_path_factory.mktemp("workflows"), **request.param)
+    run(["git", "init", "--quiet"], cwd=dest)
+    return dest
+
+
+def _workflows(project: Path) -> list[Path]:
+    found = sorted((project / ".github" / "workflows").glob("*.yml"))
+    assert found, "ci=true must render workflows"
+    return found
+
+
+def _load(path: Path) -> dict[Any, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict), path
+    return loaded
+
+
+def _steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_expected_workflows(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    names = {path.name for path in _workflows(project)}
+    expected = {"ci.yml", "retrain.yml", "template-update.yml"}
+    assert names == expected | ({"cd.yml"} if enabled(answers, "docker") else set())
+
+
+def test_actionlint_finds_nothing(project: Path) -> None:
+    done = run([BIN / "actionlint", "-no-color"], cwd=project, check=False)
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
+
+
+def test_zizmor_finds_nothing(project: Path) -> None:
+    done = run(
+        [BIN / "zizmor", "--offline", "--no-progress", ".github/workflows"],
+        cwd=project,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout, done.stdout
+
+
+def test_valid_against_githubs_schemas(project: Path) -> None:
+    workflows = [str(path) for path in _workflows(project)]
+    check = BIN / "check-jsonschema"
+    run([check, "--builtin-schema", "vendor.github-workflows", *workflows], cwd=project)
+    run([check, "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"], cwd=project)
+
+
+def test_checkov_fails_nothing(project: Path) -> None:
+    done = run(
+        [
+            BIN / "checkov",
+            "-d",
+            project,
+            "--framework",
+            "github_actions",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+        ],
+        cwd=project,
+        check=False,
+    )
+    report = json.loads(done.stdout)
+    summary = report["summary"]
+    failed = [check["check_id"] for check in report["results"].get("failed_checks", [])]
+    assert (summary["failed"], failed) == (0, []), done.stdout[-4000:]
+    assert summary["passed"] > 0, "checkov must have looked at the workflows"
+
+
+def test_actions_pinned_to_known_commits(project: Path) -> None:
+    pins = []
+    for path in _workflows(project):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if match := USES.match(line):
+                action, ref, comment = match.groups()
+                pins.append((action, ref, comment))
+    assert pins
+    wrong = [pin for pin in pins if PINNED.get(pin[0]) != (pin[1], pin[2])]
+    assert wrong == [], "uses: must be a commit from the pinned list, with its version comment"
+
+
+def test_least_privilege_and_no_persisted_credentials(project: Path) -> None:
+    for path in _workflows(project):
+        workflow = _load(path)
+        assert workflow["permissions"] == {}, path.name
+        for name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{path.name}: job {name} must declare its permissions"
+            assert job["permissions"].get("contents") in {"read", "write"}
+        for step in _steps(workflow):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path.name
+
+
+@cache
+def _e2e_make_targets() -> frozenset[str]:
+    """Targets e2e tests run: the literal strings after "make" in a ["make", ...] list."""
+    targets: set[str] = set()
+    for test_file in (REPO_ROOT / "tests" / "e2e").glob("*.py"):
+        for node in ast.walk(ast.parse(test_file.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.List) or not node.elts:
+                continue
+            head, *rest = node.elts
+            if isinstance(head, ast.Constant) and head.value == "make":
+                targets.update(
+                    item.value
+                    for item in rest
+                    if isinstance(item, ast.Constant)
+                    and isinstance(item.value, str)
+                    and re.fullmatch(r"[a-z][a-z-]*", item.value)
+                )
+    return frozenset(targets)
+
+
+def test_run_steps_are_tested_make_targets(project: Path) -> None:
+    """Every `run:` calls make; each target exists here and an e2e test executes it."""
+    defined = set(MAKE_TARGET.findall((project / "Makefile").read_text(encoding="utf-8")))
+    called: set[str] = set()
+    for path in _workflows(project):
+        for step in _steps(_load(path)):
+            if "run" in step:
+                command = step["run"].strip()
+                assert MAKE_RUN.match(command), f"{path.name}: `{command}` is not a make target"
+                called.update(command.split()[1:])
+    assert called
+    assert sorted(called - defined) == [], "targets missing from the generated Makefile"
+    assert sorted(called - _e2e_make_targets()) == [], "targets no e2e test runs"
+
+
+def test_test_matrix_covers_the_supported_pythons(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    test_job = _load(project / ".github" / "workflows" / "ci.yml")["jobs"]["test"]
+    wanted = PYTHONS[PYTHONS.index(answers["python_version"]) :]
+    assert test_job["strategy"]["matrix"]["python-version"] == wanted
+
+
+def test_jobs_follow_the_feature_switches(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    ci_jobs = set(_load(project / ".github" / "workflows" / "ci.yml")["jobs"])
+    expected = {"lint", "test", "pipeline"}
+    expected |= {"docker"} if enabled(answers, "docker") else set()
+    expected |= {"helm"} if enabled(answers, "helm") else set()
+    assert ci_jobs == expected
+    if enabled(answers, "docker"):
+        cd_jobs = set(_load(project / ".github" / "workflows" / "cd.yml")["jobs"])
+        assert cd_jobs == ({"image", "chart", "deploy"} if enabled(answers, "helm") else {"image"})
+    dependabot = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
+    ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
+    assert ecosystems == {"github-actions", "pip"} | (
+        {"docker"} if enabled(answers, "docker") else set()
+    )
