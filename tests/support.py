@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -246,6 +249,46 @@ def run(
             f"--- stdout ---\n{done.stdout[-6000:]}\n--- stderr ---\n{done.stderr[-6000:]}"
         )
     return done
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_group(process: subprocess.Popen[Any], within: float = 30.0) -> bool:
+    """SIGTERM to the process's group; SIGKILL after `within` s. Whether it stopped in time."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return False
+    return True
+
+
+def checkov(
+    target: Path, framework: str, cwd: Path, *, quiet: bool = True
+) -> tuple[dict[str, Any], str]:
+    """checkov's JSON report on a directory or file, offline, and its raw output.
+
+    `quiet` leaves the passed and skipped checks out of the report (the summary counts them).
+    """
+    flag = "-d" if target.is_dir() else "-f"
+    done = run(
+        [
+            *(BIN / "checkov", flag, target, "--framework", framework),
+            *("--skip-download", "--compact", "--output", "json"),
+            *(("--quiet",) if quiet else ()),
+        ],
+        cwd=cwd,
+        check=False,
+        timeout=600,
+    )
+    return json.loads(done.stdout), done.stdout
 
 
 def scaffold(*args: str | Path, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:

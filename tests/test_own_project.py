@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 
 import pytest
 
-from tests.support import BIN, REPO_ROOT, load_structured, run
+from tests.support import BIN, REPO_ROOT, checkov, load_structured, run
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
@@ -46,25 +45,9 @@ def test_own_workflow_passes(command: list[str]) -> None:
 
 def test_own_workflow_passes_checkov() -> None:
     """checkov's GitHub Actions policies: nothing failed, and it did look at the workflow."""
-    done = run(
-        [
-            BIN / "checkov",
-            "-d",
-            REPO_ROOT / ".github",
-            "--framework",
-            "github_actions",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "--output",
-            "json",
-        ],
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    summary = json.loads(done.stdout)["summary"]
-    assert summary["failed"] == 0, done.stdout[-4000:]
-    assert summary["passed"] > 0
+    report, output = checkov(REPO_ROOT / ".github", "github_actions", cwd=REPO_ROOT)
+    assert report["summary"]["failed"] == 0, output[-4000:]
+    assert report["summary"]["passed"] > 0
 
 
 def test_docs_job_builds_the_docs_strictly() -> None:

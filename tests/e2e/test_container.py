@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,17 +18,11 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.support import run
+from tests.support import free_port, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
 READY_WITHIN = 180.0  # seconds: a bound on the wait, not a performance assertion
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _status(url: str) -> int:
@@ -65,7 +57,7 @@ def test_image_command_serves_the_exported_champion(trained: Path, tmp_path: Pat
     image_env, command, healthcheck = _image_commands(trained)
     assert image_env["MODEL_DIR"] == "/app/model"
     python = trained / ".venv" / "bin" / "python"
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path / "app"  # like the image's WORKDIR: no project files around
     workdir.mkdir()
     env = {
@@ -97,12 +89,7 @@ def test_image_command_serves_the_exported_champion(trained: Path, tmp_path: Pat
         assert healthy.returncode == 0, healthy.stderr
         assert _status(f"{base}/health") == 200
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        stop_group(server)
     # The same health check fails once nothing answers: it can tell a dead container apart.
     dead = run(_as_local(healthcheck, python), cwd=workdir, env=env, check=False)
     assert dead.returncode != 0

@@ -6,8 +6,6 @@ import csv
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import commit_all, git_files, render, run
+from tests.support import commit_all, free_port, git_files, render, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -163,14 +161,8 @@ def test_make_data_tracks_the_data_of_a_plain_copier_copy(
     assert "dvc add" not in again.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_mlflow_ui_serves_the_registry_on_loopback(trained: Path) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         ["make", "mlflow-ui", f"MLFLOW_PORT={port}"],
         cwd=trained,
@@ -194,9 +186,4 @@ def test_mlflow_ui_serves_the_registry_on_loopback(trained: Path) -> None:
         aliases = {alias["alias"] for alias in body["registered_model"].get("aliases", [])}
         assert "champion" in aliases
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        stop_group(server)

@@ -6,8 +6,6 @@ import csv
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import BIN, DEFAULT_PACKAGE, git_files, run
+from tests.support import BIN, DEFAULT_PACKAGE, free_port, git_files, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +32,6 @@ model = mlflow.sklearn.load_model("models:/{name}@champion")
 features = pd.read_csv(sys.argv[1]).drop(columns="id")
 print(json.dumps(model.predict_proba(features)[:, 1].tolist()))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(url: str, body: Any = None, raw: bytes | None = None) -> tuple[int, bytes]:
@@ -89,12 +81,7 @@ def _wait_for(url: str, process: subprocess.Popen[str], within: float) -> None:
 
 def _stop(process: subprocess.Popen[str]) -> int:
     """SIGTERM to the process group; its exit status (killed, and failing, after the bound)."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.communicate(timeout=STOP_WITHIN)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+    if not stop_group(process, STOP_WITHIN):
         pytest.fail(f"still running {STOP_WITHIN} s after SIGTERM")
     return process.returncode
 
@@ -107,7 +94,7 @@ def _service(
 
     Stopped with SIGTERM on the way out, which the test checks through ``exit_status``.
     """
-    port = _free_port()
+    port = free_port()
     python = [str(project / ".venv/bin/python"), "-m", f"{DEFAULT_PACKAGE}.serve"]
     environ = {k: v for k, v in os.environ.items() if k not in {"MODEL_DIR", "MODEL_URI"}}
     environ.pop("MLFLOW_TRACKING_URI", None)

@@ -8,7 +8,6 @@ an e2e test executes, so what CI runs is what the tests ran.
 from __future__ import annotations
 
 import ast
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import BIN, REPO_ROOT, enabled, option_matrix, render, run
+from tests.support import BIN, REPO_ROOT, checkov, enabled, option_matrix, render, run
 
 COMBOS = [combo for combo in option_matrix() if combo["ci"]]
 # A registry other than GHCR: CD logs in with secrets and asks for no `packages` permission.
@@ -105,26 +104,10 @@ def test_valid_against_githubs_schemas(project: Path) -> None:
 
 
 def test_checkov_fails_nothing(project: Path) -> None:
-    done = run(
-        [
-            BIN / "checkov",
-            "-d",
-            project,
-            "--framework",
-            "github_actions",
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "--output",
-            "json",
-        ],
-        cwd=project,
-        check=False,
-    )
-    report = json.loads(done.stdout)
+    report, output = checkov(project, "github_actions", cwd=project)
     summary = report["summary"]
     failed = [check["check_id"] for check in report["results"].get("failed_checks", [])]
-    assert (summary["failed"], failed) == (0, []), done.stdout[-4000:]
+    assert (summary["failed"], failed) == (0, []), output[-4000:]
     assert summary["passed"] > 0, "checkov must have looked at the workflows"
 
 
