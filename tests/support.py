@@ -226,6 +226,10 @@ def git_files(repo: Path) -> set[str]:
     return {name for name in listing.split("\0") if name}
 
 
+# Set when the tests run under `make check`: they would leak into generated projects' make.
+OUTER_MAKE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+
+
 def run(
     command: Sequence[str | Path],
     cwd: Path,
@@ -237,7 +241,7 @@ def run(
     done = subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**{k: v for k, v in os.environ.items() if k not in OUTER_MAKE}, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
