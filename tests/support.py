@@ -73,6 +73,12 @@ def render(dest: Path, **data: Any) -> Path:
     return dest
 
 
+def makefile_text(project: Path) -> str:
+    """The generated Makefile and the feature files it includes (make/*.mk), as one text."""
+    parts = [project / "Makefile", *sorted((project / "make").glob("*.mk"))]
+    return "\n".join(path.read_text(encoding="utf-8") for path in parts)
+
+
 def files_under(root: Path) -> set[str]:
     """Every file below `root` as a POSIX relative path, ignoring `.git/`."""
     return {
@@ -86,31 +92,34 @@ PACKAGE_MODULES = (
     "__init__.py",
     "cli.py",
     "config.py",
-    "evaluate.py",
-    "metrics.py",
+    "errors.py",
     "paths.py",
-    "predict.py",
-    "prepare.py",
-    "promotion.py",
     "py.typed",
-    "schema.py",
     "tracking.py",
-    "train.py",
-    "validate.py",
-    "verify.py",
+    "core/__init__.py",
+    "core/metrics.py",
+    "core/promotion.py",
+    "core/schema.py",
+    "pipeline/__init__.py",
+    "pipeline/evaluate.py",
+    "pipeline/predict.py",
+    "pipeline/prepare.py",
+    "pipeline/train.py",
+    "pipeline/validate.py",
+    "pipeline/verify.py",
 )
 TEST_MODULES = (
     "conftest.py",
     "test_config.py",
     "test_paths.py",
-    "test_pipeline.py",
-    "test_prepare.py",
-    "test_promotion.py",
     "test_tracking.py",
-    "test_train.py",
-    "test_validate.py",
-    "test_verify.py",
     "test_version.py",
+    "core/test_promotion.py",
+    "pipeline/test_pipeline.py",
+    "pipeline/test_prepare.py",
+    "pipeline/test_train.py",
+    "pipeline/test_validate.py",
+    "pipeline/test_verify.py",
 )
 # `scaffold new` adds these with `dvc add` (plain copier does not): the raw data leaves git.
 DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
@@ -118,6 +127,7 @@ DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
 
 # Files each feature switch adds (paths relative to the project; {pkg} and {slug} filled in).
 SERVING_FILES: tuple[str, ...] = (
+    "make/serve.mk",
     *(
         f"src/{{pkg}}/serve/{name}"
         for name in (
@@ -128,9 +138,9 @@ SERVING_FILES: tuple[str, ...] = (
             "export.py",
             "fastpath.py",
             "limits.py",
-            "metrics.py",
             "model.py",
-            "schemas.py",
+            "payloads.py",
+            "telemetry.py",
         )
     ),
     *(
@@ -145,28 +155,31 @@ SERVING_FILES: tuple[str, ...] = (
         )
     ),
 )
-DOCKER_FILES: tuple[str, ...] = (".dockerignore", "Dockerfile")
-HELM_FILES: tuple[str, ...] = tuple(
-    f"charts/{{slug}}/{name}"
-    for name in (
-        ".helmignore",
-        "Chart.yaml",
-        "ci/all-on-values.yaml",
-        "values.schema.json",
-        "values.yaml",
-        "templates/NOTES.txt",
-        "templates/_helpers.tpl",
-        "templates/configmap.yaml",
-        "templates/cronjob.yaml",
-        "templates/deployment.yaml",
-        "templates/hpa.yaml",
-        "templates/ingress.yaml",
-        "templates/networkpolicy.yaml",
-        "templates/pdb.yaml",
-        "templates/service.yaml",
-        "templates/serviceaccount.yaml",
-        "templates/tests/test-connection.yaml",
-    )
+DOCKER_FILES: tuple[str, ...] = (".dockerignore", "Dockerfile", "make/container.mk")
+HELM_FILES: tuple[str, ...] = (
+    "make/chart.mk",
+    *(
+        f"charts/{{slug}}/{name}"
+        for name in (
+            ".helmignore",
+            "Chart.yaml",
+            "ci/all-on-values.yaml",
+            "values.schema.json",
+            "values.yaml",
+            "templates/NOTES.txt",
+            "templates/_helpers.tpl",
+            "templates/configmap.yaml",
+            "templates/cronjob.yaml",
+            "templates/deployment.yaml",
+            "templates/hpa.yaml",
+            "templates/ingress.yaml",
+            "templates/networkpolicy.yaml",
+            "templates/pdb.yaml",
+            "templates/service.yaml",
+            "templates/serviceaccount.yaml",
+            "templates/tests/test-connection.yaml",
+        )
+    ),
 )
 CI_FILES: tuple[str, ...] = (
     ".github/dependabot.yml",
@@ -213,6 +226,8 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         "data/README.md",
         "data/raw/heart.csv",
         "dvc.yaml",
+        "make/pipeline.mk",
+        "make/update.mk",
         "params.yaml",
         "pyproject.toml",
         *(f"src/{pkg}/{name}" for name in PACKAGE_MODULES),
@@ -295,9 +310,11 @@ def checkov(
     return json.loads(done.stdout), done.stdout
 
 
-def scaffold(*args: str | Path, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+def scaffold(
+    *args: str | Path, cwd: Path, check: bool = False, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `scaffold` command of this test environment."""
-    return run([BIN / "scaffold", *args], cwd=cwd, check=check, timeout=300)
+    return run([BIN / "scaffold", *args], cwd=cwd, env=env, check=check, timeout=300)
 
 
 def copy_template_repo(dest: Path, *, whole_project: bool = False) -> Path:
@@ -317,7 +334,7 @@ def copy_template_repo(dest: Path, *, whole_project: bool = False) -> Path:
         for name in listing
         if name
         and (REPO_ROOT / name).is_file()
-        and (whole_project or name == "copier.yml" or name.startswith("template/"))
+        and (whole_project or name == "copier.yml" or name.startswith(("includes/", "template/")))
     ]
     for name in wanted:
         target = dest / name

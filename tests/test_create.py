@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def test_new_makes_a_committed_project(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     project = tmp_path / "proj"
     rendered = expected_files({"package_name": "risk"})
-    assert git_files(project) == (rendered - {"data/raw/heart.csv"}) | DVC_TRACKING_FILES
+    locked = {"uv.lock"}  # `scaffold new` locks the dependencies for the first commit
+    assert git_files(project) == (rendered - {"data/raw/heart.csv"}) | DVC_TRACKING_FILES | locked
     assert (project / "data/raw/heart.csv").is_file(), "the data stays in the workspace"
     assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
     status = run(
@@ -94,3 +96,28 @@ def test_version_and_help_are_quick_to_reach() -> None:
     helped = scaffold("--help", cwd=REPO_ROOT, check=True)
     for command in ("new", "update", "options", "mirror"):
         assert command in helped.stdout
+
+
+def test_new_locks_the_pip_pins_too_and_can_skip_locking(tmp_path: Path) -> None:
+    done = scaffold("new", "pip-proj", "--defaults", "-d", "installer=pip", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pins = (tmp_path / "pip-proj" / "requirements.lock.txt").read_text()
+    assert "--hash=sha256:" in pins
+    assert re.search(r"^mlflow==[\d.]+ ", pins, flags=re.MULTILINE)
+    assert {"uv.lock", "requirements.lock.txt"} <= git_files(tmp_path / "pip-proj")
+
+    done = scaffold("new", "unlocked", "--defaults", "--no-lock", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "unlocked" / "uv.lock").exists()
+
+
+def test_new_without_the_package_index_says_the_lock_is_missing(tmp_path: Path) -> None:
+    """Offline with an empty uv cache: the project is made, without a lock, and the user told."""
+    offline = {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
+    done = scaffold("new", "proj", "--defaults", cwd=tmp_path, env=offline)
+    assert done.returncode == 0, done.stderr
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1
+    assert "not locked" in warning[0] and "make lock" in warning[0]
+    assert not (tmp_path / "proj" / "uv.lock").exists()
+    assert run(["git", "status", "--porcelain"], cwd=tmp_path / "proj").stdout == ""

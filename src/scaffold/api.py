@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from scaffold import _git, data_tracking, options, source
+from scaffold import _git, data_tracking, locking, options, source
 from scaffold.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -41,6 +41,10 @@ class CreateResult:
     version: str | None
     commit: str | None
     """The project's first commit, or None when git history was left to the user."""
+    locked: tuple[str, ...] = ()
+    """The lock files written (uv.lock, and requirements.lock.txt for pip projects)."""
+    lock_problem: str | None = None
+    """Why the dependencies could not be locked (None when they were, or not asked)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ def create(
     vcs_ref: str | None = None,
     force: bool = False,
     git_init: bool = True,
+    lock: bool = True,
     progress: Progress | None = None,
 ) -> CreateResult:
     """Render a new project into `dest` and make its first git commit.
@@ -123,6 +128,11 @@ def create(
         step("Rendering project")
         _render(ref, staging, data, defaults)
         commit = None
+        outcome = locking.LockOutcome(())
+        if lock:
+            step("Locking the dependencies (uv lock)")
+            pip_export = _read_answers(staging).get("installer") == "pip"
+            outcome = locking.lock(staging, pip_export=pip_export)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
         if (git_init and not existing_repo) or raw_files:
@@ -146,7 +156,12 @@ def create(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return CreateResult(
-        path=dest, template=ref.src, version=_read_answers(dest).get("_commit"), commit=commit
+        path=dest,
+        template=ref.src,
+        version=_read_answers(dest).get("_commit"),
+        commit=commit,
+        locked=outcome.files,
+        lock_problem=outcome.problem,
     )
 
 

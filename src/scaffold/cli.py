@@ -114,6 +114,12 @@ def main() -> None:
 )
 @_vcs_ref_option
 @click.option("--force", is_flag=True, help="Write into a non-empty DEST (other files are kept).")
+@click.option(
+    "--lock/--no-lock",
+    default=True,
+    show_default=True,
+    help="Lock the dependencies (uv lock, needs the package index) for the first commit.",
+)
 @_quiet_option
 def new(
     dest: Path,
@@ -123,6 +129,7 @@ def new(
     template: str | None,
     vcs_ref: str | None,
     force: bool,
+    lock: bool,
     quiet: bool,
 ) -> None:
     """Create a new project in DEST."""
@@ -134,6 +141,7 @@ def new(
             template=template,
             vcs_ref=vcs_ref,
             force=force,
+            lock=lock,
             progress=steps,
         ),
         quiet,
@@ -141,6 +149,13 @@ def new(
     click.secho(
         f"Created {result.path} from template {result.version or result.template}", fg="green"
     )
+    if result.lock_problem:
+        click.secho(
+            f"warning: the dependencies are not locked ({result.lock_problem}); run `make lock`"
+            " in the project when the package index is reachable, and commit uv.lock",
+            fg="yellow",
+            err=True,
+        )
     click.echo(f"Next: cd {result.path} && make install test repro")
 
 

@@ -23,7 +23,7 @@ from scaffold import _git
 from scaffold.errors import TemplateError
 
 HOME_ENV = "SCAFFOLD_HOME"
-_TEMPLATE_PATHS = ("copier.yml", "template")
+_TEMPLATE_PATHS = ("copier.yml", "includes", "template")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -112,7 +112,8 @@ def _tree_of(root: Path, mirror: Path) -> str:
             "GIT_WORK_TREE": str(root),
             "GIT_INDEX_FILE": str(Path(scratch) / "index"),
         }
-        _git.git("add", "--all", "--", *_TEMPLATE_PATHS, cwd=root, env=env)
+        present = [name for name in _TEMPLATE_PATHS if (root / name).exists()]
+        _git.git("add", "--all", "--", *present, cwd=root, env=env)
         return _git.git("write-tree", cwd=root, env=env)
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run, scaffold
+from tests.support import makefile_text, run, scaffold
 
 pytestmark = pytest.mark.e2e
 
 
-def _targets(makefile: Path) -> set[str]:
-    return set(re.findall(r"^([a-zA-Z][\w-]*):", makefile.read_text(), flags=re.MULTILINE))
+def _targets(project: Path) -> set[str]:
+    return set(re.findall(r"^([a-zA-Z][\w-]*):", makefile_text(project), flags=re.MULTILINE))
 
 
 def _path_without(*tools: str) -> str:
@@ -29,7 +29,7 @@ def _path_without(*tools: str) -> str:
 
 def test_help_is_default_and_lists_every_target(default_project: Path) -> None:
     shown = run(["make"], cwd=default_project).stdout
-    targets = _targets(default_project / "Makefile")
+    targets = _targets(default_project)
     assert {"help", "venv", "install", "lint", "format", "test", "clean"} <= targets
     assert [target for target in targets if target not in shown] == []
 

@@ -117,8 +117,8 @@ def test_runtime_stage_follows_the_serving_contract(project: Path) -> None:
     assert "curl" not in check
 
 
-def test_dependencies_install_before_the_source_is_copied(project: Path) -> None:
-    """Editing code must not invalidate the (slow) dependency layer."""
+def test_dependencies_install_from_the_lock_before_the_source_is_copied(project: Path) -> None:
+    """Editing code must not invalidate the (slow) dependency layer; both installs use uv.lock."""
     parser = DockerfileParser(path=str(project / "Dockerfile"))
     steps = [
         (item["instruction"], item["value"])
@@ -126,13 +126,14 @@ def test_dependencies_install_before_the_source_is_copied(project: Path) -> None
         if item["instruction"] in {"COPY", "RUN"}
     ]
     copies = [value for kind, value in steps if kind == "COPY"]
-    assert copies[0] == "pyproject.toml README.md LICENSE ./"
+    assert copies[0] == "pyproject.toml uv.lock ./"
     source = steps.index(("COPY", "src/ src/"))
-    installs = [i for i, (kind, value) in enumerate(steps) if "pip install" in value]
+    installs = [i for i, (kind, value) in enumerate(steps) if value.startswith("uv sync")]
     assert len(installs) == 2
     assert installs[0] < source < installs[1]
-    assert "--no-deps" in steps[installs[1]][1]
-    assert all("--no-cache-dir" in steps[i][1] for i in installs)
+    assert "--no-install-project" in steps[installs[0]][1]
+    assert all("--locked" in steps[i][1] and "--no-dev" in steps[i][1] for i in installs)
+    assert not any("pip install" in value and "uv==" not in value for _, value in steps)
 
 
 def _quoted(value: str) -> str:

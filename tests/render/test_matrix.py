@@ -92,8 +92,9 @@ def test_answers_drive_the_output(project: Path) -> None:
     }[answers["license"]]
     assert marker in licence
     makefile = (project / "Makefile").read_text()
-    uses_uv = "uv venv" in makefile
-    assert uses_uv == (answers["installer"] == "uv")
+    installs_with_uv = "$(UV) sync --locked" in makefile
+    installs_hashed_pins = "--require-hashes --no-deps -r $(REQUIREMENTS_LOCK)" in makefile
+    assert installs_with_uv == (answers["installer"] == "uv") != installs_hashed_pins
 
 
 def test_reserved_names_cover_keywords_and_stdlib() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from tests.support import DEFAULT_PACKAGE, render
+from tests.support import DEFAULT_PACKAGE, makefile_text, render
 
 SERVICE_DEPENDENCIES = {"fastapi", "prometheus-client", "pydantic", "uvicorn"}
 SERVICE_TARGETS = {"serve", "export-model"}
@@ -50,7 +50,7 @@ def test_service_code_only_with_serving(project: Path) -> None:
 def test_dependencies_follow_serving(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     runtime = _names(pyproject["project"]["dependencies"])
-    dev = _names(pyproject["project"]["optional-dependencies"]["dev"])
+    dev = _names(pyproject["dependency-groups"]["dev"])
     if _serving(project):
         assert runtime >= SERVICE_DEPENDENCIES
         assert "httpx2" in dev
@@ -60,12 +60,12 @@ def test_dependencies_follow_serving(project: Path) -> None:
 
 
 def test_make_targets_follow_serving(project: Path) -> None:
-    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    makefile = makefile_text(project)
     targets = _targets(makefile)
     if _serving(project):
         assert targets >= SERVICE_TARGETS
         assert re.search(r"^serve: .*## ", makefile, flags=re.MULTILINE)
-        assert f"-m {DEFAULT_PACKAGE}.serve --host 127.0.0.1 --port $(SERVE_PORT)" in makefile
+        assert "-m $(PACKAGE).serve --host 127.0.0.1 --port $(SERVE_PORT)" in makefile
     else:
         assert not targets & SERVICE_TARGETS
         assert "SERVE_PORT" not in makefile

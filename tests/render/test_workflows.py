@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import BIN, REPO_ROOT, checkov, enabled, option_matrix, render, run
+from tests.support import (
+    BIN,
+    REPO_ROOT,
+    checkov,
+    enabled,
+    makefile_text,
+    option_matrix,
+    render,
+    run,
+)
 
 COMBOS = [combo for combo in option_matrix() if combo["ci"]]
 # A registry other than GHCR: CD logs in with secrets and asks for no `packages` permission.
@@ -157,7 +166,7 @@ def _e2e_make_targets() -> frozenset[str]:
 
 def test_run_steps_are_tested_make_targets(project: Path) -> None:
     """Every `run:` calls make; each target exists here and an e2e test executes it."""
-    defined = set(MAKE_TARGET.findall((project / "Makefile").read_text(encoding="utf-8")))
+    defined = set(MAKE_TARGET.findall(makefile_text(project)))
     called: set[str] = set()
     for path in _workflows(project):
         for step in _steps(_load(path)):
@@ -189,6 +198,6 @@ def test_jobs_follow_the_feature_switches(project: Path) -> None:
         assert cd_jobs == ({"image", "chart", "deploy"} if enabled(answers, "helm") else {"image"})
     dependabot = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
     ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
-    assert ecosystems == {"github-actions", "pip"} | (
+    assert ecosystems == {"github-actions", "uv"} | (
         {"docker"} if enabled(answers, "docker") else set()
     )

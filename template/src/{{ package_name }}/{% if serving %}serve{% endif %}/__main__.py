@@ -2,7 +2,7 @@
 
 Usage, from the project root::
 
-    python -m {{ package_name }}.serve [--host 127.0.0.1] [--port 8000]
+    python -m <package>.serve [--host 127.0.0.1] [--port 8000]
 
 Settings come from the environment (flags win): ``SERVE_HOST`` (default 127.0.0.1),
 ``SERVE_PORT`` (8000), ``SERVE_MAX_RECORDS`` (records per request, 1000),
@@ -22,11 +22,12 @@ from collections.abc import Mapping, Sequence
 
 import uvicorn
 
-from {{ package_name }}.cli import StageError, make_parser, parse_args
-from {{ package_name }}.paths import find_project_root
-from {{ package_name }}.serve.app import DEFAULT_MAX_RECORDS, create_app
-from {{ package_name }}.serve.limits import DEFAULT_MAX_BODY_BYTES
-from {{ package_name }}.serve.model import ModelSource, load
+from ..cli import make_parser, parse_args
+from ..errors import StageError
+from ..paths import find_project_root
+from .app import DEFAULT_MAX_RECORDS, create_app
+from .limits import DEFAULT_MAX_BODY_BYTES
+from .model import ModelSource, load
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

@@ -2,7 +2,7 @@
 
 Usage, from the project root::
 
-    python -m {{ package_name }}.predict --input IN.csv --output OUT.csv
+    python -m <package>.pipeline.predict --input IN.csv --output OUT.csv
         [--model-uri URI]
 
 The input holds the 13 feature columns (other columns are ignored) and, optionally, ``id``;
@@ -23,28 +23,24 @@ import mlflow.sklearn
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from {{ package_name }} import tracking
-from {{ package_name }}.cli import (
-    StageError,
-    make_parser,
-    parse_args,
-    run_stage,
-)
-from {{ package_name }}.config import (
+from .. import tracking
+from ..cli import make_parser, parse_args, run_stage
+from ..config import (
     DEFAULT_ALIAS,
     DEFAULT_THRESHOLD,
     Artifacts,
     load_params,
 )
-from {{ package_name }}.metrics import classify
-from {{ package_name }}.schema import (
+from ..core.metrics import classify
+from ..core.schema import (
     FEATURES,
     ID,
     features_schema,
     find_problems,
 )
+from ..errors import StageError
 
-LOG = logging.getLogger("{{ package_name }}.predict")
+LOG = logging.getLogger(__name__)
 
 
 def read_input(path: Path) -> pd.DataFrame:

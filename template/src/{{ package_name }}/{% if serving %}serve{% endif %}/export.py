@@ -2,7 +2,7 @@
 
 Usage, from the project root::
 
-    python -m {{ package_name }}.serve.export [--output models/serving] [--model-uri URI]
+    python -m <package>.serve.export [--output models/serving] [--model-uri URI]
 
 The directory is a complete MLflow model (``MLmodel``, the skops file, its environment) plus
 ``registered_model.json``: the registered name, version, run and the decision threshold, so
@@ -19,18 +19,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from {{ package_name }}.cli import StageError, make_parser, parse_args, run_stage
-from {{ package_name }}.paths import find_project_root
-from {{ package_name }}.serve.model import (
+from ..cli import make_parser, parse_args, run_stage
+from ..errors import StageError
+from ..paths import find_project_root
+from .model import (
     METADATA_FILE,
     MODEL_URI_ENV,
     REGISTRY_URI,
     ModelSource,
     resolve,
 )
-from {{ package_name }}.serve.schemas import ModelDescription
+from .payloads import ModelDescription
 
-LOG = logging.getLogger("{{ package_name }}.serve.export")
+LOG = logging.getLogger(__name__)
 DEFAULT_OUTPUT = Path("models") / "serving"
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from {{ package_name }}.cli import StageError
-from {{ package_name }}.paths import (
+from .errors import StageError
+from .paths import (
     ProjectPaths,
     get_paths,
 )

@@ -21,36 +21,34 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from {{ package_name }} import tracking
-from {{ package_name }}.cli import (
-    StageError,
-    stage_main,
-)
-from {{ package_name }}.config import (
+from .. import tracking
+from ..cli import stage_main
+from ..config import (
     Artifacts,
     load_params,
     require,
     section,
 )
-from {{ package_name }}.metrics import (
+from ..core.metrics import (
     GATE_METRICS,
     classification_metrics,
     classify,
     roc_points,
     summary,
 )
-from {{ package_name }}.promotion import (
+from ..core.promotion import (
     Candidate,
     GateResult,
     run_gate,
 )
-from {{ package_name }}.schema import (
+from ..core.schema import (
     FEATURES,
     ID,
     TARGET,
 )
+from ..errors import StageError
 
-LOG = logging.getLogger("{{ package_name }}.evaluate")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

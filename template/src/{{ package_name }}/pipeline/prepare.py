@@ -20,25 +20,23 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from {{ package_name }}.cli import (
-    StageError,
-    stage_main,
-)
-from {{ package_name }}.config import (
+from ..cli import stage_main
+from ..config import (
     Artifacts,
     load_params,
     require,
     section,
 )
-from {{ package_name }}.schema import (
+from ..core.schema import (
     FEATURES,
     ID,
     RAW_COLUMNS,
     RAW_TARGET,
     TARGET,
 )
+from ..errors import StageError
 
-LOG = logging.getLogger("{{ package_name }}.prepare")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

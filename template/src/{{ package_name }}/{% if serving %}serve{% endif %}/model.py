@@ -21,17 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from {{ package_name }} import tracking
-from {{ package_name }}.cli import StageError
-from {{ package_name }}.config import (
+from .. import tracking
+from ..config import (
     DEFAULT_ALIAS,
     DEFAULT_THRESHOLD,
     PARAMS_FILE,
     load_params,
 )
-from {{ package_name }}.metrics import classify
-from {{ package_name }}.serve.fastpath import Route, dataframe_route, numpy_route
-from {{ package_name }}.serve.schemas import ModelDescription
+from ..core.metrics import classify
+from ..errors import StageError
+from .fastpath import Route, dataframe_route, numpy_route
+from .payloads import ModelDescription
 
 MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"

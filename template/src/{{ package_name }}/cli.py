@@ -13,11 +13,9 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from .errors import StageError
+
 LOG_FORMAT = "%(module)s: %(message)s"
-
-
-class StageError(Exception):
-    """An expected failure, reported to the user as is (one line, or one line per problem)."""
 
 
 class StageLogHandler(logging.StreamHandler):
@@ -27,16 +25,17 @@ class StageLogHandler(logging.StreamHandler):
 def configure_logging(verbose: bool = False) -> None:
     """Log the package's messages to stderr, one short line each; MLflow's from warnings up.
 
-    Only the package's logger gets a handler, so records still propagate to whatever the
-    caller configured (pytest's ``caplog``, an application's root handler).
+    Only the package's loggers get a handler (and ``__main__``, the module that ``python -m``
+    runs), so records still propagate to whatever the caller configured (pytest's
+    ``caplog``, an application's root handler).
     """
-    package = logging.getLogger("{{ package_name }}")
-    for handler in [h for h in package.handlers if isinstance(h, StageLogHandler)]:
-        package.removeHandler(handler)
     handler = StageLogHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    package.addHandler(handler)
-    package.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for logger in (logging.getLogger(__package__), logging.getLogger("__main__")):
+        for old in [h for h in logger.handlers if isinstance(h, StageLogHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # Environments made by uv have no pip: MLflow then warns on every logged model that it
     # cannot pin pip's version in the model's conda.yaml, which is harmless here.

@@ -18,19 +18,17 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from {{ package_name }}.cli import (
-    StageError,
-    stage_main,
-)
-from {{ package_name }}.config import Artifacts
-from {{ package_name }}.schema import (
+from ..cli import stage_main
+from ..config import Artifacts
+from ..core.schema import (
     ID,
     features_schema,
     find_problems,
     labels_schema,
 )
+from ..errors import StageError
 
-LOG = logging.getLogger("{{ package_name }}.validate")
+LOG = logging.getLogger(__name__)
 
 
 def read_table(path: Path, label: str) -> pd.DataFrame:

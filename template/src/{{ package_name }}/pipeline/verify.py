@@ -2,7 +2,7 @@
 
 Usage, from the project root::
 
-    python -m {{ package_name }}.verify --predictions P.csv --actuals A.csv
+    python -m <package>.pipeline.verify --predictions P.csv --actuals A.csv
         [--min-accuracy 0.8] [--output METRICS.json]
 
 Joins the predictions (``id``, ``prediction``, ``probability``, as written by ``predict``)
@@ -19,20 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from {{ package_name }}.cli import (
-    StageError,
-    make_parser,
-    parse_args,
-    run_stage,
-)
-from {{ package_name }}.metrics import (
+from ..cli import make_parser, parse_args, run_stage
+from ..core.metrics import (
     classification_metrics,
     summary,
 )
-from {{ package_name }}.schema import (
+from ..core.schema import (
     ID,
     TARGET,
 )
+from ..errors import StageError
 
 PREDICTION_COLUMNS = (ID, "prediction", "probability")
 ACTUAL_COLUMNS = (ID, TARGET)

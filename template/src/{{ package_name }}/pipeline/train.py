@@ -35,26 +35,24 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from {{ package_name }} import tracking
-from {{ package_name }}.cli import (
-    StageError,
-    stage_main,
-)
-from {{ package_name }}.config import (
+from .. import tracking
+from ..cli import stage_main
+from ..config import (
     Artifacts,
     load_params,
     require,
     section,
 )
-from {{ package_name }}.schema import (
+from ..core.schema import (
     CATEGORICAL_FEATURES,
     FEATURES,
     ID,
     NUMERIC_FEATURES,
     TARGET,
 )
+from ..errors import StageError
 
-LOG = logging.getLogger("{{ package_name }}.train")
+LOG = logging.getLogger(__name__)
 MODELS = {"logistic_regression": LogisticRegression, "random_forest": RandomForestClassifier}
 # Types beyond skops' defaults that a model holds; trusted because this stage creates the model.
 SKOPS_TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from {{ package_name }}.schema import (
+from ..core.schema import (
     CATEGORY_CODES,
     FEATURES,
     NUMERIC_RANGES,

@@ -22,7 +22,7 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from {{ package_name }}.schema import CATEGORY_CODES, FEATURES, NUMERIC_RANGES
+from ..core.schema import CATEGORY_CODES, FEATURES, NUMERIC_RANGES
 
 Route = Callable[[np.ndarray], np.ndarray]
 

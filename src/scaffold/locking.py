@@ -1,0 +1,66 @@
+"""Lock a new project's dependencies with uv, so that its first commit holds `uv.lock`.
+
+Locking needs the package index. Where it cannot be reached the project is still created:
+the result says why, and the project's `make lock` (or its first `make install`) does it later.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCK_FILE = "uv.lock"
+PIP_LOCK_FILE = "requirements.lock.txt"
+_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class LockOutcome:
+    """Whether the lock was written, and if not, why (one line)."""
+
+    files: tuple[str, ...]
+    problem: str | None = None
+
+
+def uv_binary() -> str | None:
+    """The uv that ships with scaffold (the `uv` wheel), else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def lock(project: Path, *, pip_export: bool) -> LockOutcome:
+    """`uv lock` in `project`; with `pip_export`, also the hashed pins for pip installs."""
+    uv = uv_binary()
+    if uv is None:
+        return LockOutcome((), "uv is not installed")
+    commands = [[uv, "lock", "--quiet"]]
+    if pip_export:
+        export = ["export", "--quiet", "--frozen", "--all-groups", "--no-emit-project"]
+        commands.append([uv, *export, "--output-file", PIP_LOCK_FILE])
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
+    for command in commands:
+        try:
+            done = subprocess.run(
+                command,
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            return LockOutcome((), f"uv {command[1]} took over {_TIMEOUT_S} s")
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else f"exit code {done.returncode}"
+            (project / LOCK_FILE).unlink(missing_ok=True)
+            return LockOutcome((), f"uv {command[1]} failed: {reason.removeprefix('error: ')}")
+    return LockOutcome((LOCK_FILE, PIP_LOCK_FILE) if pip_export else (LOCK_FILE,))

@@ -1,0 +1,62 @@
+##@ Pipeline: DVC stages, MLflow tracking, batch scoring (`make repro`)
+# The starter data set, tracked by DVC (see data/README.md).
+RAW_DATA := data/raw/heart.csv
+# MLflow: the embedded SQLite store unless MLFLOW_TRACKING_URI names a tracking server.
+MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+MLFLOW_PORT ?= 5000
+# Extra `dvc repro` flags: CI passes --force to train a fresh champion on its clean runner.
+REPRO_FLAGS ?=
+# metrics-diff: the retraining pull request's body. Compares the workspace with METRICS_BASE.
+METRICS_BASE ?= HEAD
+METRICS_DIFF ?= $(VENV)/metrics-diff.md
+
+.PHONY: data repro metrics plots push pull predict verify mlflow-ui metrics-diff
+
+data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for plain copier copy)
+
+$(RAW_DATA).dvc: | $(STAMP)
+	git rm --cached --quiet --ignore-unmatch $(RAW_DATA)  # DVC, not git, keeps the data
+	$(BIN)/dvc add $(RAW_DATA)
+
+repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped
+	$(BIN)/dvc repro $(REPRO_FLAGS)
+	@# DVC stages dvc.lock and the .gitignore files (core.autostage); the results git keeps
+	@# (reports/, models/run.json) are staged here, so that `git commit` records the whole run.
+	@results="$$(git ls-files --others --modified --exclude-standard -- reports models)"; \
+	if [ -n "$$results" ]; then git add -- $$results; fi; \
+	if ! git diff --cached --quiet; then \
+		echo "repro: the run's results are staged (dvc.lock, reports/, models/run.json): git commit them"; \
+	fi
+
+metrics: $(STAMP) ## Show the evaluation metrics (reports/metrics.json)
+	$(BIN)/dvc metrics show
+
+plots: $(STAMP) ## Render the ROC curve and confusion matrix into dvc_plots/index.html
+	$(BIN)/dvc plots show
+
+push: data ## Upload data and models to the DVC remote (.dvc/config)
+	$(BIN)/dvc push
+
+pull: $(STAMP) ## Download data and models from the DVC remote
+	$(BIN)/dvc pull
+
+predict: $(STAMP) ## Score the held-back test features with the champion model
+	$(BIN)/python -m $(PACKAGE).pipeline.predict \
+		--input data/processed/test_features.csv --output reports/predictions.csv
+
+verify: predict ## Compare the predictions with the held-back actuals
+	$(BIN)/python -m $(PACKAGE).pipeline.verify \
+		--predictions reports/predictions.csv --actuals data/processed/test_labels.csv
+
+mlflow-ui: $(STAMP) ## Browse runs and registered models at http://127.0.0.1:$(MLFLOW_PORT)
+	$(BIN)/mlflow ui --backend-store-uri '$(MLFLOW_TRACKING_URI)' --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+metrics-diff: $(STAMP) ## Metrics and params against METRICS_BASE (markdown, also in METRICS_DIFF)
+	@mkdir -p $(dir $(METRICS_DIFF))
+	@set -e; { \
+		echo "#### Metrics: $(METRICS_BASE) → workspace"; echo; \
+		$(BIN)/dvc metrics diff --all --md $(METRICS_BASE); echo; \
+		echo "#### Params: $(METRICS_BASE) → workspace"; echo; \
+		$(BIN)/dvc params diff --md $(METRICS_BASE); \
+	} > $(METRICS_DIFF)
+	@cat $(METRICS_DIFF)
