@@ -36,7 +36,7 @@ def test_help_is_default_and_lists_every_target(default_project: Path) -> None:
 
 def test_install_is_idempotent(default_project: Path) -> None:
     again = run(["make", "install"], cwd=default_project)
-    assert "pip install" not in again.stdout
+    assert "uv sync" not in again.stdout
     assert "venv" not in again.stdout.replace("Nothing to be done", "")
 
 
@@ -103,23 +103,74 @@ def test_clean_keeps_sources(default_project: Path) -> None:
     assert (default_project / ".venv").is_dir()
 
 
-def test_uv_installer_falls_back_to_pip_without_uv(default_project: Path) -> None:
-    uv = shutil.which("uv")
-    assert uv, "uv must be on PATH in the test environment"
-    hidden = _path_without("uv")
-    planned = run(
-        ["make", "-n", "-B", "venv", "VENV=.venv-fallback"],
-        cwd=default_project,
-        env={"PATH": hidden},
+def test_uv_is_installed_once_when_it_is_not_on_path(default_project: Path, tmp_path: Path) -> None:
+    """Most machines have no uv: `make install` installs it with pip, then installs the lock."""
+    assert shutil.which("uv"), "uv must be on PATH in the test environment"
+    uv_home = tmp_path / "uv-home"
+    venv = tmp_path / "venv-bootstrapped"
+    env = {"PATH": _path_without("uv"), "VIRTUAL_ENV": ""}
+    done = run(
+        ["make", "install", f"VENV={venv}", f"UV_HOME={uv_home}"], cwd=default_project, env=env
     )
-    assert "-m venv" in planned.stdout
-    assert "uv venv" not in planned.stdout
+    assert "uv installed into" in done.stdout
+    assert (uv_home / "bin" / "uv").is_file()
+    assert _freeze(venv) == _freeze(default_project / ".venv")
 
 
-def test_pip_installer_project_installs_and_tests(tmp_path: Path) -> None:
+def test_pip_installer_project_installs_the_same_pins_and_tests(
+    default_project: Path, tmp_path: Path
+) -> None:
+    """installer=pip: pip installs requirements.lock.txt, the versions uv installs from uv.lock."""
     created = scaffold("new", "-q", "pipproj", "--defaults", "-d", "installer=pip", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     project = tmp_path / "pipproj"
-    run(["make", "install"], cwd=project)
+    installed = run(["make", "install"], cwd=project)
+    assert "--require-hashes" in installed.stdout
+    assert _freeze(project / ".venv") - PIP_TOOLS == _freeze(default_project / ".venv")
     tested = run(["make", "test"], cwd=project)
     assert re.search(r"\d+ passed", tested.stdout)
+
+
+def test_two_installs_from_one_lock_are_identical(default_project: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    run(["git", "clone", "--quiet", str(default_project), str(clone)], cwd=tmp_path)
+    run(["make", "install"], cwd=clone)
+    assert _freeze(clone / ".venv") == _freeze(default_project / ".venv")
+
+
+def test_a_dependency_added_without_make_lock_is_refused(
+    default_project: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    run(["git", "clone", "--quiet", str(default_project), str(clone)], cwd=tmp_path)
+    pyproject = clone / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(
+        text.replace('    "joblib>=1.4",\n', '    "joblib>=1.4",\n    "tabulate>=0.9",\n')
+    )
+    refused = run(["make", "install"], cwd=clone, check=False)
+    assert refused.returncode != 0
+    message = [line for line in refused.stderr.splitlines() if "uv.lock" in line]
+    assert message == [
+        "uv.lock is out of date with pyproject.toml: run `make lock` (then commit uv.lock)"
+    ]
+    assert not (clone / ".venv" / ".install.stamp").exists()
+    run(["make", "lock"], cwd=clone)
+    assert 'name = "tabulate"' in (clone / "uv.lock").read_text()
+    run(["make", "install"], cwd=clone)
+    assert any(name.startswith("tabulate==") for name in _freeze(clone / ".venv"))
+
+
+# What `python -m venv` seeds (setuptools up to Python 3.11), besides the locked packages.
+PIP_TOOLS = {"pip", "setuptools"}
+
+
+def _freeze(venv: Path) -> set[str]:
+    """`name==version` of every package in the venv but the project itself (its path varies)."""
+    listed = run(["uv", "pip", "freeze", "--python", str(venv / "bin" / "python")], cwd=venv)
+    packages = {
+        line
+        for line in listed.stdout.splitlines()
+        if line and not line.startswith("-e ") and " @ " not in line
+    }
+    return {name.split("==")[0] if name.split("==")[0] in PIP_TOOLS else name for name in packages}

@@ -12,12 +12,14 @@ import pytest
 import yaml
 
 from tests.support import (
+    BIN,
     REPO_ROOT,
     expected_files,
     files_under,
     load_structured,
     option_matrix,
     render,
+    run,
     walk_text_files,
     windows_problem,
 )
@@ -25,6 +27,12 @@ from tests.support import (
 MATRIX = option_matrix()
 JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
 GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} in workflows is GitHub's own
+# yamllint's defaults, but lines up to 120 characters, GitHub's `on:` key (a YAML 1.1 truthy)
+# and one space before the version comment of a pinned action (`@<sha> # v7.0.1`).
+YAMLLINT_CONFIG = (
+    "{extends: default, rules: {line-length: {max: 120}, truthy: {check-keys: false},"
+    " document-start: disable, comments: {min-spaces-from-content: 1}}}"
+)
 
 
 def _id(combo: dict[str, Any]) -> str:
@@ -104,3 +112,34 @@ def test_reserved_names_cover_keywords_and_stdlib() -> None:
     lowercase_keywords = {word for word in keyword.kwlist if word.islower()}
     missing = (public_stdlib - {"cProfile"}) | lowercase_keywords | {"match", "case"}
     assert missing - reserved == set()
+
+
+def test_python_is_lint_clean_formatted_and_compiles(project: Path) -> None:
+    """copier-uv's rule, for every combination: the output is already formatted and lint-clean.
+
+    ruff reads the generated pyproject.toml (its rules and target version); py_compile checks
+    the syntax under this interpreter.
+    """
+    sources = ["src", "tests"]
+    checked = run([BIN / "ruff", "check", "--no-cache", *sources], cwd=project, check=False)
+    assert checked.returncode == 0, checked.stdout
+    formatted = run(
+        [BIN / "ruff", "format", "--check", "--no-cache", *sources], cwd=project, check=False
+    )
+    assert formatted.returncode == 0, formatted.stdout
+    for path in sorted(project.rglob("*.py")):
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+
+
+def test_yaml_passes_yamllint(project: Path) -> None:
+    """Every YAML file but Helm's Go templates (linted once rendered, in test_chart)."""
+    files = [
+        path.relative_to(project).as_posix()
+        for path in walk_text_files(project)
+        if path.suffix in {".yml", ".yaml"} and not _is_go_template(path, project)
+    ]
+    assert files
+    linted = run(
+        [BIN / "yamllint", "--strict", "-d", YAMLLINT_CONFIG, *files], cwd=project, check=False
+    )
+    assert linted.returncode == 0, linted.stdout
