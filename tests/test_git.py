@@ -36,3 +36,16 @@ def test_git_keeps_leading_whitespace_and_drops_the_final_newline(tmp_path: Path
     repo = _repo(tmp_path / "repo", {"a.txt": "a\n"})
     (repo / "a.txt").write_text("b\n")
     assert _git.git("status", "--porcelain", cwd=repo) == " M a.txt"
+
+
+def test_changes_classifies_against_the_last_commit(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path / "repo", {".env.example": "A=1\n", "gone.txt": "x\n", "moved.txt": "m\n"}
+    )
+    (repo / ".env.example").write_text("A=2\n")
+    (repo / "gone.txt").unlink()
+    run(["git", "mv", "moved.txt", "here.txt"], cwd=repo)
+    (repo / ".new").write_text("n\n")
+    assert _git.changes(repo) == _git.Changes(
+        added=(".new", "here.txt"), modified=(".env.example",), removed=("gone.txt", "moved.txt")
+    )

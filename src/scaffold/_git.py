@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import RepositoryError
@@ -69,6 +70,35 @@ def _status_paths(porcelain_z: str) -> Iterator[str]:
         yield name
         if "R" in code or "C" in code:
             yield next(fields)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How the work tree differs from the last commit (paths relative to the top, sorted)."""
+
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def changes(path: Path) -> Changes:
+    """Classify the uncommitted changes: new files, changed ones and deleted ones.
+
+    `git status` lists what changed; whether a path is in HEAD and whether it is still on
+    disk says which kind. A file with merge conflicts is added or modified like any other.
+    """
+    committed = set(_split_z(git("ls-tree", "-r", "-z", "--name-only", "HEAD", cwd=path)))
+    added, modified, removed = set(), set(), set()
+    for name in dirty_files(path):
+        on_disk = os.path.lexists(path / name)
+        if name not in committed:
+            if on_disk:
+                added.add(name)
+        elif on_disk:
+            modified.add(name)
+        else:
+            removed.add(name)
+    return Changes(tuple(sorted(added)), tuple(sorted(modified)), tuple(sorted(removed)))
 
 
 def listed_files(path: Path) -> list[str]:

@@ -17,9 +17,11 @@ import click
 
 from scaffold import api, options
 from scaffold.api import Progress
-from scaffold.errors import ExitCode, ScaffoldError, UpdateConflictsError
+from scaffold.errors import ExitCode, ScaffoldError
 
 T = TypeVar("T")
+UPDATE_JSON_SCHEMA = 1
+"""Version of `scaffold update --json`'s object: raised when a key changes or goes."""
 
 
 def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
@@ -30,12 +32,6 @@ def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
     steps = _Steps(quiet)
     try:
         return action(steps)
-    except UpdateConflictsError as error:
-        steps.close()
-        click.secho(f"error: {error.message}", fg="red", err=True)
-        for name in error.files:
-            click.echo(f"  conflict: {name}", err=True)
-        raise SystemExit(error.exit_code) from None
     except ScaffoldError as error:
         steps.close()
         click.secho(f"error: {error.message}", fg="red", err=True)
@@ -149,18 +145,50 @@ def new(
 @_vcs_ref_option
 @_data_option
 @_quiet_option
-def update(path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool) -> None:
-    """Update the project at PATH to a newer template version (copier update)."""
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
+)
+def update(
+    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, as_json: bool
+) -> None:
+    """Update the project at PATH to a newer template version (copier update).
+
+    Exits with code 3 when files are left with conflicts (listed, also in the JSON).
+    """
     result = _run(
         lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
         quiet,
     )
+    if as_json:
+        click.echo(json.dumps({"schema": UPDATE_JSON_SCHEMA, **result.to_dict()}, indent=2))
+    else:
+        _print_update(result)
+    if result.conflicts:
+        raise SystemExit(ExitCode.CONFLICTS)
+
+
+def _print_update(result: api.UpdateResult) -> None:
     if result.old_version == result.new_version and not result.changed:
         click.secho(f"Already up to date with template {result.new_version}", fg="green")
         return
     click.secho(f"Updated {result.path}: {result.old_version} → {result.new_version}", fg="green")
-    for name in result.changed:
-        click.echo(f"  changed: {name}")
+    for kind, names in (
+        ("added", result.added),
+        ("modified", result.modified),
+        ("removed", result.removed),
+    ):
+        for name in names:
+            click.echo(f"  {kind}: {name}")
+    if result.conflicts:
+        count, listing = len(result.conflicts), ", ".join(result.conflicts)
+        click.secho(
+            f"error: update left {count} file(s) with conflicts to resolve: {listing}",
+            fg="red",
+            err=True,
+        )
+        for name in result.conflicts:
+            click.echo(f"  conflict: {name}", err=True)
+        return
     click.echo("Review with `git diff`, then commit.")
 
 
