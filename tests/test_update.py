@@ -8,63 +8,28 @@ from pathlib import Path
 import pytest
 
 from scaffold import api
-from tests.support import commit_all, run, scaffold
-
-ANSWERS = "{{ _copier_conf.answers_file }}.jinja"
-V1 = {
-    "copier.yml": "_subdirectory: template\nname:\n  type: str\n  help: Name\n  default: demo\n",
-    f"template/{ANSWERS}": "{{ _copier_answers | to_nice_yaml -}}\n",
-    "template/README.md.jinja": "# {{ name }}\n",
-    "template/settings.toml": "line-length = 100\n",
-    "template/old.txt": "dropped in v2\n",
-}
-
-
-def _write(root: Path, files: dict[str, str | None]) -> None:
-    for name, text in files.items():
-        path = root / name
-        if text is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+from tests.inline import release_v2, template_repo, write_files
+from tests.support import commit_all, scaffold
 
 
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
-    """A template at v1; the tests add v2."""
-    root = tmp_path / "template"
-    root.mkdir()
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root)
-    _write(root, dict(V1))
-    commit_all(root, "v1", tag="v1")
-    return root
+    """A template at v1; the tests release v2."""
+    return template_repo(tmp_path / "template")
 
 
 def _project(template: Path, where: Path, user_edits: dict[str, str | None]) -> Path:
     project = api.create(where / "proj", template=str(template), vcs_ref="v1", defaults=True).path
-    _write(project, user_edits)
+    write_files(project, user_edits)
     commit_all(project, "user edits")
     return project
-
-
-def _release_v2(template: Path) -> None:
-    _write(
-        template,
-        {
-            "template/settings.toml": "line-length = 110\n",
-            "template/old.txt": None,
-            "template/new.txt": "added in v2\n",
-        },
-    )
-    commit_all(template, "v2", tag="v2")
 
 
 def test_update_result_lists_added_modified_removed_and_conflicts(
     template: Path, tmp_path: Path
 ) -> None:
     project = _project(template, tmp_path, {"settings.toml": "line-length = 120\n"})
-    _release_v2(template)
+    release_v2(template)
 
     result = api.update(project)
 
@@ -78,7 +43,7 @@ def test_update_result_lists_added_modified_removed_and_conflicts(
 
 def test_update_without_conflicts_has_none(template: Path, tmp_path: Path) -> None:
     project = _project(template, tmp_path, {"NOTES.md": "mine\n"})
-    _release_v2(template)
+    release_v2(template)
 
     result = api.update(project)
 
@@ -91,7 +56,7 @@ def test_update_json_prints_one_object_and_exits_3_on_conflicts(
     template: Path, tmp_path: Path
 ) -> None:
     project = _project(template, tmp_path, {"settings.toml": "line-length = 120\n"})
-    _release_v2(template)
+    release_v2(template)
 
     done = scaffold("update", "--json", project, cwd=tmp_path)
 
@@ -131,7 +96,7 @@ def test_update_text_lists_changes_on_stdout_and_conflicts_on_stderr(
     template: Path, tmp_path: Path
 ) -> None:
     project = _project(template, tmp_path, {"settings.toml": "line-length = 120\n"})
-    _release_v2(template)
+    release_v2(template)
 
     done = scaffold("update", "-q", project, cwd=tmp_path)
 
