@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -129,6 +128,10 @@ def create(
     The project is rendered into a hidden sibling directory and moved into place only when
     everything succeeded, so a failure leaves nothing behind. With `force`, the files are
     copied over an existing non-empty `dest`; other files there are kept.
+
+    With `defaults`, unanswered questions take their defaults; without, copier asks them on
+    the terminal, so the caller must make sure there is one (the CLI requires `--defaults`
+    when stdin is not a terminal).
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
@@ -138,8 +141,6 @@ def create(
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
         options.check_answers(data, options.load_questions(ref.root))
-    if not defaults and not sys.stdin.isatty():
-        raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
     try:

@@ -8,6 +8,7 @@ on stderr and its exit code; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,17 +18,23 @@ import click
 
 from scaffold import api, options
 from scaffold.api import Progress
-from scaffold.errors import ExitCode, ScaffoldError
+from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
 T = TypeVar("T")
 UPDATE_JSON_SCHEMA = 1
 """Version of `scaffold update --json`'s object: raised when a key changes or goes."""
 
 
-def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
+NOTHING_LEFT = "nothing was left behind"
+
+
+def _run(
+    action: Callable[[Progress], T], quiet: bool = False, on_interrupt: str = NOTHING_LEFT
+) -> T:
     """The one error funnel: user errors become a line and an exit code.
 
     `action` receives the progress callback; its last step is closed before any message.
+    `on_interrupt` tells the user, after Ctrl-C, what state the command left.
     """
     steps = _Steps(quiet)
     try:
@@ -38,7 +45,7 @@ def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         steps.close()
-        click.secho("interrupted; nothing was left behind", fg="yellow", err=True)
+        click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
         raise SystemExit(ExitCode.INTERRUPTED) from None
     finally:
         steps.close()
@@ -122,18 +129,22 @@ def new(
     quiet: bool,
 ) -> None:
     """Create a new project in DEST."""
-    result = _run(
-        lambda steps: api.create(
+
+    def create(steps: Progress) -> api.CreateResult:
+        answers = _answers(data, data_file)
+        if not defaults and not sys.stdin.isatty():
+            raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
+        return api.create(
             dest,
-            _answers(data, data_file),
+            answers,
             defaults=defaults,
             template=template,
             vcs_ref=vcs_ref,
             force=force,
             progress=steps,
-        ),
-        quiet,
-    )
+        )
+
+    result = _run(create, quiet)
     click.secho(
         f"Created {result.path} from template {result.version or result.template}", fg="green"
     )
@@ -158,6 +169,10 @@ def update(
     result = _run(
         lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
         quiet,
+        on_interrupt=(
+            f"{path} may hold part of the update; `git reset --hard && git clean -fd` there"
+            " restores its last commit (the update started from a clean work tree)"
+        ),
     )
     if as_json:
         click.echo(json.dumps({"schema": UPDATE_JSON_SCHEMA, **result.to_dict()}, indent=2))
@@ -219,7 +234,7 @@ def options_command(as_json: bool, template: str | None, show_all: bool) -> None
 @main.command()
 def mirror() -> None:
     """Refresh the local template repository (run once after upgrading, for plain copier)."""
-    ref = _run(lambda _steps: api.sync_mirror())
+    ref, versions = _run(lambda _steps: (api.sync_mirror(), api.mirror_versions()))
     click.echo(f"Template mirror: {ref.src}")
     click.echo(f"Installed version: {ref.vcs_ref}")
-    click.echo(f"Versions held: {', '.join(api.mirror_versions())}")
+    click.echo(f"Versions held: {', '.join(versions)}")
