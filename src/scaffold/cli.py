@@ -226,7 +226,11 @@ def options_command(as_json: bool, template: str | None, show_all: bool) -> None
                 f"    choices: {', '.join(str(value) for value in question.choices.values())}"
             )
         if not question.computed:
-            click.echo(f"    default: {question.default}")
+            derived = ", ".join(question.default_from)
+            click.echo(
+                f"    default: {options.show_value(question.default_value)}"
+                + (f" (from {derived})" if derived else "")
+            )
         if question.conditional:
             click.echo("    asked only when earlier answers call for it")
 
