@@ -23,13 +23,11 @@ from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 T = TypeVar("T")
 UPDATE_JSON_SCHEMA = 1
 """Version of `scaffold update --json`'s object: raised when a key changes or goes."""
-
-
-NOTHING_LEFT = "nothing was left behind"
+_NOTHING_LEFT = "nothing was left behind"
 
 
 def _run(
-    action: Callable[[Progress], T], quiet: bool = False, on_interrupt: str = NOTHING_LEFT
+    action: Callable[[Progress], T], quiet: bool = False, on_interrupt: str = _NOTHING_LEFT
 ) -> T:
     """The one error funnel: user errors become a line and an exit code.
 
@@ -170,8 +168,8 @@ def update(
         lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
         quiet,
         on_interrupt=(
-            f"{path} may hold part of the update; `git reset --hard && git clean -fd` there"
-            " restores its last commit (the update started from a clean work tree)"
+            f"{path.absolute()} may hold part of the update; `git reset --hard && git clean -fd`"
+            " there restores its last commit (the update started from a clean work tree)"
         ),
     )
     if as_json:
