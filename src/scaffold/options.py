@@ -123,13 +123,13 @@ def _with_default_values(questions: list[Question], envops: Any, extensions: Any
     from jinja2 import meta
     from jinja2.sandbox import SandboxedEnvironment
 
-    options = {key: value for key, value in (envops or {}).items() if key != "undefined"}
-    env = SandboxedEnvironment(extensions=[*_COPIER_EXTENSIONS, *(extensions or [])], **options)
+    settings = {key: value for key, value in (envops or {}).items() if key != "undefined"}
+    env = SandboxedEnvironment(extensions=[*_COPIER_EXTENSIONS, *(extensions or [])], **settings)
+    starts = (env.variable_start_string, env.block_start_string)
     names = [question.name for question in questions]
     context: dict[str, Any] = {}
     rendered = []
     for question in questions:
-        starts = (env.variable_start_string, env.block_start_string)
         used: set[str] = set()
         try:
             for template in _templates(question.default, *starts):
@@ -161,8 +161,10 @@ def _cast(value: Any, type_name: str) -> Any:
     """Copier's conversion of a rendered default to the question's type."""
     if type_name == "bool":
         return _to_bool(value)
-    if type_name in {"int", "float"}:
-        return {"int": int, "float": float}[type_name](value)
+    if type_name == "int":
+        return int(value)
+    if type_name == "float":
+        return float(value)
     if type_name in {"yaml", "json"} and isinstance(value, str):
         return yaml.safe_load(value) if type_name == "yaml" else json.loads(value)
     if type_name == "str" and value is not None:
