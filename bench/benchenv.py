@@ -16,8 +16,11 @@ IDENTITY = {
 OUTER_MAKE = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VIRTUAL_ENV")
 
 
-def make_env(home: Path) -> dict[str, str]:
-    """A private SCAFFOLD_HOME, a git identity, and this venv (with uv) first on PATH."""
+def make_env(home: Path, bin_dir: Path = BIN) -> dict[str, str]:
+    """A private SCAFFOLD_HOME, a git identity, and a venv (with uv) first on PATH.
+
+    `bin_dir` is that venv's bin directory: by default the one running the benchmark.
+    """
     env = {k: v for k, v in os.environ.items() if k not in OUTER_MAKE}
-    path = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    path = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     return {**env, **IDENTITY, "SCAFFOLD_HOME": str(home), "PATH": path}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,40 @@ def test_every_question_has_type_and_help() -> None:
 
 
 def test_model_matches_what_copier_records(tmp_path: Path) -> None:
+    """Same questions, and the model's rendered defaults are the answers copier's defaults give."""
     recorded = yaml.safe_load((render(tmp_path / "p") / ".copier-answers.yml").read_text())
-    asked = {question.name for question in api.questions() if not question.computed}
-    assert asked == {key for key in recorded if not key.startswith("_")}
+    asked = {q.name: q.default_value for q in api.questions() if not q.computed}
+    assert asked == {key: value for key, value in recorded.items() if not key.startswith("_")}
+
+
+def _documented_questions() -> list[list[str]]:
+    """The cells of each row of the Questions table in docs/reference/options.md."""
+    page = (REPO_ROOT / "docs" / "reference" / "options.md").read_text(encoding="utf-8")
+    table = page.split("## Questions", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+
+
+def test_documented_defaults_are_what_scaffold_options_reports() -> None:
+    """The options page shows each default as `scaffold options --json` computes it."""
+    done = scaffold("options", "--json", cwd=REPO_ROOT, check=True)
+    listed = {item["name"]: item for item in json.loads(done.stdout)}
+    documented = _documented_questions()
+    assert [row[0].strip("`") for row in documented] == list(listed)
+    for name, type_name, default, *_ in documented:
+        item = listed[name.strip("`")]
+        assert type_name == item["type"], name
+        value = item["default_value"]
+        shown = value if isinstance(value, str) else json.dumps(value)
+        code, _, note = default.partition("` ")
+        assert code.strip("`").replace("\\|", "|") == shown, name
+        sources = re.findall(r"`(\w+)`", note)
+        assert sources == item["default_from"], name
+        if note.startswith("(same as"):
+            assert value == listed[sources[0]]["default_value"], name
+    assert listed["serving"]["default_value"] is True
+    assert listed["docker"]["default_from"] == ["serving"]
+    assert listed["project_slug"]["default_value"] == "heart-disease-risk"
 
 
 def test_options_json_lists_every_question_with_default_and_choices() -> None:

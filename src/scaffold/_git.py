@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from scaffold.errors import RepositoryError
@@ -16,7 +17,11 @@ def git(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> str:
-    """Run git and return its stripped stdout; a failure becomes a one-line error."""
+    """Run git and return its stdout without the final newline; a failure becomes a one-line error.
+
+    Only trailing newlines go, as with `$(git …)` in a shell: leading spaces carry meaning
+    (the ` M` of `git status --porcelain`).
+    """
     full_env = {**os.environ, **env} if env else None
     try:
         done = subprocess.run(
@@ -33,7 +38,7 @@ def git(
         detail = (done.stderr or done.stdout).strip().splitlines()
         reason = detail[-1] if detail else f"exit code {done.returncode}"
         raise RepositoryError(f"git {args[0]} failed: {reason}")
-    return done.stdout.strip()
+    return done.stdout.rstrip("\n")
 
 
 def is_work_tree(path: Path) -> bool:
@@ -43,15 +48,67 @@ def is_work_tree(path: Path) -> bool:
 
 
 def dirty_files(path: Path) -> list[str]:
-    """Paths with uncommitted changes (staged, unstaged or untracked, not ignored)."""
-    status = git("status", "--porcelain", "--untracked-files=all", cwd=path)
-    return [line[3:] for line in status.splitlines() if line]
+    """Paths with uncommitted changes (staged, unstaged or untracked, not ignored).
+
+    A rename contributes both its new and its old path.
+    """
+    return list(
+        _status_paths(git("status", "--porcelain", "-z", "--untracked-files=all", cwd=path))
+    )
+
+
+def _status_paths(porcelain_z: str) -> Iterator[str]:
+    """The paths of `git status --porcelain -z` output: `XY path`, NUL-separated and unquoted.
+
+    For a rename or copy (X or Y is R or C), the entry's source path follows as its own field.
+    """
+    fields = iter(porcelain_z.split("\0"))
+    for entry in fields:
+        if not entry:
+            continue
+        code, name = entry[:2], entry[3:]
+        yield name
+        if "R" in code or "C" in code:
+            yield next(fields)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How the work tree differs from the last commit (paths relative to the top, sorted)."""
+
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def changes(path: Path) -> Changes:
+    """Classify the uncommitted changes: new files, changed ones and deleted ones.
+
+    `git status` lists what changed; whether a path is in HEAD and whether it is still on
+    disk says which kind. A file with merge conflicts is added or modified like any other.
+    """
+    committed = set(_split_z(git("ls-tree", "-r", "-z", "--name-only", "HEAD", cwd=path)))
+    added, modified, removed = set(), set(), set()
+    for name in dirty_files(path):
+        on_disk = os.path.lexists(path / name)
+        if name not in committed:
+            if on_disk:
+                added.add(name)
+        elif on_disk:
+            modified.add(name)
+        else:
+            removed.add(name)
+    return Changes(tuple(sorted(added)), tuple(sorted(modified)), tuple(sorted(removed)))
 
 
 def listed_files(path: Path) -> list[str]:
     """Tracked files plus untracked ones that are not ignored."""
     out = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=path)
-    return sorted({name for name in out.split("\0") if name})
+    return sorted(set(_split_z(out)))
+
+
+def _split_z(out: str) -> list[str]:
+    return [name for name in out.split("\0") if name]
 
 
 def has_identity(path: Path) -> bool:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from scaffold.errors import (
     RepositoryError,
     ScaffoldError,
     TemplateError,
-    UpdateConflictsError,
 )
 
 Progress = Callable[[str], None]
@@ -49,12 +47,36 @@ class CreateResult:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """What `update` changed: versions before and after, and files it touched."""
+    """What `update` changed: versions before and after, and the files it touched.
+
+    Paths are relative to the project and sorted. `conflicts` holds the files left with
+    conflict markers and the `.rej` files; each of them is also in `added` or `modified`.
+    """
 
     path: Path
     old_version: str | None
     new_version: str | None
-    changed: list[str]
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+    conflicts: tuple[str, ...]
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """Every added, modified or removed file, sorted."""
+        return tuple(sorted({*self.added, *self.modified, *self.removed}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (for `scaffold update --json`)."""
+        return {
+            "path": str(self.path),
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "added": list(self.added),
+            "modified": list(self.modified),
+            "removed": list(self.removed),
+            "conflicts": list(self.conflicts),
+        }
 
 
 def version() -> str:
@@ -111,6 +133,10 @@ def create(
     The project is rendered into a hidden sibling directory and moved into place only when
     everything succeeded, so a failure leaves nothing behind. With `force`, the files are
     copied over an existing non-empty `dest`; other files there are kept.
+
+    With `defaults`, unanswered questions take their defaults; without, copier asks them on
+    the terminal, so the caller must make sure there is one (the CLI requires `--defaults`
+    when stdin is not a terminal).
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
@@ -120,8 +146,6 @@ def create(
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
         options.check_answers(data, options.load_questions(ref.root))
-    if not defaults and not sys.stdin.isatty():
-        raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
     try:
@@ -213,8 +237,9 @@ def update(
 ) -> UpdateResult:
     """Bring a generated project to a newer template version with `copier update`.
 
-    Refuses a dirty repository (the update must be reviewable as one diff). Raises
-    `UpdateConflictsError`, after the update, if files with conflicts remain.
+    Refuses a dirty repository (the update must be reviewable as one diff), so the files
+    the update touched are exactly the uncommitted changes afterwards. Conflicts do not
+    raise: they are part of the result, for the caller to report.
     """
     step = progress or (lambda _message: None)
     path = path.expanduser().absolute()
@@ -240,15 +265,16 @@ def update(
         options.check_answers(data, options.load_questions(root))
     step(f"Updating from template {answers['_commit']}")
     _run_update(path, data, vcs_ref)
-    changed = _git.dirty_files(path)
-    conflicts = find_conflicts(path)
-    if conflicts:
-        raise UpdateConflictsError(conflicts)
+    changes = _git.changes(path)
+    new_version = _read_answers(path).get("_commit")
     return UpdateResult(
         path=path,
         old_version=str(answers["_commit"]),
-        new_version=_read_answers(path).get("_commit"),
-        changed=changed,
+        new_version=None if new_version is None else str(new_version),
+        added=changes.added,
+        modified=changes.modified,
+        removed=changes.removed,
+        conflicts=tuple(find_conflicts(path, among=[*changes.added, *changes.modified])),
     )
 
 
@@ -274,10 +300,15 @@ def _run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> Non
         raise TemplateError(_first_line(error)) from error
 
 
-def find_conflicts(path: Path) -> list[str]:
-    """Files (tracked or new) that hold conflict markers, and any `.rej` files."""
+def find_conflicts(path: Path, among: Iterable[str] | None = None) -> list[str]:
+    """Files that hold conflict markers, and `.rej` files, sorted.
+
+    Looks at `among` (paths relative to `path`), or else at every file git tracks or would
+    track in the project.
+    """
+    names = _git.listed_files(path) if among is None else sorted(among)
     found = []
-    for name in _git.listed_files(path):
+    for name in names:
         file = path / name
         if name.endswith(".rej") or (file.is_file() and _has_markers(file)):
             found.append(name)

@@ -8,6 +8,7 @@ on stderr and its exit code; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,32 +18,32 @@ import click
 
 from scaffold import api, options
 from scaffold.api import Progress
-from scaffold.errors import ExitCode, ScaffoldError, UpdateConflictsError
+from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
 T = TypeVar("T")
+UPDATE_JSON_SCHEMA = 1
+"""Version of `scaffold update --json`'s object: raised when a key changes or goes."""
+_NOTHING_LEFT = "nothing was left behind"
 
 
-def _run(action: Callable[[Progress], T], quiet: bool = False) -> T:
+def _run(
+    action: Callable[[Progress], T], quiet: bool = False, on_interrupt: str = _NOTHING_LEFT
+) -> T:
     """The one error funnel: user errors become a line and an exit code.
 
     `action` receives the progress callback; its last step is closed before any message.
+    `on_interrupt` tells the user, after Ctrl-C, what state the command left.
     """
     steps = _Steps(quiet)
     try:
         return action(steps)
-    except UpdateConflictsError as error:
-        steps.close()
-        click.secho(f"error: {error.message}", fg="red", err=True)
-        for name in error.files:
-            click.echo(f"  conflict: {name}", err=True)
-        raise SystemExit(error.exit_code) from None
     except ScaffoldError as error:
         steps.close()
         click.secho(f"error: {error.message}", fg="red", err=True)
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         steps.close()
-        click.secho("interrupted; nothing was left behind", fg="yellow", err=True)
+        click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
         raise SystemExit(ExitCode.INTERRUPTED) from None
     finally:
         steps.close()
@@ -133,19 +134,23 @@ def new(
     quiet: bool,
 ) -> None:
     """Create a new project in DEST."""
-    result = _run(
-        lambda steps: api.create(
+
+    def create(steps: Progress) -> api.CreateResult:
+        answers = _answers(data, data_file)
+        if not defaults and not sys.stdin.isatty():
+            raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
+        return api.create(
             dest,
-            _answers(data, data_file),
+            answers,
             defaults=defaults,
             template=template,
             vcs_ref=vcs_ref,
             force=force,
             lock=lock,
             progress=steps,
-        ),
-        quiet,
-    )
+        )
+
+    result = _run(create, quiet)
     click.secho(
         f"Created {result.path} from template {result.version or result.template}", fg="green"
     )
@@ -164,18 +169,54 @@ def new(
 @_vcs_ref_option
 @_data_option
 @_quiet_option
-def update(path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool) -> None:
-    """Update the project at PATH to a newer template version (copier update)."""
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
+)
+def update(
+    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, as_json: bool
+) -> None:
+    """Update the project at PATH to a newer template version (copier update).
+
+    Exits with code 3 when files are left with conflicts (listed, also in the JSON).
+    """
     result = _run(
         lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
         quiet,
+        on_interrupt=(
+            f"{path.absolute()} may hold part of the update; `git reset --hard && git clean -fd`"
+            " there restores its last commit (the update started from a clean work tree)"
+        ),
     )
+    if as_json:
+        click.echo(json.dumps({"schema": UPDATE_JSON_SCHEMA, **result.to_dict()}, indent=2))
+    else:
+        _print_update(result)
+    if result.conflicts:
+        raise SystemExit(ExitCode.CONFLICTS)
+
+
+def _print_update(result: api.UpdateResult) -> None:
     if result.old_version == result.new_version and not result.changed:
         click.secho(f"Already up to date with template {result.new_version}", fg="green")
         return
     click.secho(f"Updated {result.path}: {result.old_version} → {result.new_version}", fg="green")
-    for name in result.changed:
-        click.echo(f"  changed: {name}")
+    for kind, names in (
+        ("added", result.added),
+        ("modified", result.modified),
+        ("removed", result.removed),
+    ):
+        for name in names:
+            click.echo(f"  {kind}: {name}")
+    if result.conflicts:
+        count, listing = len(result.conflicts), ", ".join(result.conflicts)
+        click.secho(
+            f"error: update left {count} file(s) with conflicts to resolve: {listing}",
+            fg="red",
+            err=True,
+        )
+        for name in result.conflicts:
+            click.echo(f"  conflict: {name}", err=True)
+        return
     click.echo("Review with `git diff`, then commit.")
 
 
@@ -198,7 +239,11 @@ def options_command(as_json: bool, template: str | None, show_all: bool) -> None
                 f"    choices: {', '.join(str(value) for value in question.choices.values())}"
             )
         if not question.computed:
-            click.echo(f"    default: {question.default}")
+            derived = ", ".join(question.default_from)
+            click.echo(
+                f"    default: {options.show_value(question.default_value)}"
+                + (f" (from {derived})" if derived else "")
+            )
         if question.conditional:
             click.echo("    asked only when earlier answers call for it")
 
@@ -206,7 +251,7 @@ def options_command(as_json: bool, template: str | None, show_all: bool) -> None
 @main.command()
 def mirror() -> None:
     """Refresh the local template repository (run once after upgrading, for plain copier)."""
-    ref = _run(lambda _steps: api.sync_mirror())
+    ref, versions = _run(lambda _steps: (api.sync_mirror(), api.mirror_versions()))
     click.echo(f"Template mirror: {ref.src}")
     click.echo(f"Installed version: {ref.vcs_ref}")
-    click.echo(f"Versions held: {', '.join(api.mirror_versions())}")
+    click.echo(f"Versions held: {', '.join(versions)}")

@@ -42,14 +42,3 @@ class TemplateError(ScaffoldError):
 
 class RepositoryError(ScaffoldError):
     """The project is not a generated project, or its git state forbids the operation."""
-
-
-class UpdateConflictsError(ScaffoldError):
-    """The update ran but left files with conflict markers or `.rej` files."""
-
-    exit_code = ExitCode.CONFLICTS
-
-    def __init__(self, files: list[str]) -> None:
-        listing = ", ".join(files)
-        super().__init__(f"update left {len(files)} file(s) with conflicts to resolve: {listing}")
-        self.files = files

@@ -3,21 +3,28 @@
 copier.yml is the single source of truth: this module never restates a question. Copier
 itself runs each question's `validator` while rendering; here we catch what copier lets
 through silently (unknown keys) and give choice errors that list the allowed values.
+`scaffold options` and the options reference (docs/gen_options.py) both read this model.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from scaffold.errors import InvalidAnswerError, TemplateError
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
+# The extension copier always loads (its filters: regex_replace, strftime, to_nice_yaml…).
+_COPIER_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
 
 
 @dataclass(frozen=True)
@@ -28,12 +35,23 @@ class Question:
     type: str
     help: str
     default: Any = None
+    """As copier.yml writes it: a value, or a Jinja template over earlier answers."""
     choices: dict[str, Any] = field(default_factory=dict)
+    """Prompt label → value."""
     computed: bool = False
     """`when: false`: derived by the template, never asked, not stored in the answers file."""
-    conditional: bool = False
-    """`when` is a Jinja expression: asked only if earlier answers call for it."""
+    condition: str = ""
+    """The `when` Jinja expression, if the question is asked only when earlier answers say so."""
     validated: bool = False
+    default_value: Any = None
+    """The default as copier computes it when every earlier question takes its default."""
+    default_from: tuple[str, ...] = ()
+    """The earlier questions a templated default is computed from, in question order."""
+
+    @property
+    def conditional(self) -> bool:
+        """Asked only if earlier answers call for it."""
+        return bool(self.condition)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (for `scaffold options --json`)."""
@@ -42,10 +60,17 @@ class Question:
             "type": self.type,
             "help": self.help,
             "default": self.default,
+            "default_value": self.default_value,
+            "default_from": list(self.default_from),
             "choices": list(self.choices.values()),
             "computed": self.computed,
             "conditional": self.conditional,
         }
+
+
+def show_value(value: Any) -> str:
+    """A value as a user types it: strings bare, everything else as JSON (`true`, `3`)."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def find_config(template_root: Path) -> Path:
@@ -57,13 +82,20 @@ def find_config(template_root: Path) -> Path:
 
 
 def load_questions(template_root: Path) -> list[Question]:
-    """Parse the questions (keys not starting with `_`) of a template, in file order."""
+    """Parse the questions (keys not starting with `_`) of a template, in file order.
+
+    Each question's `default_value` is rendered as copier would with every question
+    answered by its default (`scaffold new --defaults`).
+    """
     config = find_config(template_root)
     try:
         raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise TemplateError(f"{config} is not valid YAML: {error}") from error
-    return [_question(name, spec) for name, spec in raw.items() if not name.startswith("_")]
+    if not isinstance(raw, dict):
+        raise TemplateError(f"{config} must hold a mapping of settings and questions")
+    questions = [_question(name, spec) for name, spec in raw.items() if not name.startswith("_")]
+    return _with_default_values(questions, raw.get("_envops"), raw.get("_jinja_extensions"))
 
 
 def _question(name: str, spec: Any) -> Question:
@@ -80,9 +112,79 @@ def _question(name: str, spec: Any) -> Question:
         default=spec.get("default"),
         choices=dict(choices),
         computed=when is False,
-        conditional=isinstance(when, str),
+        condition=when if isinstance(when, str) else "",
         validated=bool(spec.get("validator")),
     )
+
+
+def _with_default_values(questions: list[Question], envops: Any, extensions: Any) -> list[Question]:
+    """Render the defaults in question order, each seeing the earlier ones, as copier does."""
+    from jinja2 import TemplateError as JinjaError
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    settings = {key: value for key, value in (envops or {}).items() if key != "undefined"}
+    env = SandboxedEnvironment(extensions=[*_COPIER_EXTENSIONS, *(extensions or [])], **settings)
+    starts = (env.variable_start_string, env.block_start_string)
+    names = [question.name for question in questions]
+    context: dict[str, Any] = {}
+    rendered = []
+    for question in questions:
+        used: set[str] = set()
+        try:
+            for template in _templates(question.default, *starts):
+                used |= meta.find_undeclared_variables(env.parse(template))
+            value = _cast(_render(env, question.default, context), question.type)
+        except (JinjaError, ValueError, yaml.YAMLError):
+            value = None  # e.g. a default that needs copier's own context (_copier_conf)
+        context[question.name] = value
+        derived = tuple(name for name in names if name in used)
+        rendered.append(replace(question, default_value=value, default_from=derived))
+    return rendered
+
+
+def _templates(value: Any, *starts: str) -> list[str]:
+    """The strings in a default (a value or a list) that hold Jinja."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str) and any(s in item for s in starts)]
+
+
+def _render(env: Environment, value: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_render(env, item, context) for item in value]
+    if isinstance(value, str):
+        return env.from_string(value).render(context)
+    return value
+
+
+def _cast(value: Any, type_name: str) -> Any:
+    """Copier's conversion of a rendered default to the question's type."""
+    if type_name == "bool":
+        return _to_bool(value)
+    if type_name == "int":
+        return int(value)
+    if type_name == "float":
+        return float(value)
+    if type_name in {"yaml", "json"} and isinstance(value, str):
+        return yaml.safe_load(value) if type_name == "yaml" else json.loads(value)
+    if type_name == "str" and value is not None:
+        return str(value)
+    return value
+
+
+def _to_bool(value: Any) -> bool:
+    """As copier's `cast_to_bool`: numbers by value, YAML's words for true and false."""
+    try:
+        return bool(float(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in {"y", "yes", "t", "true", "on"}:
+            return True
+        if word in {"", "n", "no", "f", "false", "off", "~", "null", "none"}:
+            return False
+    return bool(value)
 
 
 def _infer_type(value: Any) -> str:

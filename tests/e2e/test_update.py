@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -66,25 +67,49 @@ def test_update_brings_template_changes_and_keeps_user_edits(
     assert (project / "tests" / "test_team.py").is_file()
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v0.2.0"
     assert "v0.1.0 → v0.2.0" in done.stdout
+    for line in ("added: CHANGELOG.md", "modified: .copier-answers.yml", "modified: Makefile"):
+        assert f"  {line}\n" in done.stdout, done.stdout
     leftovers = run(["git", "ls-files", "--others", "--exclude-standard"], cwd=project).stdout
     assert ".rej" not in leftovers
     assert "<<<<<<<" not in text
 
 
-def test_update_reports_conflicts_and_exits_non_zero(template_repo: Path, tmp_path: Path) -> None:
-    project = _new_project(template_repo, tmp_path)
+def _conflicting_change(template_repo: Path, project: Path) -> Path:
+    """The user and the template (v0.2.0) change the same line of pyproject.toml."""
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("line-length = 100", "line-length = 120"))
     commit_all(project, "user prefers 120")
     source = template_repo / "template" / "pyproject.toml.jinja"
     source.write_text(source.read_text().replace("line-length = 100", "line-length = 110"))
     commit_all(template_repo, "template: 110", tag="v0.2.0")
+    return pyproject
+
+
+def test_update_reports_conflicts_and_exits_non_zero(template_repo: Path, tmp_path: Path) -> None:
+    project = _new_project(template_repo, tmp_path)
+    pyproject = _conflicting_change(template_repo, project)
 
     done = scaffold("update", project, cwd=tmp_path)
 
     assert done.returncode == 3, done.stdout + done.stderr
     assert "conflict: pyproject.toml" in done.stderr
     assert "Traceback" not in done.stderr
+    assert "<<<<<<< before updating" in pyproject.read_text()
+
+
+def test_update_json_reports_the_conflict(template_repo: Path, tmp_path: Path) -> None:
+    project = _new_project(template_repo, tmp_path)
+    _conflicting_change(template_repo, project)
+
+    done = scaffold("update", "--json", project, cwd=tmp_path)
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["schema"] == 1
+    assert (report["old_version"], report["new_version"]) == ("v0.1.0", "v0.2.0")
+    assert report["conflicts"] == ["pyproject.toml"]
+    assert report["modified"] == [".copier-answers.yml", "pyproject.toml"]
+    assert (report["added"], report["removed"]) == ([], [])
 
 
 def test_update_when_nothing_changed(template_repo: Path, tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tests.support import DEFAULT_PACKAGE, makefile_text, render
 
@@ -23,16 +23,18 @@ def _targets(makefile: str) -> set[str]:
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["serving", "no-serving"])
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def serving(request: pytest.FixtureRequest) -> bool:
+    """The switch each test's project was rendered with."""
+    return bool(request.param)
+
+
+@pytest.fixture(scope="module")
+def project(serving: bool, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("serving")
-    return render(dest, serving=request.param, docker=request.param, helm=request.param)
+    return render(dest, serving=serving, docker=serving, helm=serving)
 
 
-def _serving(project: Path) -> bool:
-    return (project / ".copier-answers.yml").read_text(encoding="utf-8").count("serving: true") == 1
-
-
-def test_service_code_only_with_serving(project: Path) -> None:
+def test_service_code_only_with_serving(project: Path, serving: bool) -> None:
     package = project / "src" / DEFAULT_PACKAGE
     service_code = sorted(
         path.relative_to(project).as_posix()
@@ -40,18 +42,18 @@ def test_service_code_only_with_serving(project: Path) -> None:
         if "serve" in path.relative_to(project).parts
         or re.search(r"\b(fastapi|uvicorn|prometheus_client)\b", path.read_text(encoding="utf-8"))
     )
-    if _serving(project):
+    if serving:
         assert f"src/{DEFAULT_PACKAGE}/serve/app.py" in service_code
         assert "tests/serve/test_api.py" in service_code
     else:
         assert service_code == []
 
 
-def test_dependencies_follow_serving(project: Path) -> None:
+def test_dependencies_follow_serving(project: Path, serving: bool) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     runtime = _names(pyproject["project"]["dependencies"])
     dev = _names(pyproject["dependency-groups"]["dev"])
-    if _serving(project):
+    if serving:
         assert runtime >= SERVICE_DEPENDENCIES
         assert "httpx2" in dev
     else:
@@ -59,10 +61,10 @@ def test_dependencies_follow_serving(project: Path) -> None:
         assert "httpx2" not in dev
 
 
-def test_make_targets_follow_serving(project: Path) -> None:
+def test_make_targets_follow_serving(project: Path, serving: bool) -> None:
     makefile = makefile_text(project)
     targets = _targets(makefile)
-    if _serving(project):
+    if serving:
         assert targets >= SERVICE_TARGETS
         assert re.search(r"^serve: .*## ", makefile, flags=re.MULTILINE)
         assert "-m $(PACKAGE).serve --host 127.0.0.1 --port $(SERVE_PORT)" in makefile
@@ -78,6 +80,6 @@ def test_exported_model_is_not_committed(project: Path) -> None:
     assert "models/serving/" in ignored
 
 
-def test_readme_documents_serving_only_with_it(project: Path) -> None:
+def test_readme_documents_serving_only_with_it(project: Path, serving: bool) -> None:
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert ("make serve" in readme) == _serving(project)
+    assert ("make serve" in readme) == serving

@@ -30,7 +30,8 @@ from tests.support import (
 COMBOS = [combo for combo in option_matrix() if combo["ci"]]
 # A registry other than GHCR: CD logs in with secrets and asks for no `packages` permission.
 COMBOS.append({**COMBOS[0], "container_image": "registry.example.com/team/heart-risk"})
-# The only action commits generated workflows may use (docs: /work/shared/ACTIONS.md).
+# The only action commits generated workflows may use (docs/reference/pinned-actions.md says
+# where they come from and how to refresh them; a test below keeps that page in step).
 PINNED = {
     "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
     "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
@@ -51,6 +52,14 @@ USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(?:\s+#\s*(\S+))?\s*$")
 MAKE_RUN = re.compile(r"^make(?: [a-z][a-z-]*)+$")
 MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def test_pinned_actions_page_lists_the_pins() -> None:
+    """docs/reference/pinned-actions.md documents exactly the commits this module allows."""
+    page = (REPO_ROOT / "docs" / "reference" / "pinned-actions.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\w.]+) \| `([0-9a-f]{40})` \|", page, re.M)
+    assert {action: (commit, tag) for action, tag, commit in rows} == PINNED
+    assert len(rows) == len(PINNED)
 
 
 def _id(combo: dict[str, Any]) -> str:

@@ -1,0 +1,84 @@
+"""The CLI layer alone: the error funnel, Ctrl-C messages, and what the CLI decides for the API."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from scaffold import _git, api, cli
+from scaffold.errors import ExitCode, RepositoryError
+from tests.inline import release_v2, template_repo, write_files
+from tests.support import commit_all, run
+
+
+def _invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli.main, [str(arg) for arg in args])
+
+
+def _raise(error: BaseException) -> Callable[..., Any]:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise error
+
+    return fail
+
+
+def test_mirror_errors_go_through_the_funnel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing the mirror's versions is inside the funnel too: one line, exit 1, no traceback."""
+    monkeypatch.setattr(api, "mirror_versions", _raise(RepositoryError("git tag failed: boom")))
+    result = _invoke("mirror")
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == ExitCode.USER_ERROR
+    assert result.stderr == "error: git tag failed: boom\n"
+    assert result.stdout == ""
+
+
+def test_interrupted_new_says_nothing_was_left(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(api, "create", _raise(KeyboardInterrupt()))
+    result = _invoke("new", "-q", "--defaults", tmp_path / "proj")
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.stderr == "interrupted; nothing was left behind\n"
+
+
+def test_interrupted_update_tells_how_to_restore_and_that_works(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C after copier wrote everything (conflicts included): the advice restores HEAD."""
+    template = template_repo(tmp_path / "template")
+    project = api.create(tmp_path / "proj", template=str(template), vcs_ref="v1", defaults=True)
+    write_files(project.path, {"settings.toml": "line-length = 120\n"})
+    commit_all(project.path, "user edit")
+    head = run(["git", "rev-parse", "HEAD"], cwd=project.path).stdout
+    release_v2(template)
+    monkeypatch.setattr(_git, "changes", _raise(KeyboardInterrupt()))
+
+    result = _invoke("update", "-q", project.path)
+
+    assert result.exit_code == ExitCode.INTERRUPTED
+    assert "nothing was left behind" not in result.stderr
+    assert f"interrupted; {project.path} may hold part of the update" in result.stderr
+    assert run(["git", "status", "--porcelain"], cwd=project.path).stdout != ""
+    (command,) = re.findall(r"`([^`]+)`", result.stderr)
+    run(["bash", "-c", command], cwd=project.path)
+    assert run(["git", "status", "--porcelain"], cwd=project.path).stdout == ""
+    assert run(["git", "rev-parse", "HEAD"], cwd=project.path).stdout == head
+    assert (project.path / "settings.toml").read_text() == "line-length = 120\n"
+
+
+def test_api_create_leaves_the_terminal_question_to_its_caller(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without `defaults` and every question answered, no terminal is needed: no isatty check."""
+    template = template_repo(tmp_path / "template")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    result = api.create(
+        tmp_path / "proj", {"name": "given"}, template=str(template), vcs_ref="v1", defaults=False
+    )
+    assert (result.path / "README.md").read_text() == "# given\n"
