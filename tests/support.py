@@ -97,6 +97,7 @@ PACKAGE_MODULES = (
     "py.typed",
     "tracking.py",
     "core/__init__.py",
+    "core/checks.py",
     "core/metrics.py",
     "core/promotion.py",
     "core/schema.py",
@@ -110,6 +111,7 @@ PACKAGE_MODULES = (
 )
 TEST_MODULES = (
     "conftest.py",
+    "preload.py",
     "test_config.py",
     "test_paths.py",
     "test_tracking.py",

@@ -31,12 +31,14 @@ from ..config import (
     Artifacts,
     load_params,
 )
+from ..core.checks import (
+    features_schema,
+    find_problems,
+)
 from ..core.metrics import classify
 from ..core.schema import (
     FEATURES,
     ID,
-    features_schema,
-    find_problems,
 )
 from ..errors import StageError
 

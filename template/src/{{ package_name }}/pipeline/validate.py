@@ -20,11 +20,13 @@ import pandera.pandas as pa
 
 from ..cli import stage_main
 from ..config import Artifacts
-from ..core.schema import (
-    ID,
+from ..core.checks import (
     features_schema,
     find_problems,
     labels_schema,
+)
+from ..core.schema import (
+    ID,
 )
 from ..errors import StageError
 
