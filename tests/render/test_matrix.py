@@ -70,15 +70,27 @@ def test_no_jinja_left(project: Path) -> None:
 
 
 def test_structured_files_parse(project: Path) -> None:
-    parsed = [
-        path
+    """Every TOML, YAML and JSON file parses to a non-empty mapping (YAML: every document)."""
+    parsed = {
+        path.relative_to(project).as_posix(): load_structured(path)
         for path in walk_text_files(project)
         if path.suffix in {".toml", ".yml", ".yaml", ".json"}
         and not _is_go_template(path, project)  # YAML only once Helm renders it
+    }
+    documents = {
+        name: content if isinstance(content, list) else [content]
+        for name, content in parsed.items()
+    }
+    empty = [
+        name
+        for name, docs in documents.items()
+        if not docs or not all(isinstance(doc, dict) and doc for doc in docs)
     ]
-    assert parsed, "expected TOML/YAML files in a generated project"
-    for path in parsed:
-        assert load_structured(path) is not None, path
+    assert empty == []
+    answers = parsed[".copier-answers.yml"][0]
+    assert parsed["pyproject.toml"]["project"]["name"] == answers["project_slug"]
+    assert list(parsed["dvc.yaml"][0]["stages"]) == ["prepare", "validate", "train", "evaluate"]
+    assert answers["_commit"] and answers["_src_path"]
 
 
 def test_file_names_legal_on_windows(project: Path) -> None:
