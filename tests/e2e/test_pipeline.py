@@ -137,7 +137,8 @@ def test_corrupt_data_fails_validation_and_keeps_the_champion(trained: Path) -> 
     finally:
         raw.unlink()
         shutil.move(backup, raw)
-        run(["git", "checkout", "--", "."], cwd=trained)  # repro re-hashed the raw data
+        # repro re-hashed the raw data, and DVC staged what prepare rewrote (core.autostage)
+        run(["git", "checkout", "HEAD", "--", "."], cwd=trained)
         _dvc(trained, "checkout", "--force")
     assert run(["git", "status", "--porcelain"], cwd=trained).stdout == ""
 
