@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import makefile_text, run, scaffold
+from tests.support import makefile_text, render, run, scaffold
 
 pytestmark = pytest.mark.e2e
 
@@ -176,3 +176,13 @@ def _freeze(venv: Path) -> set[str]:
         for line in listed.stdout.splitlines()
         if line and not line.startswith("-e ") and " @ " not in line
     }
+
+
+def test_plain_copier_copy_locks_on_its_first_install(tmp_path: Path) -> None:
+    """Without scaffold there is no uv.lock yet: the first `make install` makes it first."""
+    project = render(tmp_path / "plain")
+    run(["git", "init", "--quiet"], cwd=project)
+    installed = run(["make", "install"], cwd=project)
+    assert "No uv.lock yet" in installed.stdout
+    assert 'name = "mlflow"' in (project / "uv.lock").read_text()
+    assert (project / ".venv" / ".install.stamp").is_file()
