@@ -155,3 +155,14 @@ def test_yaml_passes_yamllint(project: Path) -> None:
         [BIN / "yamllint", "--strict", "-d", YAMLLINT_CONFIG, *files], cwd=project, check=False
     )
     assert linted.returncode == 0, linted.stdout
+
+
+def test_readme_layout_lists_every_module(project: Path) -> None:
+    """The README's layout section names every module of the package and every layer."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    package = project / "src" / answers["package_name"]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :].split("\n## ", 1)[0]
+    modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
+    layers = {f"{path.name}/" for path in package.iterdir() if path.is_dir()}
+    assert sorted(name for name in modules | layers if name not in layout) == []
