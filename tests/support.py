@@ -259,6 +259,7 @@ def run(
         [str(part) for part in command],
         cwd=cwd,
         env={**{k: v for k, v in os.environ.items() if k not in OUTER_MAKE}, **(env or {})},
+        stdin=subprocess.DEVNULL,  # never pytest's terminal: a command must not wait for input
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -365,7 +366,6 @@ def walk_text_files(root: Path) -> Iterator[Path]:
 def load_structured(path: Path) -> Any:
     """Parse a TOML, YAML or JSON file by its suffix."""
     import json
-
     import tomllib
 
     text = path.read_text(encoding="utf-8")
