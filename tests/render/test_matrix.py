@@ -166,3 +166,14 @@ def test_readme_layout_lists_every_module(project: Path) -> None:
     modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
     layers = {f"{path.name}/" for path in package.iterdir() if path.is_dir()}
     assert sorted(name for name in modules | layers if name not in layout) == []
+
+
+def test_only_files_with_jinja_carry_the_jinja_suffix() -> None:
+    """A `.jinja` suffix says "rendered"; a file without Jinja is copied as it is, and named so."""
+    template = REPO_ROOT / "template"
+    needless = [
+        path.relative_to(template).as_posix()
+        for path in template.rglob("*.jinja")
+        if not re.search(r"\{\{|\{%", path.read_text(encoding="utf-8"))
+    ]
+    assert needless == []
