@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import scaffold
+from tests.support import BIN, run, scaffold
 
 
 def _assert_one_line_error(stderr: str, needle: str) -> None:
@@ -71,3 +74,110 @@ def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
     assert done.returncode == 1
     _assert_one_line_error(done.stderr, "uncommitted changes")
     assert (tmp_path / "proj" / "scratch.py").read_text() == "x = 1\n"
+
+
+def _destination_cases(root: Path) -> dict[str, tuple[Path, str]]:
+    """Destinations that cannot be written, and what the error line must name."""
+    (root / "afile").write_text("keep me")
+    (root / "broken").symlink_to(root / "nowhere")
+    return {
+        "under a regular file": (root / "afile" / "sub", f"{root / 'afile'} is not a directory"),
+        "a dangling symbolic link": (root / "broken", "symbolic link to nothing"),
+        "a missing directory of /proc": (Path("/proc/no-such/dir"), "cannot create /proc/no-such"),
+        "/proc itself": (Path("/proc/scaffold-test"), "cannot write in /proc"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "under a regular file",
+        "a dangling symbolic link",
+        "a missing directory of /proc",
+        "/proc itself",
+    ],
+)
+def test_new_into_an_unwritable_place(tmp_path: Path, case: str) -> None:
+    dest, needle = _destination_cases(tmp_path)[case]
+    before = sorted(path.name for path in tmp_path.iterdir())
+    done = scaffold("new", "-q", dest, "--defaults", "--no-lock", cwd=tmp_path)
+    assert done.returncode == 1
+    _assert_one_line_error(done.stderr, needle)
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_new_removes_the_parents_it_made_when_it_fails(tmp_path: Path) -> None:
+    dest = tmp_path / "made" / "for" / "it"
+    done = scaffold("new", "-q", dest, "--defaults", "-d", "colour=blue", cwd=tmp_path)
+    assert done.returncode == 1
+    _assert_one_line_error(done.stderr, "unknown question 'colour'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_with_the_mirror_home_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    env = {"SCAFFOLD_HOME": str(tmp_path / "afile" / "home")}
+    done = scaffold("new", "-q", "proj", "--defaults", "--no-lock", cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    _assert_one_line_error(done.stderr, "set SCAFFOLD_HOME to a writable directory")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]
+
+
+def test_update_with_answers_that_are_not_yaml(tmp_path: Path) -> None:
+    created = scaffold("new", "-q", "proj", "--defaults", "--no-lock", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    answers = tmp_path / "proj" / ".copier-answers.yml"
+    answers.write_text(answers.read_text() + "colour: [unclosed\n")
+    run(["git", "commit", "--quiet", "--all", "--message", "a hand edit"], cwd=tmp_path / "proj")
+    broken = answers.read_text()
+    done = scaffold("update", "-q", "proj", cwd=tmp_path)
+    assert done.returncode == 1
+    _assert_one_line_error(done.stderr, ".copier-answers.yml is not valid YAML (line")
+    assert "git checkout -- .copier-answers.yml" in done.stderr
+    assert answers.read_text() == broken
+
+
+def test_a_damaged_mirror_is_rebuilt_and_kept_aside(tmp_path: Path) -> None:
+    env = {"SCAFFOLD_HOME": str(tmp_path / "home")}
+    first = scaffold("new", "-q", "one", "--defaults", "--no-lock", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "home" / "template" / ".git" / "HEAD").unlink()
+
+    done = scaffold("new", "-q", "two", "--defaults", "--no-lock", cwd=tmp_path, env=env)
+
+    assert done.returncode == 0, done.stderr
+    (warning,) = [line for line in done.stderr.splitlines() if line.strip()]
+    assert warning.startswith("warning: the template mirror ")
+    assert "was damaged" in warning
+    (aside,) = (tmp_path / "home").glob("template.damaged-*")
+    assert f"kept at {aside}" in warning
+    assert not (aside / ".git" / "HEAD").exists()
+    assert (tmp_path / "two" / ".copier-answers.yml").is_file()
+    again = scaffold("update", "-q", "two", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.Signals) -> None:
+    """Ctrl-C, a CI timeout's SIGTERM or a closed terminal's SIGHUP: the same clean-up."""
+    command = [BIN / "scaffold", "new", "-q", "proj", "--defaults", "--no-lock"]
+    with subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if list(tmp_path.glob(".proj.*.scaffold")):
+                break
+            time.sleep(0.01)
+        assert process.poll() is None, "it finished before its staging directory was seen"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum
+    assert stderr.splitlines() == ["interrupted; nothing was left behind"]
+    assert list(tmp_path.iterdir()) == []

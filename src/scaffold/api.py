@@ -140,14 +140,21 @@ def create(
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
+    if dest.is_symlink() and dest.is_dir():
+        dest = dest.resolve()  # the project goes where the link points
     data = dict(data or {})
     _check_destination(dest, force)
     step("Preparing template")
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
         options.check_answers(data, options.load_questions(ref.root))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
+    created = _make_directory(dest.parent)
+    done = False
+    try:
+        staging = _make_staging(dest)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         step("Rendering project")
         _render(ref, staging, data, defaults)
@@ -177,8 +184,11 @@ def create(
         elif (staging / ".git").is_dir():
             shutil.rmtree(staging / ".git")
         _move_into_place(staging, dest)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            _remove_empty(created)
     return CreateResult(
         path=dest,
         template=ref.src,
@@ -190,10 +200,53 @@ def create(
 
 
 def _check_destination(dest: Path, force: bool) -> None:
+    if dest.is_symlink() and not dest.exists():
+        raise DestinationError(f"destination {dest} is a symbolic link to nothing")
     if dest.exists() and not dest.is_dir():
         raise DestinationError(f"destination {dest} exists and is not a directory")
+    for parent in dest.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DestinationError(f"cannot create {dest}: {parent} is not a directory")
+            break
     if dest.is_dir() and any(dest.iterdir()) and not force:
         raise DestinationError(f"destination {dest} is not empty; pass --force to write into it")
+
+
+def _make_directory(directory: Path) -> list[Path]:
+    """Create `directory` with its missing parents; return those created, deepest first."""
+    missing = []
+    for path in (directory, *directory.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _remove_empty(missing)
+        raise DestinationError(f"cannot create {directory}: {_reason(error)}") from error
+    return missing
+
+
+def _make_staging(dest: Path) -> Path:
+    """A hidden sibling of `dest` to render into, moved into place only on success."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
+    except OSError as error:
+        raise DestinationError(f"cannot write in {dest.parent}: {_reason(error)}") from error
+
+
+def _remove_empty(directories: Iterable[Path]) -> None:
+    """Remove directories this run created (deepest first), as long as they are empty."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
 
 
 def _render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
@@ -327,7 +380,17 @@ def _read_answers(path: Path) -> dict[str, Any]:
     file = path / ANSWERS_FILE
     if not file.is_file():
         raise RepositoryError(f"{path} is not a generated project: no {ANSWERS_FILE}")
-    loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise RepositoryError(
+            f"{file} is not valid YAML{where}; fix it, or restore it with"
+            f" `git checkout -- {ANSWERS_FILE}`"
+        ) from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise RepositoryError(f"cannot read {file}: {error}") from error
     return loaded if isinstance(loaded, dict) else {}
 
 

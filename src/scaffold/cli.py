@@ -8,9 +8,13 @@ on stderr and its exit code; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,17 +40,45 @@ def _run(
     """
     steps = _Steps(quiet)
     try:
-        return action(steps)
+        with _stop_signals_interrupt():
+            return action(steps)
     except ScaffoldError as error:
         steps.close()
         click.secho(f"error: {error.message}", fg="red", err=True)
         raise SystemExit(error.exit_code) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         steps.close()
         click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
-        raise SystemExit(ExitCode.INTERRUPTED) from None
+        raise SystemExit(128 + getattr(interrupt, "signum", signal.SIGINT)) from None
     finally:
         steps.close()
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that the same clean-up runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM (CI timeouts) and SIGHUP (a closed terminal) interrupt it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, _raise_stopped) for signum in stops}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Steps:
@@ -97,6 +129,17 @@ _quiet_option = click.option(
 @click.version_option(package_name="mlops-scaffold", prog_name="scaffold")
 def main() -> None:
     """Stamp out production-grade ML repositories and keep them current."""
+    library = logging.getLogger("scaffold")
+    if not any(isinstance(handler, _WarningLine) for handler in library.handlers):
+        library.addHandler(_WarningLine(logging.WARNING))
+        library.propagate = False
+
+
+class _WarningLine(logging.Handler):
+    """The library's warnings, one yellow `warning:` line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
 
 
 @main.command()

@@ -11,8 +11,10 @@ offline.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from platformdirs import user_data_path
 from scaffold import _git
 from scaffold.errors import TemplateError
 
+LOG = logging.getLogger(__name__)
 HOME_ENV = "SCAFFOLD_HOME"
 _TEMPLATE_PATHS = ("copier.yml", "includes", "template")
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -83,8 +86,24 @@ def sync_mirror(version: str, root: Path | None = None) -> TemplateRef:
     """
     root = root or bundled_root()
     mirror = mirror_path()
-    mirror.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TemplateError(
+            f"cannot create the template mirror in {mirror.parent}:"
+            f" {error.strerror or type(error).__name__}; set {HOME_ENV} to a writable directory"
+        ) from error
     with FileLock(str(mirror) + ".lock", timeout=120):
+        if (mirror / ".git").exists() and (problem := _damage(mirror)):
+            aside = mirror.with_name(f"{mirror.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(mirror, aside)
+            LOG.warning(
+                "the template mirror %s was damaged (%s); rebuilt it from the installed"
+                " template, the damaged copy is kept at %s",
+                mirror,
+                problem,
+                aside,
+            )
         if not (mirror / ".git").is_dir():
             mirror.mkdir(exist_ok=True)
             _git.git("init", "--quiet", "--initial-branch=main", cwd=mirror)
@@ -93,6 +112,14 @@ def sync_mirror(version: str, root: Path | None = None) -> TemplateRef:
         if not _git.git("tag", "--list", tag, cwd=mirror):
             _commit_and_tag(mirror, tree, tag, version)
     return TemplateRef(src=portable(mirror), vcs_ref=tag, root=root)
+
+
+def _damage(mirror: Path) -> str | None:
+    """Why git cannot use the mirror's repository (e.g. a lost .git/HEAD), or None."""
+    found = _git.git(
+        "rev-parse", "--git-dir", cwd=mirror, env={"GIT_DIR": str(mirror / ".git")}, check=False
+    )
+    return None if found else "git does not recognise its .git directory"
 
 
 def mirror_tags() -> list[str]:
