@@ -77,6 +77,7 @@ bench: install container-engine ## Print the benchmark figures (bench/)
 	$(BIN)/python bench/time_to_green
 	$(BIN)/python bench/pipeline
 	$(BIN)/python bench/serve  # needs wrk (apt-get install wrk)
+	$(BIN)/python bench/image  # builds and starts the image with the engine of container-engine
 
 clean: ## Remove caches and build outputs (keeps .venv)
 	rm -rf build dist site .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov
