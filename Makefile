@@ -8,10 +8,10 @@ DEMO ?= demo
 export PATH := $(abspath $(BIN)):$(PATH)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install demo test e2e check lint format typecheck docs bench clean
+.PHONY: help install container-engine demo test e2e check lint format typecheck docs bench clean
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ $(BIN)/helm: | $(BIN)/uv
 
 install: $(VENV)/.installed $(BIN)/helm ## Create .venv and install scaffold with its dev tools and helm (idempotent)
 
+container-engine: ## Set up docker or podman (Debian packages, as root) and the base image for the container tests
+	.ci/container-engine
+
 demo: install ## Stamp out ./demo with the defaults, then run its tests, pipeline and verification
 	rm -rf $(DEMO)
 	$(BIN)/scaffold new $(DEMO) --defaults
@@ -48,10 +51,10 @@ demo: install ## Stamp out ./demo with the defaults, then run its tests, pipelin
 test: install ## Fast tests (render tier)
 	$(BIN)/pytest
 
-e2e: install ## Slow end-to-end tests: install and run generated projects, update across versions
+e2e: install container-engine ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest -m e2e
 
-check: install lint typecheck ## Everything CI runs: lint, types, all tests, docs
+check: install container-engine lint typecheck ## Everything CI runs: lint, types, all tests, docs
 	$(BIN)/pytest -m "e2e or not e2e" --cov=scaffold --cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
@@ -69,11 +72,12 @@ typecheck: install ## mypy --strict on src/
 docs: install ## Build the docs into site/
 	$(BIN)/mkdocs build --strict
 
-bench: install ## Print the benchmark figures (bench/)
+bench: install container-engine ## Print the benchmark figures (bench/)
 	$(BIN)/python bench/generate
 	$(BIN)/python bench/time_to_green
 	$(BIN)/python bench/pipeline
 	$(BIN)/python bench/serve  # needs wrk (apt-get install wrk)
+	$(BIN)/python bench/image  # builds and starts the image with the engine of container-engine
 
 clean: ## Remove caches and build outputs (keeps .venv)
 	rm -rf build dist site .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.support import commit_all, run, scaffold
+from tests.e2e.engine import Engine, find_engine
+from tests.support import DEFAULT_PACKAGE, commit_all, run, scaffold
+
+CHAMPION_PROBE = """
+import json, sys
+import mlflow.sklearn, pandas as pd
+model = mlflow.sklearn.load_model("models:/{name}@champion")
+features = pd.read_csv(sys.argv[1]).drop(columns="id")
+print(json.dumps(model.predict_proba(features)[:, 1].tolist()))
+"""
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +45,28 @@ def trained(default_project: Path) -> Path:
     run(["make", "repro"], cwd=default_project, timeout=900)
     commit_all(default_project, "first pipeline run")
     return default_project
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """The container engine of `make container-engine`: in CI it must be there (never a skip)."""
+    found, why = find_engine()
+    if found is None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"CI needs a container engine: {why}")
+        pytest.skip(f"no container engine: {why}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def held_back(trained: Path) -> tuple[list[dict[str, float]], list[float]]:
+    """The held-back test rows, and the champion's probabilities for them, computed in-process."""
+    path = trained / "data" / "processed" / "test_features.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = [
+            {k: float(v) for k, v in row.items() if k != "id"} for row in csv.DictReader(handle)
+        ]
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{trained / 'mlflow.db'}"}
+    probe = CHAMPION_PROBE.format(name=DEFAULT_PACKAGE.replace("_", "-"))
+    out = run([trained / ".venv/bin/python", "-c", probe, path], cwd=trained, env=env).stdout
+    return rows, json.loads(out.strip().splitlines()[-1])

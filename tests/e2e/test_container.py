@@ -1,28 +1,38 @@
-"""E2E: the image's command and health check, run outside a container (no Docker engine here).
+"""E2E: the generated image, built by `make docker-build` and run for real; its commands outside.
 
-The test reads ENV, CMD and HEALTHCHECK from the generated Dockerfile and runs them as the
-image would, with the project venv's python standing in for the image's: from an empty working
-directory, the exported champion as MODEL_DIR, on a free loopback port instead of 0.0.0.0:8080.
+The container tests use the engine of `make container-engine` (Podman here: its base image is a
+local stand-in for the official python image, see .ci/container-engine). The image runs as its
+Dockerfile says, with a read-only root and /tmp in memory, on a free loopback port. The first
+test runs the Dockerfile's CMD and HEALTHCHECK with the project venv's python, outside any
+container, to show the health check fails once nothing answers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from tests.support import free_port, run, stop_group
+from tests.e2e.engine import Engine
+from tests.support import DEFAULT_PACKAGE, free_port, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
 READY_WITHIN = 180.0  # seconds: a bound on the wait, not a performance assertion
+BUILD_WITHIN = 1800.0  # seconds: the first build downloads every locked runtime dependency
+GRACE = 10  # seconds between SIGTERM and SIGKILL on `stop`
+UID = "10001"
 
 
 def _status(url: str) -> int:
@@ -97,8 +107,117 @@ def test_image_command_serves_the_exported_champion(trained: Path, tmp_path: Pat
 
 
 def test_docker_build_target_tags_the_commit(trained: Path) -> None:
-    """No engine to build with: check the command `make docker-build` would run."""
+    """Without IMAGE and TAG, the image is named after the project and tagged `git describe`."""
     described = run(["git", "describe", "--tags", "--always", "--dirty"], cwd=trained).stdout
-    planned = run(["make", "-n", "docker-build"], cwd=trained).stdout
+    planned = run(["make", "-n", "docker-build", "CONTAINER_ENGINE=podman"], cwd=trained).stdout
     image = f"ghcr.io/your-org/heart-disease-risk:{described.strip()}"
-    assert f"docker build --tag {image} --build-arg VERSION={described.strip()}" in planned
+    assert f"podman build --tag {image} --build-arg VERSION={described.strip()}" in planned
+
+
+# ── The real image ──────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def image(engine: Engine, trained: Path) -> Iterator[str]:  # engine first: fail or skip early
+    """`make docker-build` with the engine of this machine; the image is removed afterwards."""
+    export = trained / "models" / "serving"
+    had_export = export.exists()
+    name = f"localhost/scaffold-e2e-{uuid.uuid4().hex[:10]}:test"
+    repository, tag = name.rsplit(":", 1)
+    before = run(["git", "status", "--porcelain"], cwd=trained).stdout
+    try:
+        run(
+            [
+                *("make", "docker-build", f"CONTAINER_ENGINE={engine.command}"),
+                *(f"IMAGE={repository}", f"TAG={tag}", f"BUILD_FLAGS={engine.make_flags()}"),
+            ],
+            cwd=trained,
+            env=engine.env,
+            timeout=BUILD_WITHIN,
+        )
+        yield name
+    finally:
+        engine("rmi", "--force", name, check=False)
+        if not had_export:
+            shutil.rmtree(export, ignore_errors=True)
+    assert run(["git", "status", "--porcelain"], cwd=trained).stdout == before
+
+
+def _inspect(engine: Engine, container: str, template: str) -> str:
+    return engine("inspect", "--format", template, container).stdout.strip()
+
+
+def _wait_ready(engine: Engine, container: str, url: str) -> None:
+    """Poll /ready until 200; fail when the container stops or the bound runs out."""
+    deadline = time.monotonic() + READY_WITHIN
+    while _status(url) != 200:
+        if _inspect(engine, container, "{{.State.Running}}") != "true":
+            logs = engine("logs", container, check=False)
+            pytest.fail(f"the container stopped:\n{logs.stdout}{logs.stderr}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} not 200 within {READY_WITHIN} s")
+        time.sleep(0.5)
+
+
+def _predict(url: str, rows: list[dict[str, float]]) -> dict[str, Any]:
+    body = json.dumps({"records": rows}).encode()
+    request = urllib.request.Request(url, body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def test_image_serves_the_champion_read_only_as_its_user_and_stops_on_sigterm(
+    engine: Engine,
+    image: str,
+    trained: Path,
+    held_back: tuple[list[dict[str, float]], list[float]],
+) -> None:
+    _env, command, healthcheck = _image_commands(trained)
+    container = f"scaffold-e2e-{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        engine(
+            *("run", "--detach", "--name", container, "--read-only", "--tmpfs", "/tmp"),
+            *("--publish", f"127.0.0.1:{port}:8080", image),
+        )
+        _wait_ready(engine, container, f"{base}/ready")
+
+        # The champion's probabilities on the held-back rows, as MLflow computes them in-process.
+        rows, probabilities = held_back
+        answer = _predict(f"{base}/predict", rows)
+        served = [p["probability"] for p in answer["predictions"]]
+        assert served == pytest.approx(probabilities, abs=1e-12)
+        assert len(served) == len(rows) > 0
+        assert (answer["model"]["name"], answer["model"]["version"]) == ("heart-disease-risk", "1")
+
+        # The Dockerfile's user and command, a read-only root and a writable /tmp.
+        assert _inspect(engine, container, "{{.Config.User}}") == f"{UID}:{UID}"
+        assert engine("exec", container, "id", "-u").stdout.strip() == UID
+        assert engine("exec", container, "id", "-g").stdout.strip() == UID
+        assert engine("exec", container, "cat", "/proc/1/cmdline").stdout.split("\0")[:3] == [
+            *command[:2],
+            f"{DEFAULT_PACKAGE}.serve",
+        ]
+        assert engine("exec", container, "touch", "/app/x", check=False).returncode != 0
+        engine("exec", container, "touch", "/tmp/x")
+
+        # The HEALTHCHECK the image carries passes inside the container.
+        declared = json.loads(_inspect(engine, container, "{{json .Config.Healthcheck}}"))
+        assert declared["Test"] == ["CMD", *healthcheck]
+        engine("exec", container, *healthcheck)
+        if engine.is_podman:
+            engine("healthcheck", "run", container)
+
+        # SIGTERM: a clean stop (exit status 0, as the service documents) within the grace period.
+        started = time.monotonic()
+        engine("stop", "--time", str(GRACE), container, timeout=GRACE + 60)
+        assert time.monotonic() - started < GRACE, "stopped by SIGKILL, not by SIGTERM"
+        assert _inspect(engine, container, "{{.State.ExitCode}}") == "0"
+        logs = engine("logs", container)
+        output = logs.stdout + logs.stderr
+        assert "Finished server process" in output
+        assert "Traceback" not in output
+    finally:
+        engine("rm", "--force", container, check=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.e2e
 MODEL_NAME = "heart-disease-risk"
 READY_WITHIN = 120.0  # seconds: importing MLflow and loading the model, on a busy machine
 STOP_WITHIN = 30.0
-CHAMPION_PROBE = """
-import json, sys
-import mlflow.sklearn, pandas as pd
-model = mlflow.sklearn.load_model("models:/{name}@champion")
-features = pd.read_csv(sys.argv[1]).drop(columns="id")
-print(json.dumps(model.predict_proba(features)[:, 1].tolist()))
-"""
 
 
 def _request(url: str, body: Any = None, raw: bytes | None = None) -> tuple[int, bytes]:
@@ -125,20 +117,6 @@ def exported(trained: Path) -> Iterator[Path]:
     yield trained / "models" / "serving"
     shutil.rmtree(trained / "models" / "serving", ignore_errors=True)
     assert git_files(trained) == before
-
-
-@pytest.fixture(scope="module")
-def held_back(trained: Path) -> tuple[list[dict[str, float]], list[float]]:
-    """The held-back test rows, and the champion's probabilities for them, computed in-process."""
-    path = trained / "data" / "processed" / "test_features.csv"
-    with path.open(encoding="utf-8") as handle:
-        rows = [
-            {k: float(v) for k, v in row.items() if k != "id"} for row in csv.DictReader(handle)
-        ]
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{trained / 'mlflow.db'}"}
-    probe = CHAMPION_PROBE.format(name=MODEL_NAME)
-    out = run([trained / ".venv/bin/python", "-c", probe, path], cwd=trained, env=env).stdout
-    return rows, json.loads(out.strip().splitlines()[-1])
 
 
 def _assert_matches_champion(

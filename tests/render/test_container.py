@@ -8,6 +8,7 @@ version included), dockerfile-parse reads it the way Docker does, the Docker SDK
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,8 @@ def test_two_slim_stages_on_the_minimum_python(project: Path) -> None:
     parser = DockerfileParser(path=str(project / "Dockerfile"))
     version = _answers(project)["python_version"]
     assert _instructions(parser, "FROM") == [
-        f"python:{version}-slim-trixie AS builder",
-        f"python:{version}-slim-trixie AS runtime",
+        f"python:{version}-slim-bookworm AS builder",
+        f"python:{version}-slim-bookworm AS runtime",
     ]
 
 
@@ -128,12 +129,24 @@ def test_dependencies_install_from_the_lock_before_the_source_is_copied(project:
     copies = [value for kind, value in steps if kind == "COPY"]
     assert copies[0] == "pyproject.toml uv.lock ./"
     source = steps.index(("COPY", "src/ src/"))
-    installs = [i for i, (kind, value) in enumerate(steps) if value.startswith("uv sync")]
+    installs = [i for i, (kind, value) in enumerate(steps) if "/opt/uv/bin/uv sync" in value]
     assert len(installs) == 2
     assert installs[0] < source < installs[1]
     assert "--no-install-project" in steps[installs[0]][1]
     assert all("--locked" in steps[i][1] and "--no-dev" in steps[i][1] for i in installs)
     assert not any("pip install" in value and "uv==" not in value for _, value in steps)
+
+
+def test_index_steps_take_the_optional_ca_secret_and_nothing_of_the_host(project: Path) -> None:
+    """Every step that downloads mounts the optional secret `ca`, used only when it is given."""
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    runs = _instructions(DockerfileParser(path=str(project / "Dockerfile")), "RUN")
+    downloads = [value for value in runs if "pip install" in value or "uv sync" in value]
+    assert len(downloads) == 3
+    for value in downloads:
+        assert value.startswith("--mount=type=secret,id=ca ")
+        assert "if [ -s /run/secrets/ca ]; then export " in value
+    assert "/etc/ssl" not in text and "required=true" not in text
 
 
 def _quoted(value: str) -> str:
@@ -214,12 +227,30 @@ def test_docker_targets_export_the_model_then_build(project: Path) -> None:
     exported = run(["make", "-n", "export-model"], cwd=project).stdout
     planned = run(["make", "-n", "docker-build"], cwd=project).stdout
     assert planned.startswith(exported), "the image bakes in the exported champion"
-    assert planned[len(exported) :].startswith(f"docker build --tag {image}:latest ")
+    engine = "docker" if shutil.which("docker") else "podman"
+    assert planned[len(exported) :].startswith(f"{engine} build --tag {image}:latest ")
     tagged = run(["make", "-n", "docker-build", "IMAGE=reg.example/x", "TAG=v9"], cwd=project)
-    assert "docker build --tag reg.example/x:v9 --build-arg VERSION=v9" in tagged.stdout
+    assert f"{engine} build --tag reg.example/x:v9 --build-arg VERSION=v9" in tagged.stdout
     started = run(["make", "-n", "docker-run"], cwd=project).stdout
-    assert "--read-only --tmpfs /tmp --publish 127.0.0.1:8080:8080" in started
+    assert f"{engine} run --rm --read-only --tmpfs /tmp --publish 127.0.0.1:8080:8080" in started
     assert "--env MODEL_URI --env MLFLOW_TRACKING_URI" in started
+
+
+@pytest.mark.parametrize(
+    ("variables", "engine"),
+    [(["CONTAINER_ENGINE=podman"], "podman"), (["DOCKER=/opt/bin/docker"], "/opt/bin/docker")],
+)
+def test_docker_targets_take_the_engine_and_extra_flags(
+    project: Path, variables: list[str], engine: str
+) -> None:
+    flags = ["BUILD_FLAGS=--isolation chroot", "RUN_FLAGS=--name svc"]
+    built = run(["make", "-n", "docker-build", *variables, *flags], cwd=project).stdout
+    build = built.splitlines()[-2:]  # the command, continued on a second line
+    assert build[0].startswith(f"{engine} build --tag ")
+    assert build[1].rstrip().endswith(" --isolation chroot .")
+    started = run(["make", "-n", "docker-run", *variables, *flags], cwd=project).stdout
+    assert started.startswith(f"{engine} run --rm --read-only ")
+    assert " --name svc " in started
 
 
 @pytest.mark.parametrize("answers", MATRIX, ids=_id)
