@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from scaffold import api
+from scaffold.errors import ExitCode
 from tests.inline import release_v2, template_repo, write_files
-from tests.support import commit_all, scaffold
+from tests.support import BIN, commit_all, run, scaffold
 
 
 @pytest.fixture
@@ -111,3 +116,33 @@ def test_update_text_lists_changes_on_stdout_and_conflicts_on_stderr(
         "error: update left 1 file(s) with conflicts to resolve: settings.toml",
         "  conflict: settings.toml",
     ]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2, 1.5, 2.0])
+def test_update_stopped_by_sigterm_can_be_restored_as_it_says(
+    template: Path, tmp_path: Path, delay: float
+) -> None:
+    """Whenever SIGTERM lands, the advice printed restores the last commit."""
+    project = api.create(tmp_path / "proj", template=str(template), vcs_ref="v1", defaults=True)
+    write_files(project.path, {"settings.toml": "line-length = 120\n"})
+    commit_all(project.path, "user edit")
+    head = run(["git", "rev-parse", "HEAD"], cwd=project.path).stdout
+    release_v2(template)
+    with subprocess.Popen(
+        [BIN / "scaffold", "update", "-q", project.path],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    if process.returncode == 128 + signal.SIGTERM:
+        (command,) = re.findall(r"`([^`]+)`", stderr.splitlines()[-1])
+        run(["bash", "-c", command], cwd=project.path)
+        assert run(["git", "status", "--porcelain"], cwd=project.path).stdout == ""
+    else:  # the update was over before the signal: it reported its conflict as usual
+        assert process.returncode in {ExitCode.CONFLICTS, -signal.SIGTERM}, stderr
+    assert run(["git", "rev-parse", "HEAD"], cwd=project.path).stdout == head
