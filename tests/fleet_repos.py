@@ -51,3 +51,14 @@ def snapshot(repo: Path) -> dict[str, str]:
         for path in sorted(repo.rglob("*"))
         if path.is_file()
     }
+
+
+def changed(before: dict[Path, dict[str, str]]) -> dict[str, list[str]]:
+    """For each repository snapshot taken before: the paths that differ now (none, ideally)."""
+    found = {}
+    for repo, files in before.items():
+        now = snapshot(repo)
+        differing = sorted(name for name in {*files, *now} if files.get(name) != now.get(name))
+        if differing:
+            found[repo.name] = differing
+    return found

@@ -149,3 +149,39 @@ def register(main: click.Group, run: Funnel) -> None:
         finally:
             counter.close()
         _finish("status", results, fmt, fleet)
+
+    @main.command(epilog=EXIT_CODES)
+    @_fleet_options
+    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    def plan(
+        repos: tuple[Path, ...],
+        fleet_file: Path | None,
+        fmt: str,
+        jobs: int | None,
+        out: Path,
+        to: str | None,
+    ) -> None:
+        """Run each update in a throwaway clone: a patch per repo, each file classed.
+
+        The repositories are not changed. Kinds: added, updated, merged, conflict, removed,
+        removed-but-modified (copier deletes it though the user changed it), user-deleted.
+        """
+        from scaffold.fleet import _work
+        from scaffold.fleet import plan as fleet_plan
+
+        fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
+        counter = _Counter(len(fleet.repos))
+        try:
+            results = run(
+                lambda _steps: fleet_plan.plan(
+                    fleet.repos,
+                    to,
+                    out.absolute(),
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt="the repositories were not changed",
+            )
+        finally:
+            counter.close()
+        _finish("plan", results, fmt, fleet, to=to)

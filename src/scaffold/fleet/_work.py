@@ -107,6 +107,29 @@ def throwaway_worktree(repo: Path, ref: str) -> Iterator[Path]:
         _git.git("worktree", "prune", cwd=repo, check=False)
 
 
+@contextmanager
+def throwaway_clone(repo: Path, ref: str) -> Iterator[Path]:
+    """A clone of `repo` at `ref` (detached) in a temporary directory, deleted afterwards.
+
+    `--shared` borrows the repository's objects instead of copying them, so it is cheap,
+    and unlike a worktree it leaves nothing in the repository: even the objects that
+    copier writes for conflicted files stay in the clone.
+    """
+    commit = _git.git(
+        "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo, check=False
+    )
+    if not commit:
+        raise RepositoryError(f"{repo} has no commit {ref}")
+    scratch = Path(tempfile.mkdtemp(prefix="scaffold-fleet-"))
+    tree = scratch / repo.name
+    try:
+        _git.git("clone", "--quiet", "--shared", "--no-checkout", str(repo), str(tree))
+        _git.git("checkout", "--quiet", "--detach", commit, cwd=tree)
+        yield tree
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Verify:
     """The result of `--verify CMD` in one repository."""
