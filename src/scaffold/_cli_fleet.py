@@ -185,3 +185,66 @@ def register(main: click.Group, run: Funnel) -> None:
         finally:
             counter.close()
         _finish("plan", results, fmt, fleet, to=to)
+
+    @main.command(epilog=EXIT_CODES)
+    @_fleet_options
+    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    @click.option(
+        "--conflicts",
+        type=click.Choice(["block", "draft"]),
+        default="block",
+        show_default=True,
+        help="block: commit nothing, write <out>/<id>.patch; draft: commit the markers.",
+    )
+    @click.option("--verify", metavar="CMD", help="Run CMD on the committed update branch.")
+    @click.option("--resume", is_flag=True, help="Skip repos the journal says are done.")
+    @click.option(
+        "--provider",
+        type=click.Choice(["local"]),
+        default="local",
+        show_default=True,
+        help="local: push to origin, write the pull-request text to <out>/<id>.md.",
+    )
+    def apply(
+        repos: tuple[Path, ...],
+        fleet_file: Path | None,
+        fmt: str,
+        jobs: int | None,
+        out: Path,
+        to: str | None,
+        conflicts: str,
+        verify: str | None,
+        resume: bool,
+        provider: str,
+    ) -> None:
+        """Commit each clean repo's update on a new branch scaffold/update-REF and push it.
+
+        The branch checked out and the work tree are never touched; a dirty repo is
+        skipped; nothing is force-pushed. Outcomes go to <out>/journal.jsonl.
+        """
+        from scaffold.fleet import _work
+        from scaffold.fleet import apply as fleet_apply
+        from scaffold.fleet.providers import LocalProvider
+
+        fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
+        counter = _Counter(len(fleet.repos))
+        state = out.absolute()
+        try:
+            results = run(
+                lambda _steps: fleet_apply.apply(
+                    fleet.repos,
+                    to,
+                    state,
+                    LocalProvider(state),
+                    conflicts=conflicts,
+                    verify_command=verify,
+                    resume=resume,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt=f"repositories finished so far are in {state / 'journal.jsonl'};"
+                " rerun with --resume",
+            )
+        finally:
+            counter.close()
+        _finish("apply", results, fmt, fleet, to=to, provider=provider)
