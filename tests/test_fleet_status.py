@@ -179,3 +179,21 @@ def test_an_unreadable_fleet_file_is_one_error_line(
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith("error: ") and message in done.stderr
+
+
+def test_a_repo_given_by_git_url_is_cloned_under_out(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    url = f"file://{repos['behind'].parent / 'behind.git'}"
+    (tmp_path / "fleet.yaml").write_text(f"- id: remote\n  path: {url}\n  branch: main\n")
+
+    first = scaffold("status", "--fleet", "fleet.yaml", "--format", "json", cwd=tmp_path)
+    again = scaffold("status", "--fleet", "fleet.yaml", "--format", "json", cwd=tmp_path)
+
+    for done in (first, again):  # cloned, then fetched and reset
+        assert done.returncode == ExitCode.PENDING, done.stderr
+        (repo,) = json.loads(done.stdout)["repos"]
+        assert (repo["state"], repo["path"]) == (
+            "behind",
+            str(tmp_path / ".scaffold-fleet" / "clones" / "remote"),
+        )

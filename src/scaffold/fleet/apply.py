@@ -196,6 +196,16 @@ def apply_one(
         if dirty := _git.dirty_files(path):
             message = f"uncommitted changes ({dirty[0]}, …): not touched"
             return RepoApply(repo.id, str(path), "skipped-dirty", repo.group, message=message)
+        if to and _has_branch(path, branch_name(to)):  # known before any work
+            message = f"branch {branch_name(to)} exists already (an earlier run?): not touched"
+            return RepoApply(
+                repo.id,
+                str(path),
+                "branch-exists",
+                repo.group,
+                branch=branch_name(to),
+                message=message,
+            )
         with throwaway_clone(path, repo.branch or "HEAD") as tree:
             return _apply_in(repo, path, tree, to, out, provider, conflicts, verify_command)
     except ScaffoldError as error:
@@ -225,7 +235,7 @@ def _apply_in(
     if not result.changed:
         return outcome("current")
     branch = branch_name(to or result.new_version or "latest")
-    if _git.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=path, check=False):
+    if _has_branch(path, branch):
         message = f"branch {branch} exists already (an earlier run?): not touched"
         return outcome("branch-exists", branch=branch, message=message)
     if result.conflicts and conflicts != "draft":
@@ -255,6 +265,13 @@ def _apply_in(
         text_file=str(published.text_file) if published.text_file else None,
         message=published.note,
     )
+
+
+def _has_branch(path: Path, branch: str) -> bool:
+    found = _git.git(
+        "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=path, check=False
+    )
+    return bool(found)
 
 
 def branch_name(ref: str) -> str:
