@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scaffold import api, options
+from scaffold import _cli_fleet, api, options
 from scaffold.api import Progress
 from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
@@ -298,3 +298,6 @@ def mirror() -> None:
     click.echo(f"Template mirror: {ref.src}")
     click.echo(f"Installed version: {ref.vcs_ref}")
     click.echo(f"Versions held: {', '.join(versions)}")
+
+
+_cli_fleet.register(main, _run)

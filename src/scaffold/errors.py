@@ -9,12 +9,22 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of the `scaffold` command."""
+    """Process exit codes of the `scaffold` command.
+
+    One meaning per number across commands: 3 is conflicts for `update` and for the fleet
+    commands alike, and 2 stays click's usage error, so the fleet's "updates pending" is 4.
+    """
 
     OK = 0
     USER_ERROR = 1
     USAGE = 2
     CONFLICTS = 3
+    PENDING = 4
+    """Fleet commands: some repository is behind the template (or its update was skipped)."""
+    REPO_FAILED = 5
+    """Fleet commands: some repository failed, was unreachable, or its fleet row is invalid."""
+    VERIFY_FAILED = 6
+    """Fleet commands: the `--verify` command failed in some repository."""
     INTERRUPTED = 130
 
 
@@ -42,3 +52,7 @@ class TemplateError(ScaffoldError):
 
 class RepositoryError(ScaffoldError):
     """The project is not a generated project, or its git state forbids the operation."""
+
+
+class FleetError(ScaffoldError):
+    """The fleet cannot be read at all (a bad row alone is reported with its line instead)."""

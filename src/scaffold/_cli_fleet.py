@@ -1,0 +1,250 @@
+"""`scaffold status`, `plan` and `apply`: the fleet commands, thin over `scaffold.fleet`.
+
+Kept out of cli.py so that each stays short; `register` adds them to the `scaffold` group
+with the CLI's error funnel. `scaffold.fleet` is imported inside the commands (fast --help).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from scaffold.fleet import Fleet
+    from scaffold.fleet.report import Result
+
+F = TypeVar("F", bound=Callable[..., Any])
+Funnel = Callable[..., Any]
+STATE_DIR = ".scaffold-fleet"
+EXIT_CODES = """Exit codes (the most severe across the fleet wins, in this order):
+5 a repository failed or was unreachable (or its fleet row is invalid),
+6 the --verify command failed, 3 conflicts present or predicted, 4 updates pending, 0 all
+current or done. 1 means the command itself could not run, 2 a usage error."""
+
+
+def _fleet_options(command: F) -> F:
+    """REPOS, --fleet, --format, --jobs and --out: what every fleet command takes."""
+    for option in reversed(
+        (
+            click.argument("repos", nargs=-1, type=click.Path(path_type=Path)),
+            click.option(
+                "--fleet",
+                "fleet_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="fleet.yaml or fleet.csv: id, path (or git URL), branch, group, answers.",
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["table", "json", "csv", "md"]),
+                default="table",
+                show_default=True,
+                help="Output on stdout (JSON carries `schema`).",
+            ),
+            click.option(
+                "--jobs",
+                "-j",
+                type=click.IntRange(min=1),
+                help="Repositories at a time (default: twice the CPUs, at most 8).",
+            ),
+            click.option(
+                "--out",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=Path(STATE_DIR),
+                show_default=True,
+                help="Directory for patches, pull-request texts, the journal and clones.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _read_fleet(repos: tuple[Path, ...], fleet_file: Path | None) -> Fleet:
+    from scaffold import fleet
+    from scaffold.errors import FleetError
+
+    if fleet_file and repos:
+        raise FleetError("give repositories as arguments or with --fleet, not both")
+    if fleet_file:
+        return fleet.load(fleet_file)
+    if not repos:
+        raise FleetError("no repositories: name them, or pass --fleet fleet.yaml")
+    return fleet.from_paths(repos)
+
+
+class _Counter:
+    """`[12/200] id` on stderr while repositories finish, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.shown = sys.stderr.isatty() and total > 1
+
+    def __call__(self, result: Any) -> None:
+        self.done += 1
+        if self.shown:
+            click.echo(f"\r\033[K[{self.done}/{self.total}] {result.id}", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
+def _finish(command: str, results: list[Result], fmt: str, fleet: Fleet, **meta: Any) -> None:
+    """Print the problems, the results and a summary; exit with the fleet's code."""
+    from scaffold import fleet as fleet_api
+
+    for problem in fleet.problems:
+        click.secho(f"error: {problem}", fg="red", err=True)
+    click.echo(fleet_api.render(command, results, fmt, **meta))
+    if fmt == "table":
+        click.echo(fleet_api.summary(results), err=True)
+    code = fleet_api.worst(result.code for result in results)
+    if code:
+        raise SystemExit(int(code))
+
+
+def register(main: click.Group, run: Funnel) -> None:
+    """Add the fleet commands to `main`; `run` is the CLI's error funnel."""
+
+    @main.command(epilog=EXIT_CODES)
+    @_fleet_options
+    @click.option(
+        "--deep",
+        is_flag=True,
+        help="Also list template files the user deleted (renders each project's version).",
+    )
+    @click.option("--verify", metavar="CMD", help="Run CMD in a clean worktree of each repo.")
+    def status(
+        repos: tuple[Path, ...],
+        fleet_file: Path | None,
+        fmt: str,
+        jobs: int | None,
+        out: Path,
+        deep: bool,
+        verify: str | None,
+    ) -> None:
+        """Where each repository stands: template version, behind, dirty, conflicts."""
+        from scaffold.fleet import _work
+        from scaffold.fleet import status as fleet_status
+
+        fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
+        counter = _Counter(len(fleet.repos))
+        try:
+            results = run(
+                lambda _steps: fleet_status.status(
+                    fleet.repos,
+                    out.absolute(),
+                    deep=deep,
+                    verify=verify,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt="the repositories were not changed",
+            )
+        finally:
+            counter.close()
+        _finish("status", results, fmt, fleet)
+
+    @main.command(epilog=EXIT_CODES)
+    @_fleet_options
+    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    def plan(
+        repos: tuple[Path, ...],
+        fleet_file: Path | None,
+        fmt: str,
+        jobs: int | None,
+        out: Path,
+        to: str | None,
+    ) -> None:
+        """Run each update in a throwaway clone: a patch per repo, each file classed.
+
+        The repositories are not changed. Kinds: added, updated, merged, conflict, removed,
+        removed-but-modified (copier deletes it though the user changed it), user-deleted.
+        """
+        from scaffold.fleet import _work
+        from scaffold.fleet import plan as fleet_plan
+
+        fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
+        counter = _Counter(len(fleet.repos))
+        try:
+            results = run(
+                lambda _steps: fleet_plan.plan(
+                    fleet.repos,
+                    to,
+                    out.absolute(),
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt="the repositories were not changed",
+            )
+        finally:
+            counter.close()
+        _finish("plan", results, fmt, fleet, to=to)
+
+    @main.command(epilog=EXIT_CODES)
+    @_fleet_options
+    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    @click.option(
+        "--conflicts",
+        type=click.Choice(["block", "draft"]),
+        default="block",
+        show_default=True,
+        help="block: commit nothing, write <out>/<id>.patch; draft: commit the markers.",
+    )
+    @click.option("--verify", metavar="CMD", help="Run CMD on the committed update branch.")
+    @click.option("--resume", is_flag=True, help="Skip repos the journal says are done.")
+    @click.option(
+        "--provider",
+        type=click.Choice(["local"]),
+        default="local",
+        show_default=True,
+        help="local: push to origin, write the pull-request text to <out>/<id>.md.",
+    )
+    def apply(
+        repos: tuple[Path, ...],
+        fleet_file: Path | None,
+        fmt: str,
+        jobs: int | None,
+        out: Path,
+        to: str | None,
+        conflicts: str,
+        verify: str | None,
+        resume: bool,
+        provider: str,
+    ) -> None:
+        """Commit each clean repo's update on a new branch scaffold/update-REF and push it.
+
+        The branch checked out and the work tree are never touched; a dirty repo is
+        skipped; nothing is force-pushed. Outcomes go to <out>/journal.jsonl.
+        """
+        from scaffold.fleet import _work
+        from scaffold.fleet import apply as fleet_apply
+        from scaffold.fleet.providers import LocalProvider
+
+        fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
+        counter = _Counter(len(fleet.repos))
+        state = out.absolute()
+        try:
+            results = run(
+                lambda _steps: fleet_apply.apply(
+                    fleet.repos,
+                    to,
+                    state,
+                    LocalProvider(state),
+                    conflicts=conflicts,
+                    verify_command=verify,
+                    resume=resume,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt=f"repositories finished so far are in {state / 'journal.jsonl'};"
+                " rerun with --resume",
+            )
+        finally:
+            counter.close()
+        _finish("apply", results, fmt, fleet, to=to, provider=provider)
