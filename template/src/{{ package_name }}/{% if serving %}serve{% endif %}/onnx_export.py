@@ -77,6 +77,8 @@ def convert(pipeline: Any) -> bytes:
     from skl2onnx.common.data_types import DoubleTensorType
 
     model = for_conversion(pipeline)
+    classifier = model[-1] if isinstance(model, Pipeline) else model
+    no_zipmap = {"zipmap": False}  # probabilities as a matrix, not a list of dicts
     inputs = [(name, DoubleTensorType([None, 1])) for name in FEATURES]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skl2onnx's notes on opsets are not the user's concern
@@ -84,7 +86,7 @@ def convert(pipeline: Any) -> bytes:
             model,
             initial_types=inputs,
             target_opset=TARGET_OPSET,
-            options={id(model[-1] if isinstance(model, Pipeline) else model): {"zipmap": False}},
+            options={id(classifier): no_zipmap},
         )
     return graph.SerializeToString()
 
