@@ -98,6 +98,7 @@ class LoadedModel:
     route: Route
     pipeline: Any = None  # the fitted scikit-learn pipeline; None when ONNX Runtime scores
     fast: bool = False  # whether the pipeline is called on arrays (see ``fastpath.py``)
+    quick: bool = False  # a call takes microseconds: no worker thread (see ``batching.py``)
 
     @classmethod
     def wrap(cls, pipeline: Any, description: ModelDescription) -> LoadedModel:
@@ -117,7 +118,7 @@ class LoadedModel:
         from . import onnx_model  # pylint: disable=import-outside-toplevel  # onnxruntime
 
         route, runtime = onnx_model.load(path)
-        return cls(description.model_copy(update={"runtime": runtime}), route)
+        return cls(description.model_copy(update={"runtime": runtime}), route, quick=True)
 
     def predict(self, rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted classes and probabilities of heart disease for rows of features."""
