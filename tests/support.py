@@ -98,6 +98,7 @@ PACKAGE_MODULES = (
     "tracking.py",
     "core/__init__.py",
     "core/checks.py",
+    "core/decision.py",
     "core/metrics.py",
     "core/promotion.py",
     "core/schema.py",
@@ -141,6 +142,8 @@ SERVING_FILES: tuple[str, ...] = (
             "fastpath.py",
             "limits.py",
             "model.py",
+            "onnx_export.py",
+            "onnx_model.py",
             "payloads.py",
             "telemetry.py",
         )
@@ -152,8 +155,10 @@ SERVING_FILES: tuple[str, ...] = (
             "test_api.py",
             "test_batching.py",
             "test_fastpath.py",
+            "test_lean_imports.py",
             "test_main.py",
             "test_model.py",
+            "test_onnx.py",
         )
     ),
 )

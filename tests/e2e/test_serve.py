@@ -135,12 +135,19 @@ def _assert_matches_champion(
 def test_registry_and_directory_serve_the_champion(
     trained: Path, exported: Path, held_back: tuple[list[dict[str, float]], list[float]]
 ) -> None:
-    """From MODEL_URI (registry) and from MODEL_DIR (export): the champion's predictions."""
+    """From MODEL_URI (registry, scikit-learn) and from MODEL_DIR (the export's ONNX graph):
+    the champion's predictions, as MLflow's own loader gives them."""
     assert (exported / "MLmodel").is_file()
+    assert (exported / "model.onnx").is_file()
+    gate = json.loads((exported / "registered_model.json").read_text(encoding="utf-8"))["onnx"]
+    assert gate["exported"] is True
+    assert gate["rows"] > len(held_back[0])
+    assert gate["max_abs_difference"] <= gate["tolerance"]
     registry = {"MODEL_DIR": "", "MODEL_URI": f"models:/{MODEL_NAME}@champion"}
     with _service(trained, registry) as service:
         model = _assert_matches_champion(service, held_back)
         assert (model["name"], model["version"]) == (MODEL_NAME, "1")
+        assert model["runtime"].startswith("scikit-learn ")
     assert service.exit_status == 0
     # The export alone, without the registry: a tracking URI that cannot be used proves it.
     directory = {"MODEL_DIR": str(exported), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
@@ -150,6 +157,10 @@ def test_registry_and_directory_serve_the_champion(
             MODEL_NAME,
             "1",
             f"models:/{MODEL_NAME}/1",
+        )
+        assert model["runtime"].startswith("onnxruntime ")
+        assert (
+            json.loads(_request(service.url + "/ready")[1])["model"]["runtime"] == model["runtime"]
         )
     assert service.exit_status == 0
 

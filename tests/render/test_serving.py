@@ -10,7 +10,25 @@ import pytest
 
 from tests.support import DEFAULT_PACKAGE, makefile_text, render
 
-SERVICE_DEPENDENCIES = {"fastapi", "prometheus-client", "pydantic", "uvicorn"}
+SERVICE_DEPENDENCIES = {
+    "fastapi",
+    "numpy",
+    "onnxruntime",
+    "prometheus-client",
+    "pydantic",
+    "skl2onnx",
+    "uvicorn",
+}
+# What a lean image installs to score an ONNX export (the `serve` dependency group): no training.
+LEAN_SERVING = {
+    "fastapi",
+    "numpy",
+    "onnxruntime",
+    "prometheus-client",
+    "pydantic",
+    "pyyaml",
+    "uvicorn",
+}
 SERVICE_TARGETS = {"serve", "export-model"}
 
 
@@ -50,15 +68,21 @@ def test_service_code_only_with_serving(project: Path, serving: bool) -> None:
 
 
 def test_dependencies_follow_serving(project: Path, serving: bool) -> None:
+    """The service's runtime, its `serve` group (for a lean image) and its test client."""
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     runtime = _names(pyproject["project"]["dependencies"])
     dev = _names(pyproject["dependency-groups"]["dev"])
     if serving:
         assert runtime >= SERVICE_DEPENDENCIES
         assert "httpx2" in dev
+        # The `serve` group: exactly the lean serving runtime, each pinned as the project pins it.
+        group = pyproject["dependency-groups"]["serve"]
+        assert _names(group) == LEAN_SERVING
+        assert set(group) <= set(pyproject["project"]["dependencies"])
     else:
-        assert not runtime & SERVICE_DEPENDENCIES
+        assert not runtime & (SERVICE_DEPENDENCIES - {"numpy"})
         assert "httpx2" not in dev
+        assert "serve" not in pyproject["dependency-groups"]
 
 
 def test_make_targets_follow_serving(project: Path, serving: bool) -> None:

@@ -20,11 +20,6 @@ from sklearn.metrics import (
 GATE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
 
 
-def classify(probability: np.ndarray | pd.Series, threshold: float) -> np.ndarray:
-    """Predicted class: 1 (heart disease) where the probability reaches ``threshold``."""
-    return (np.asarray(probability, dtype=float) >= threshold).astype(int)
-
-
 def classification_metrics(
     actual: np.ndarray | pd.Series,
     predicted: np.ndarray | pd.Series,

@@ -29,10 +29,10 @@ from ..config import (
     require,
     section,
 )
+from ..core.decision import classify
 from ..core.metrics import (
     GATE_METRICS,
     classification_metrics,
-    classify,
     roc_points,
     summary,
 )

@@ -35,7 +35,7 @@ from ..core.checks import (
     features_schema,
     find_problems,
 )
-from ..core.metrics import classify
+from ..core.decision import classify
 from ..core.schema import (
     FEATURES,
     ID,

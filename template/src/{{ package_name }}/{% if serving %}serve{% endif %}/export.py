@@ -9,26 +9,37 @@ The directory is a complete MLflow model (``MLmodel``, the skops file, its envir
 that a service started with ``MODEL_DIR`` reports which version it serves. A container image
 built from it needs neither the tracking store nor the network. The previous export is replaced
 only once the new one is complete.
+
+The pipeline is also converted to ``model.onnx``, which the service scores with ONNX Runtime,
+when it passes the exactness gate on the held-back rows (``onnx_export.py``); the gate's figures
+go to ``registered_model.json`` under ``onnx``. When it fails, one warning says why and the
+service scores with scikit-learn. The registry keeps the scikit-learn model, the source of truth.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
+from ..config import Artifacts
+from ..core.schema import FEATURES
 from ..errors import StageError
-from ..paths import find_project_root
+from ..paths import find_project_root, get_paths
 from .model import (
     METADATA_FILE,
     MODEL_URI_ENV,
+    ONNX_FILE,
     REGISTRY_URI,
     ModelSource,
     resolve,
 )
+from .onnx_export import TOLERANCE, OnnxGate, gate
 from .payloads import ModelDescription
 
 LOG = logging.getLogger(__name__)
@@ -45,8 +56,33 @@ def replace_directory(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def export(source: ModelSource, output: Path) -> ModelDescription:
-    """Download the registered model that ``source.uri`` names into ``output``."""
+def add_onnx(
+    directory: Path, held_back: Path, threshold: float, tolerance: float = TOLERANCE
+) -> OnnxGate:
+    """Write ``model.onnx`` beside the model in ``directory`` if it passes the gate."""
+    # pylint: disable=import-outside-toplevel  # slow imports
+    import mlflow.sklearn
+    import pandas as pd
+
+    if held_back.is_file():
+        rows = pd.read_csv(held_back)[list(FEATURES)].to_numpy(dtype=float)
+        pipeline = mlflow.sklearn.load_model(str(directory))
+        result, graph = gate(pipeline, rows, threshold, tolerance)
+    else:
+        reason = f"no held-back rows to check it on ({held_back} is missing: run `make repro`)"
+        result, graph = OnnxGate(False, reason, threshold=threshold, tolerance=tolerance), None
+    if graph is not None:
+        (directory / ONNX_FILE).write_bytes(graph)
+    else:
+        LOG.warning("no %s, the service will score with scikit-learn: %s", ONNX_FILE, result.reason)
+    return result
+
+
+def export(
+    source: ModelSource, output: Path, held_back: Path, tolerance: float = TOLERANCE
+) -> ModelDescription:
+    """Download the registered model that ``source.uri`` names into ``output``, with its ONNX
+    graph if that passes the exactness gate on the ``held_back`` rows (a CSV of features)."""
     import mlflow  # pylint: disable=import-outside-toplevel  # slow import
     from mlflow.exceptions import MlflowException  # pylint: disable=import-outside-toplevel
 
@@ -60,15 +96,24 @@ def export(source: ModelSource, output: Path) -> ModelDescription:
         mlflow.artifacts.download_artifacts(artifact_uri=description.uri, dst_path=str(staging))
         if not (staging / "MLmodel").is_file():
             raise StageError(f"{description.uri} holds no MLmodel file")
+        result = add_onnx(staging, held_back, description.threshold, tolerance)
+        metadata: dict[str, Any] = description.model_dump(mode="json", exclude={"runtime"})
+        metadata["onnx"] = result.as_dict()
         (staging / METADATA_FILE).write_text(
-            description.model_dump_json(indent=2) + "\n", encoding="utf-8"
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
         )
         replace_directory(staging, output)
     except MlflowException as error:
         raise StageError(f"cannot export {source.uri}: {error.message.splitlines()[0]}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    LOG.info("%s (version %s) exported to %s", description.uri, description.version, output)
+    LOG.info(
+        "%s (version %s) exported to %s, scored with %s",
+        description.uri,
+        description.version,
+        output,
+        "ONNX Runtime" if result.exported else "scikit-learn",
+    )
     return description
 
 
@@ -87,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         source = ModelSource.from_env(root)
         if args.model_uri:
             source = ModelSource(None, args.model_uri, source.tracking_uri, source.threshold)
-        export(source, args.output)
+        held_back = Artifacts.from_paths(get_paths(root)).test_features_csv
+        export(source, args.output, held_back)
 
     return run_stage("export-model", body)
 

@@ -4,9 +4,15 @@ Where from, in this order: ``MODEL_DIR``, an MLflow model directory (``make expo
 writes one to models/serving, with the registered name and version beside it), when set and
 not empty; else ``MODEL_URI`` from the MLflow registry (default: the ``evaluate.alias`` alias,
 ``champion``, of the model named after the project), in the tracking store that the pipeline
-uses (see ``tracking.py``). The scikit-learn pipeline is loaded with MLflow's sklearn flavour
-and called directly (through ``fastpath.py`` when that is exact): the request model has already
-checked every value, so the pyfunc wrapper's per-call schema enforcement would only add latency.
+uses (see ``tracking.py``).
+
+How it scores: with ONNX Runtime when the directory holds ``model.onnx``, which the export
+writes only once ONNX Runtime has reproduced scikit-learn's probabilities (``onnx_export.py``,
+``onnx_model.py``); that path imports neither MLflow, scikit-learn nor pandas. Otherwise the
+scikit-learn pipeline is loaded with MLflow's sklearn flavour and called directly (through
+``fastpath.py`` when that is exact): the request model has already checked every value, so the
+pyfunc wrapper's per-call schema enforcement would only add latency. Those libraries are
+imported only on that path.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +35,15 @@ from ..config import (
     PARAMS_FILE,
     load_params,
 )
-from ..core.metrics import classify
+from ..core.decision import classify
 from ..errors import StageError
-from .fastpath import Route, dataframe_route, numpy_route
 from .payloads import ModelDescription
 
 MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
+ONNX_FILE = "model.onnx"
+Route = Callable[[np.ndarray], np.ndarray]  # rows of features -> probabilities of each class
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
 
@@ -84,19 +92,33 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A fitted scikit-learn pipeline, the fastest exact way to call it, and its description."""
+    """How to score (a route to the probabilities) and the description of the model."""
 
-    pipeline: Any
     description: ModelDescription
     route: Route
-    fast: bool  # whether ``route`` is the NumPy route (see ``fastpath.py``)
+    pipeline: Any = None  # the fitted scikit-learn pipeline; None when ONNX Runtime scores
+    fast: bool = False  # whether the pipeline is called on arrays (see ``fastpath.py``)
+    quick: bool = False  # a call takes microseconds: no worker thread (see ``batching.py``)
 
     @classmethod
     def wrap(cls, pipeline: Any, description: ModelDescription) -> LoadedModel:
         """Choose the route once: NumPy when it is exact for this pipeline, else DataFrame."""
+        # pylint: disable-next=import-outside-toplevel  # scikit-learn, pandas: this path only
+        from .fastpath import dataframe_route, numpy_route
+
         fast = numpy_route(pipeline)
         route = fast if fast is not None else dataframe_route(pipeline)
-        return cls(pipeline, description, route, fast is not None)
+        runtime = f"scikit-learn {metadata.version('scikit-learn')}"
+        described = description.model_copy(update={"runtime": runtime})
+        return cls(described, route, pipeline, fast is not None)
+
+    @classmethod
+    def from_onnx(cls, path: Path, description: ModelDescription) -> LoadedModel:
+        """One ONNX Runtime session for the exported graph at ``path``."""
+        from . import onnx_model  # pylint: disable=import-outside-toplevel  # onnxruntime
+
+        route, runtime = onnx_model.load(path)
+        return cls(description.model_copy(update={"runtime": runtime}), route, quick=True)
 
     def predict(self, rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted classes and probabilities of heart disease for rows of features."""
@@ -133,35 +155,62 @@ def resolve(source: ModelSource) -> ModelDescription:
 
 
 def read_metadata(directory: Path, threshold: float) -> ModelDescription:
-    """What ``export-model`` recorded beside the model, or just the directory."""
+    """What ``export-model`` recorded beside the model, or just the directory.
+
+    The file also holds the ONNX exactness gate's figures (``onnx``), which describe the
+    export, not the model, and are left out here.
+    """
     path = directory / METADATA_FILE
     if not path.is_file():
         return ModelDescription(uri=directory.as_uri(), threshold=threshold)
-    return ModelDescription.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    recorded.pop("onnx", None)
+    return ModelDescription.model_validate(recorded)
 
 
-def load(source: ModelSource) -> LoadedModel:
-    """Load the model once; raise :class:`ModelError` (one line) when that is impossible."""
+def load_sklearn(uri: str, description: ModelDescription, where: str) -> LoadedModel:
+    """The scikit-learn pipeline at ``uri``, loaded with MLflow, if it gives probabilities."""
     import mlflow.sklearn  # pylint: disable=import-outside-toplevel  # slow import
     from mlflow.exceptions import MlflowException  # pylint: disable=import-outside-toplevel
 
     try:
-        if source.directory is not None:
-            if not (source.directory / "MLmodel").is_file():
-                raise ModelError(
-                    f"{source.directory} is not an MLflow model directory (no MLmodel file); "
-                    "run `make export-model` or unset MODEL_DIR"
-                )
-            description = read_metadata(source.directory, source.threshold)
-            pipeline = mlflow.sklearn.load_model(str(source.directory))
-        else:
-            mlflow.set_tracking_uri(source.tracking_uri)
-            description = resolve(source)
-            pipeline = mlflow.sklearn.load_model(description.uri)
+        pipeline = mlflow.sklearn.load_model(uri)
+    except (MlflowException, OSError, ValueError) as error:
+        raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
+    if not hasattr(pipeline, "predict_proba"):
+        raise ModelError(f"the model from {where} has no predict_proba")
+    return LoadedModel.wrap(pipeline, description)
+
+
+def load_directory(directory: Path, threshold: float) -> LoadedModel:
+    """An exported model: its ONNX graph when the export wrote one, else scikit-learn's."""
+    where = f"directory {directory}"
+    if not (directory / "MLmodel").is_file():
+        raise ModelError(
+            f"{directory} is not an MLflow model directory (no MLmodel file); "
+            "run `make export-model` or unset MODEL_DIR"
+        )
+    try:
+        description = read_metadata(directory, threshold)
+        if (directory / ONNX_FILE).is_file():
+            return LoadedModel.from_onnx(directory / ONNX_FILE, description)
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
+    return load_sklearn(str(directory), description, where)
+
+
+def load(source: ModelSource) -> LoadedModel:
+    """Load the model once; raise :class:`ModelError` (one line) when that is impossible."""
+    if source.directory is not None:
+        return load_directory(source.directory, source.threshold)
+    import mlflow  # pylint: disable=import-outside-toplevel  # slow import
+    from mlflow.exceptions import MlflowException  # pylint: disable=import-outside-toplevel
+
+    mlflow.set_tracking_uri(source.tracking_uri)
+    try:
+        description = resolve(source)
     except (MlflowException, OSError, ValueError) as error:
         raise ModelError(
             f"cannot load the model from {source.describe()}: {_first_line(error)}"
         ) from None
-    if not hasattr(pipeline, "predict_proba"):
-        raise ModelError(f"the model from {source.describe()} has no predict_proba")
-    return LoadedModel.wrap(pipeline, description)
+    return load_sklearn(description.uri, description, source.describe())

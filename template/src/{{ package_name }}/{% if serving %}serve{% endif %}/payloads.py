@@ -79,7 +79,8 @@ def request_model(max_records: int) -> type[BaseModel]:
 
 
 class ModelDescription(BaseModel):
-    """Which model answered: registered name and version when known, and where it came from."""
+    """Which model answered: registered name and version when known, where it came from, and
+    the runtime that scores it (``onnxruntime 1.x`` or ``scikit-learn 1.x``) once loaded."""
 
     model_config = STRICT
     name: str | None = None
@@ -87,6 +88,7 @@ class ModelDescription(BaseModel):
     run_id: str | None = None
     uri: str
     threshold: float
+    runtime: str | None = None
 
 
 class Prediction(BaseModel):
