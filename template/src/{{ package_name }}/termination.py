@@ -4,18 +4,29 @@ Python's default for SIGTERM kills the process on the spot: an MLflow run would 
 ``RUNNING`` forever and a file could be left half-written. :func:`sigterm_raises` turns the
 signal into :class:`Terminated` instead, so ``with mlflow.start_run()`` ends the run as
 ``FAILED``, ``finally`` blocks clean up, and the stage exits with status 143 (128 + SIGTERM).
-:func:`sigterm_deferred` holds the signal back across steps that must not be cut in two.
+
+The exception is never raised inside the database code of MLflow's tracking store: cut there,
+a SQLite transaction stays open and locks the store, and MLflow could not even mark the run
+failed. The signal then waits for that code to return: a watcher thread sends it again every
+50 ms while it is pending (not SIGALRM, which MLflow uses for time-outs of its own).
+:func:`sigterm_deferred` holds it back across several steps that must not be cut in two.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
 EXIT_STATUS = 128 + signal.SIGTERM
+# Code that an exception must not interrupt: MLflow's stores and the database code below them.
+UNINTERRUPTIBLE = ("mlflow.store.", "sqlalchemy.", "alembic.", "sqlite3")
+RETRY_SECONDS = 0.05
 
 
 class Terminated(BaseException):
@@ -34,22 +45,47 @@ class _Deferral:
 _DEFERRAL = _Deferral()
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+def _uninterruptible(frame: FrameType | None) -> bool:
+    """Whether ``frame`` or one of its callers runs database code."""
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith(UNINTERRUPTIBLE):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _send_again_while_pending(stop: threading.Event) -> None:
+    """The watcher: a signal that waits for MLflow is sent again until it can be raised."""
+    while not stop.wait(RETRY_SECONDS):
+        if _DEFERRAL.pending and not _DEFERRAL.depth:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _on_sigterm(_signum: int, frame: FrameType | None) -> None:
+    _DEFERRAL.pending = True
     if _DEFERRAL.depth:
-        _DEFERRAL.pending = True
-        return
+        return  # sigterm_deferred raises it at the end of its block
+    if _uninterruptible(frame):
+        return  # the watcher sends it again
+    _DEFERRAL.pending = False
     # Once raised, later SIGTERMs are ignored so that the cleanup runs to its end.
-    signal.signal(signum, signal.SIG_IGN)
-    raise Terminated(f"terminated by {signal.Signals(signum).name}")
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated("terminated by SIGTERM")
 
 
 @contextmanager
 def sigterm_raises() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated`; the previous handler comes back."""
+    """Within the block, SIGTERM raises :class:`Terminated`; the previous handlers come back."""
+    stop = threading.Event()
+    watcher = threading.Thread(target=_send_again_while_pending, args=(stop,), daemon=True)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    watcher.start()
     try:
         yield
     finally:
+        stop.set()
+        watcher.join()
+        _DEFERRAL.pending = False
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -62,5 +98,4 @@ def sigterm_deferred() -> Iterator[None]:
     finally:
         _DEFERRAL.depth -= 1
     if not _DEFERRAL.depth and _DEFERRAL.pending:
-        _DEFERRAL.pending = False
-        _on_sigterm(signal.SIGTERM, None)
+        _on_sigterm(signal.SIGTERM, inspect.currentframe())
