@@ -9,8 +9,9 @@ Two checks come before DVC starts, each failing in one line:
 - params.yaml, as every stage checks it: DVC deletes a stage's outputs before it runs the
   stage, so a bad value is refused here while every output and the MLflow store are intact.
 - One run at a time: a second ``make repro`` in the same project is refused while the first
-  goes on. DVC's own locks would stop it too, but with a several-line message that depends on
-  timing ("Unable to acquire lock", or "<file> is busy, it is being blocked by ...").
+  goes on. DVC's own locks would stop it too, but in several lines that name a file and a
+  process ("ERROR: failed to reproduce 'prepare': '<file>' is busy, it is being blocked by:
+  (PID ...)", then how to remove ``.dvc/tmp/rwlock`` by hand).
 
 The lock is an ``flock`` on ``.dvc/tmp/repro.lock``. This process then becomes ``dvc repro``
 (``exec``) and keeps the lock, so the kernel releases it whenever DVC ends, even when killed.
