@@ -19,7 +19,8 @@ $(RAW_DATA).dvc: | $(STAMP)
 	$(BIN)/dvc add $(RAW_DATA)
 
 repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped
-	$(BIN)/dvc repro $(REPRO_FLAGS)
+	@# Checks params.yaml and takes the project's lock first, then runs `dvc repro` (repro.py).
+	$(BIN)/python -m $(PACKAGE).pipeline.repro $(REPRO_FLAGS)
 	@# DVC stages dvc.lock and the .gitignore files (core.autostage); the results git keeps
 	@# (reports/, models/run.json) are staged here, so that `git commit` records the whole run.
 	@results="$$(git ls-files --others --modified --exclude-standard -- reports models)"; \

@@ -2,8 +2,8 @@
 
 An expected failure (a missing file, invalid data, no champion model) raises
 :class:`StageError`; :func:`run_stage` prints its message prefixed with the stage's name to
-stderr and returns exit status 1, without a traceback. Anything else is a bug and keeps its
-traceback.
+stderr and returns exit status 1, without a traceback. SIGTERM ends a stage the same way,
+with status 143 (see ``termination.py``). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from .config import Artifacts
 from .errors import StageError
+from .params import Params, read_params
+from .termination import EXIT_STATUS, Terminated, sigterm_raises
 
 LOG_FORMAT = "%(module)s: %(message)s"
 
@@ -43,13 +46,21 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def run_stage(name: str, body: Callable[[], object]) -> int:
-    """Run ``body``; on :class:`StageError` print ``name: message`` to stderr and return 1."""
+    """Run ``body``; on :class:`StageError` print ``name: message`` to stderr and return 1.
+
+    SIGTERM, while ``body`` runs, ends it with :class:`Terminated` (MLflow marks the run
+    failed, partial files are removed); the stage says so in one line and returns 143.
+    """
     try:
-        body()
+        with sigterm_raises():
+            body()
     except StageError as error:
         for line in str(error).splitlines() or [type(error).__name__]:
             print(f"{name}: {line}", file=sys.stderr)
         return 1
+    except Terminated as stop:
+        print(f"{name}: {stop}; stopped (an open MLflow run is marked FAILED)", file=sys.stderr)
+        return EXIT_STATUS
     return 0
 
 
@@ -69,8 +80,17 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
 
 
 def stage_main(
-    name: str, doc: str | None, argv: Sequence[str] | None, body: Callable[[], object]
+    name: str,
+    doc: str | None,
+    argv: Sequence[str] | None,
+    body: Callable[[Artifacts, Params], object],
 ) -> int:
-    """The whole ``main`` of a stage without options of its own: parse, log, run."""
+    """The whole ``main`` of a stage without options of its own: parse, log, check
+    params.yaml (all of it, before the stage reads or writes anything), run."""
     parse_args(make_parser(doc), argv)
-    return run_stage(name, body)
+
+    def checked_body() -> object:
+        artifacts = Artifacts.discover()
+        return body(artifacts, read_params(artifacts.params))
+
+    return run_stage(name, checked_body)

@@ -7,7 +7,6 @@ pipeline, the stages and the tests (which point the root at a temporary director
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,28 +89,3 @@ def load_params(path: Path) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise StageError(f"{path} must hold a mapping of sections, e.g. 'train:'")
     return params
-
-
-def section(params: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """One section of the parameters, e.g. ``train``; it must exist and be a mapping."""
-    value = params.get(name)
-    if not isinstance(value, dict):
-        raise StageError(f"params.yaml has no '{name}:' section (a mapping)")
-    return value
-
-
-TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
-
-
-def require(values: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    """``values[key]``, which must exist and be of type ``kind`` (a readable error otherwise).
-
-    A number (``float``) may be written as an integer; a boolean is never taken for a number.
-    """
-    wanted = kind if isinstance(kind, tuple) else (kind,)
-    accepted = (*wanted, int) if float in wanted else wanted
-    value = values.get(key)
-    if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, accepted):
-        names = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in wanted)
-        raise StageError(f"params.yaml: '{key}' must be {names}, not {value!r}")
-    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,10 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from ..params import GateMetric
+
 # Metrics where higher is better, usable as the promotion metric (evaluate.metric).
-GATE_METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1")
+GATE_METRICS: tuple[str, ...] = get_args(GateMetric)
 
 
 def classification_metrics(

@@ -15,8 +15,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModelStatus
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+
+from ..errors import StageError
+from ..termination import sigterm_deferred
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,18 @@ def ensure_registered_model(client: MlflowClient, name: str) -> None:
         client.create_registered_model(name, description="Heart-disease risk classifier")
 
 
+def require_complete(client: MlflowClient, candidate: Candidate) -> None:
+    """Refuse a logged model whose upload did not finish (e.g. train was stopped within it)."""
+    if candidate.model_id is None:
+        return
+    status = client.get_logged_model(candidate.model_id).status
+    if status != LoggedModelStatus.READY:
+        raise StageError(
+            f"logged model {candidate.model_id} is {status}, not READY: "
+            "run the train stage again (`dvc repro -f train`)"
+        )
+
+
 def run_gate(  # pylint: disable=too-many-arguments
     client: MlflowClient,
     *,
@@ -141,9 +157,13 @@ def run_gate(  # pylint: disable=too-many-arguments
 ) -> GateResult:
     """Register the candidate, score the champion with ``score(model_uri)``, apply the gate.
 
-    The champion is looked up before the candidate is registered; the alias is set with
-    :meth:`MlflowClient.set_registered_model_alias` only when :func:`decide` says so.
+    The champion is looked up and scored, and the decision made, before anything is written.
+    Then the candidate (a logged model, complete since train finished) is registered and the
+    alias set with :meth:`MlflowClient.set_registered_model_alias` when :func:`decide` says
+    so, as one step that SIGTERM cannot cut in two: a version whose ``promoted`` tag says
+    true always holds the alias.
     """
+    require_complete(client, candidate)
     current = current_champion(client, name, alias)
     champion = None
     if current is not None:
@@ -152,18 +172,19 @@ def run_gate(  # pylint: disable=too-many-arguments
     ensure_registered_model(client, name)
     champion_value = None if champion is None else champion.value
     decision = decide(metric, candidate.value, champion_value, min_improvement)
-    registered = client.create_model_version(
-        name,
-        source=candidate.model_uri,
-        run_id=candidate.run_id,
-        model_id=candidate.model_id,
-        tags={
-            f"test_{metric}": f"{candidate.value:.6f}",
-            "promoted": str(decision.promote).lower(),
-        },
-    )
-    if decision.promote:
-        client.set_registered_model_alias(name, alias, registered.version)
+    with sigterm_deferred():
+        registered = client.create_model_version(
+            name,
+            source=candidate.model_uri,
+            run_id=candidate.run_id,
+            model_id=candidate.model_id,
+            tags={
+                f"test_{metric}": f"{candidate.value:.6f}",
+                "promoted": str(decision.promote).lower(),
+            },
+        )
+        if decision.promote:
+            client.set_registered_model_alias(name, alias, registered.version)
     return GateResult(
         registered_model=name,
         alias=alias,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,15 +24,9 @@ from mlflow.exceptions import MlflowException
 
 from .. import tracking
 from ..cli import stage_main
-from ..config import (
-    Artifacts,
-    load_params,
-    require,
-    section,
-)
+from ..config import Artifacts
 from ..core.decision import classify
 from ..core.metrics import (
-    GATE_METRICS,
     classification_metrics,
     roc_points,
     summary,
@@ -47,6 +42,8 @@ from ..core.schema import (
     TARGET,
 )
 from ..errors import StageError
+from ..files import atomic_output, write_text
+from ..params import Params
 
 LOG = logging.getLogger(__name__)
 
@@ -61,22 +58,10 @@ class EvaluateSettings:
     threshold: float
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> EvaluateSettings:
-        """Read and check ``evaluate`` in params.yaml."""
-        settings = section(params, "evaluate")
-        metric = require(settings, "metric", str)
-        if metric not in GATE_METRICS:
-            choices = ", ".join(GATE_METRICS)
-            raise StageError(f"params.yaml: evaluate.metric must be one of {choices}")
-        threshold = float(require(settings, "threshold", float))
-        if not 0 < threshold < 1:
-            raise StageError("params.yaml: evaluate.threshold must be between 0 and 1")
-        return cls(
-            alias=require(settings, "alias", str),
-            metric=metric,
-            min_improvement=float(require(settings, "min_improvement", float)),
-            threshold=threshold,
-        )
+    def from_params(cls, params: Params | Mapping[str, Any]) -> EvaluateSettings:
+        """The settings of checked parameters (a plain mapping is checked first)."""
+        section = (params if isinstance(params, Params) else Params.check(params)).evaluate
+        return cls(section.alias, section.metric, section.min_improvement, section.threshold)
 
 
 def read_run_info(artifacts: Artifacts) -> dict[str, str]:
@@ -111,17 +96,15 @@ def write_reports(
     artifacts: Artifacts, test: pd.DataFrame, probability: pd.Series, metrics: dict[str, Any]
 ) -> None:
     """metrics.json, the ROC points and the confusion rows for DVC."""
-    artifacts.metrics.parent.mkdir(parents=True, exist_ok=True)
-    artifacts.metrics.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    artifacts.roc_plot.parent.mkdir(parents=True, exist_ok=True)
+    write_text(artifacts.metrics, json.dumps(metrics, indent=2) + "\n")
     roc = {"roc": roc_points(test[TARGET], probability)}
-    artifacts.roc_plot.write_text(json.dumps(roc, indent=2) + "\n", encoding="utf-8")
-    pd.DataFrame({"actual": test[TARGET], "predicted": test["predicted"]}).to_csv(
-        artifacts.confusion_plot, index=False
-    )
+    write_text(artifacts.roc_plot, json.dumps(roc, indent=2) + "\n")
+    confusion = pd.DataFrame({"actual": test[TARGET], "predicted": test["predicted"]})
+    with atomic_output(artifacts.confusion_plot) as partial:
+        confusion.to_csv(partial, index=False)
 
 
-def evaluate(artifacts: Artifacts, params: dict[str, Any]) -> GateResult:
+def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
     """Run the stage: test metrics, reports, MLflow logging, registration and the gate."""
     settings = EvaluateSettings.from_params(params)
     run_info = read_run_info(artifacts)
@@ -143,32 +126,31 @@ def evaluate(artifacts: Artifacts, params: dict[str, Any]) -> GateResult:
             settings.metric
         ]
 
-    tracking.configure(artifacts.root, params)
+    tracking.configure(artifacts.root, params.mlflow.tracking_uri)
     try:
+        # The gate runs within the training run: if it is stopped, the run is marked FAILED.
         with mlflow.start_run(run_id=run_info["run_id"]):
             mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items() if v is not None})
-        result = run_gate(
-            MlflowClient(),
-            name=tracking.REGISTERED_MODEL_NAME,
-            alias=settings.alias,
-            metric=settings.metric,
-            min_improvement=settings.min_improvement,
-            candidate=Candidate(
-                model_uri=run_info["model_uri"],
-                model_id=run_info.get("model_id"),
-                run_id=run_info["run_id"],
-                value=metrics[settings.metric],
-            ),
-            score=score,
-        )
+            result = run_gate(
+                MlflowClient(),
+                name=tracking.REGISTERED_MODEL_NAME,
+                alias=settings.alias,
+                metric=settings.metric,
+                min_improvement=settings.min_improvement,
+                candidate=Candidate(
+                    model_uri=run_info["model_uri"],
+                    model_id=run_info.get("model_id"),
+                    run_id=run_info["run_id"],
+                    value=metrics[settings.metric],
+                ),
+                score=score,
+            )
     except MlflowException as error:
         raise StageError(
             f"MLflow: {error} (is the tracking store the one train logged to? "
             "`dvc repro -f train` logs a fresh run)"
         ) from None
-    artifacts.promotion_report.write_text(
-        json.dumps(result.as_dict(), indent=2) + "\n", encoding="utf-8"
-    )
+    write_text(artifacts.promotion_report, json.dumps(result.as_dict(), indent=2) + "\n")
     LOG.info(
         "registered %s version %s; %s; '%s' is version %s",
         result.registered_model,
@@ -182,12 +164,7 @@ def evaluate(artifacts: Artifacts, params: dict[str, Any]) -> GateResult:
 
 def main(argv: list[str] | None = None) -> int:
     """The stage's command line (no options but ``--verbose``); returns the exit status."""
-
-    def body() -> None:
-        artifacts = Artifacts.discover()
-        evaluate(artifacts, load_params(artifacts.params))
-
-    return stage_main("evaluate", __doc__, argv, body)
+    return stage_main("evaluate", __doc__, argv, evaluate)
 
 
 if __name__ == "__main__":

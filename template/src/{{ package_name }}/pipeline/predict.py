@@ -29,7 +29,6 @@ from ..config import (
     DEFAULT_ALIAS,
     DEFAULT_THRESHOLD,
     Artifacts,
-    load_params,
 )
 from ..core.checks import (
     features_schema,
@@ -41,6 +40,7 @@ from ..core.schema import (
     ID,
 )
 from ..errors import StageError
+from ..params import read_params
 
 LOG = logging.getLogger(__name__)
 
@@ -84,14 +84,16 @@ def predict(frame: pd.DataFrame, model: Any, threshold: float = DEFAULT_THRESHOL
 def run(input_path: Path, output_path: Path, model_uri: str | None) -> pd.DataFrame:
     """Score ``input_path`` into ``output_path`` with ``model_uri`` (default: the champion)."""
     artifacts = Artifacts.discover()
-    params = load_params(artifacts.params) if artifacts.params.is_file() else {}
-    settings = params.get("evaluate") or {}
-    tracking.configure(artifacts.root, params)
-    uri = model_uri or (
-        f"models:/{tracking.REGISTERED_MODEL_NAME}@{settings.get('alias', DEFAULT_ALIAS)}"
-    )
+    # Without params.yaml (e.g. an installed wheel): the default store, alias and threshold.
+    alias, threshold, configured = DEFAULT_ALIAS, DEFAULT_THRESHOLD, ""
+    if artifacts.params.is_file():
+        params = read_params(artifacts.params)
+        alias, threshold = params.evaluate.alias, params.evaluate.threshold
+        configured = params.mlflow.tracking_uri
+    tracking.configure(artifacts.root, configured)
+    uri = model_uri or f"models:/{tracking.REGISTERED_MODEL_NAME}@{alias}"
     frame = read_input(input_path)
-    scored = predict(frame, load_model(uri), float(settings.get("threshold", DEFAULT_THRESHOLD)))
+    scored = predict(frame, load_model(uri), threshold)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     scored.to_csv(output_path, index=False)
     LOG.info(

@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..cli import stage_main
-from ..config import (
-    Artifacts,
-    load_params,
-    require,
-    section,
-)
+from ..config import Artifacts
 from ..core.schema import (
     FEATURES,
     ID,
@@ -35,6 +29,8 @@ from ..core.schema import (
     TARGET,
 )
 from ..errors import StageError
+from ..files import atomic_output
+from ..params import Params
 
 LOG = logging.getLogger(__name__)
 
@@ -86,15 +82,10 @@ def split(raw: pd.DataFrame, *, test_size: float, seed: int) -> Split:
     )
 
 
-def prepare(artifacts: Artifacts, params: dict[str, Any]) -> Split:
+def prepare(artifacts: Artifacts, params: Params) -> Split:
     """Run the stage: read, split and write the three files."""
-    settings = section(params, "prepare")
-    test_size = require(settings, "test_size", float)
-    seed = require(settings, "seed", int)
-    if not 0 < test_size < 1:
-        raise StageError(f"params.yaml: prepare.test_size must be between 0 and 1, not {test_size}")
     raw = read_raw(artifacts)
-    result = split(raw, test_size=test_size, seed=seed)
+    result = split(raw, test_size=params.prepare.test_size, seed=params.prepare.seed)
     LOG.info(
         "%d rows read from %s; %d incomplete rows dropped; %d kept",
         len(raw),
@@ -107,8 +98,8 @@ def prepare(artifacts: Artifacts, params: dict[str, Any]) -> Split:
         (result.test_features, artifacts.test_features_csv),
         (result.test_labels, artifacts.test_labels_csv),
     ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(path, index=False)
+        with atomic_output(path) as partial:
+            table.to_csv(partial, index=False)
     LOG.info(
         "train: %d rows, test: %d rows (held-back labels in %s)",
         len(result.train),
@@ -120,12 +111,7 @@ def prepare(artifacts: Artifacts, params: dict[str, Any]) -> Split:
 
 def main(argv: list[str] | None = None) -> int:
     """The stage's command line (no options but ``--verbose``); returns the exit status."""
-
-    def body() -> None:
-        artifacts = Artifacts.discover()
-        prepare(artifacts, load_params(artifacts.params))
-
-    return stage_main("prepare", __doc__, argv, body)
+    return stage_main("prepare", __doc__, argv, prepare)
 
 
 if __name__ == "__main__":

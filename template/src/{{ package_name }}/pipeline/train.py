@@ -15,6 +15,7 @@ import json
 import logging
 import subprocess
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -37,12 +38,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .. import tracking
 from ..cli import stage_main
-from ..config import (
-    Artifacts,
-    load_params,
-    require,
-    section,
-)
+from ..config import Artifacts
 from ..core.schema import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -51,6 +47,8 @@ from ..core.schema import (
     TARGET,
 )
 from ..errors import StageError
+from ..files import atomic_output, write_text
+from ..params import Params
 
 LOG = logging.getLogger(__name__)
 MODELS = {"logistic_regression": LogisticRegression, "random_forest": RandomForestClassifier}
@@ -63,7 +61,7 @@ MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """The ``train`` section of params.yaml, checked."""
+    """The ``train`` section of params.yaml, checked, with the chosen model's hyperparameters."""
 
     model: str
     seed: int
@@ -71,19 +69,10 @@ class TrainSettings:
     hyperparameters: dict[str, Any]
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TrainSettings:
-        """Read and check ``train`` in params.yaml."""
-        settings = section(params, "train")
-        model = require(settings, "model", str)
-        if model not in MODELS:
-            raise StageError(f"params.yaml: train.model must be one of {', '.join(MODELS)}")
-        hyperparameters = settings.get(model) or {}
-        if not isinstance(hyperparameters, dict):
-            raise StageError(f"params.yaml: train.{model} must be a mapping of hyperparameters")
-        cv_folds = require(settings, "cv_folds", int)
-        if cv_folds < 2:
-            raise StageError("params.yaml: train.cv_folds must be at least 2")
-        return cls(model, require(settings, "seed", int), cv_folds, dict(hyperparameters))
+    def from_params(cls, params: Params | Mapping[str, Any]) -> TrainSettings:
+        """The settings of checked parameters (a plain mapping is checked first)."""
+        section = (params if isinstance(params, Params) else Params.check(params)).train
+        return cls(section.model, section.seed, section.cv_folds, section.hyperparameters)
 
 
 def build_pipeline(settings: TrainSettings) -> Pipeline:
@@ -94,10 +83,7 @@ def build_pipeline(settings: TrainSettings) -> Pipeline:
             ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
         ]
     )
-    try:
-        classifier = MODELS[settings.model](random_state=settings.seed, **settings.hyperparameters)
-    except TypeError as error:
-        raise StageError(f"params.yaml: train.{settings.model}: {error}") from None
+    classifier = MODELS[settings.model](random_state=settings.seed, **settings.hyperparameters)
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
@@ -196,7 +182,7 @@ def log_run(
     }
 
 
-def train(artifacts: Artifacts, params: dict[str, Any]) -> dict[str, str]:
+def train(artifacts: Artifacts, params: Params) -> dict[str, str]:
     """Run the stage: fit, cross-validate, save the model and log the run."""
     settings = TrainSettings.from_params(params)
     data = read_training_data(artifacts)
@@ -204,11 +190,11 @@ def train(artifacts: Artifacts, params: dict[str, Any]) -> dict[str, str]:
     pipeline = build_pipeline(settings)
     metrics = cross_validated_metrics(pipeline, features, target, settings)
     pipeline.fit(features, target)
-    artifacts.model.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, artifacts.model)
-    uri = tracking.configure(artifacts.root, params)
+    with atomic_output(artifacts.model) as partial:
+        joblib.dump(pipeline, partial)
+    uri = tracking.configure(artifacts.root, params.mlflow.tracking_uri)
     run = log_run(artifacts, settings, pipeline, data, metrics)
-    artifacts.run_info.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    write_text(artifacts.run_info, json.dumps(run, indent=2) + "\n")
     LOG.info(
         "%s on %d rows: cross-validated roc_auc %.3f ± %.3f; run %s logged to %s",
         settings.model,
@@ -223,12 +209,7 @@ def train(artifacts: Artifacts, params: dict[str, Any]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """The stage's command line (no options but ``--verbose``); returns the exit status."""
-
-    def body() -> None:
-        artifacts = Artifacts.discover()
-        train(artifacts, load_params(artifacts.params))
-
-    return stage_main("train", __doc__, argv, body)
+    return stage_main("train", __doc__, argv, train)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from ..core.schema import (
     ID,
 )
 from ..errors import StageError
+from ..files import write_text
 
 LOG = logging.getLogger(__name__)
 
@@ -93,8 +94,7 @@ def validate(artifacts: Artifacts) -> dict[str, Any]:
         raise StageError("\n".join(lines))
     checks = sum(count_checks(schema) for _, schema in plan) + 2
     report = {"status": "passed", "checks_passed": checks, "files": files}
-    artifacts.validation_report.parent.mkdir(parents=True, exist_ok=True)
-    artifacts.validation_report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_text(artifacts.validation_report, json.dumps(report, indent=2) + "\n")
     LOG.info(
         "%d checks passed on %s",
         checks,
@@ -105,7 +105,7 @@ def validate(artifacts: Artifacts) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """The stage's command line (no options but ``--verbose``); returns the exit status."""
-    return stage_main("validate", __doc__, argv, lambda: validate(Artifacts.discover()))
+    return stage_main("validate", __doc__, argv, lambda artifacts, _params: validate(artifacts))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,221 @@
+"""The typed model of params.yaml: every stage checks the whole file once, before it starts.
+
+Types are strict (``5`` is not a string, ``true`` is not a number, ``"0.5"`` is not a number)
+and every range is declared on its field, so a bad value fails in one line that names its key,
+its value and what is allowed, e.g. ``params.yaml: train.logistic_regression.C = -5: must be
+a number > 0``, before any data is written or any MLflow run starts. Unknown keys are refused
+the same way: a misspelt key would otherwise be ignored without a word. To tune another
+hyperparameter, add a field to its model below (scikit-learn receives every field).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import NoneType
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import annotated_types
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+from .config import DEFAULT_ALIAS, DEFAULT_THRESHOLD, PARAMS_FILE, load_params
+from .errors import StageError
+
+ModelName = Literal["logistic_regression", "random_forest"]
+# The promotion metrics: scores where higher is better, each computed by core/metrics.py.
+GateMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
+# numpy and scikit-learn take seeds from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+# MLflow's rule for alias names, and the names it reserves ("latest", "v1", "V2", ...).
+ALIAS_PATTERN = re.compile(r"[\w-]+")
+RESERVED_ALIAS = re.compile(r"latest|[vV]\d+", re.IGNORECASE)
+
+
+def _alias(value: str) -> str:
+    if not ALIAS_PATTERN.fullmatch(value) or RESERVED_ALIAS.fullmatch(value):
+        raise ValueError("not an alias")
+    return value
+
+
+class Section(BaseModel):
+    """A mapping of params.yaml: strict types, no unknown keys, read-only once checked."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PrepareParams(Section):
+    """``prepare``: the seeded, stratified train/test split."""
+
+    seed: int = Field(ge=0, le=MAX_SEED)
+    test_size: float = Field(gt=0, lt=1)
+
+
+class LogisticRegressionParams(Section):
+    """``train.logistic_regression``: scikit-learn's LogisticRegression (its defaults)."""
+
+    C: float = Field(default=1.0, gt=0)  # scikit-learn's name
+    max_iter: int = Field(default=100, ge=1)
+
+
+class RandomForestParams(Section):
+    """``train.random_forest``: scikit-learn's RandomForestClassifier (its defaults)."""
+
+    n_estimators: int = Field(default=100, ge=1)
+    max_depth: int | None = Field(default=None, ge=1)
+    min_samples_leaf: int = Field(default=1, ge=1)
+
+
+class TrainParams(Section):
+    """``train``: the model, its seed and folds, and each model's hyperparameters."""
+
+    model: ModelName
+    seed: int = Field(ge=0, le=MAX_SEED)
+    cv_folds: int = Field(ge=2)
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    random_forest: RandomForestParams = RandomForestParams()
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The chosen model's section, as keyword arguments of its scikit-learn class."""
+        chosen: Section = getattr(self, self.model)
+        return chosen.model_dump()
+
+
+class EvaluateParams(Section):
+    """``evaluate``: the promotion gate and the decision threshold."""
+
+    alias: Annotated[str, AfterValidator(_alias)] = Field(
+        default=DEFAULT_ALIAS,
+        description="letters, digits, _ or - (MLflow reserves latest and v<number>)",
+    )
+    metric: GateMetric
+    min_improvement: float = Field(ge=0)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, lt=1)
+
+
+class MlflowParams(Section):
+    """``mlflow``: the tracking store (empty: the environment's, else the project's SQLite)."""
+
+    tracking_uri: str = ""
+
+
+class Params(Section):
+    """The whole of params.yaml."""
+
+    prepare: PrepareParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    mlflow: MlflowParams = MlflowParams()
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> Params:
+        """The parameters, checked; a :class:`StageError` with one line per problem if not."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as error:
+            problems = [describe_problem(problem) for problem in error.errors()]
+            raise StageError("\n".join(problems)) from None
+
+
+def read_params(path: Path) -> Params:
+    """Read and check params.yaml (see :func:`.config.load_params` for unreadable files)."""
+    return Params.check(load_params(path))
+
+
+# ── One line per problem ──────────────────────────────────────────────────────────────────
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+BOUNDS = {
+    annotated_types.Gt: ("gt", ">"),
+    annotated_types.Ge: ("ge", ">="),
+    annotated_types.Lt: ("lt", "<"),
+    annotated_types.Le: ("le", "<="),
+}
+
+
+def describe_problem(problem: Mapping[str, Any]) -> str:
+    """``params.yaml: <key path> = <value>: <what is allowed>`` for one pydantic error."""
+    loc = tuple(str(part) for part in problem["loc"])
+    key = ".".join(loc)
+    if problem["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        where = ".".join(loc[:-1]) or PARAMS_FILE
+        allowed = ", ".join(parent.model_fields) if parent else "nothing"
+        shown = _shown(problem["input"])
+        return f"{PARAMS_FILE}: {key} = {shown}: unknown key ({where} takes {allowed})"
+    field = _field_at(loc)
+    allowed = _allowed(field) if field is not None else problem["msg"]
+    if problem["type"] == "missing":
+        return f"{PARAMS_FILE}: {key} is missing: must be {allowed}"
+    value = problem["input"]
+    line = f"{PARAMS_FILE}: {key} = {_shown(value)}: must be {allowed}"
+    if isinstance(value, str) and _is_number(value):
+        line += " (YAML read text: no quotes, and exponents with a dot, e.g. 1.0e-3)"
+    return line
+
+
+def _model_at(loc: tuple[str, ...]) -> type[Section] | None:
+    """The section model at a key path (``()`` is the whole file), if the path leads to one."""
+    model: type[Section] = Params
+    for name in loc:
+        field = model.model_fields.get(name)
+        if field is None or not _is_section(field.annotation):
+            return None
+        model = field.annotation
+    return model
+
+
+def _field_at(loc: tuple[str, ...]) -> FieldInfo | None:
+    """The field a key path ends in (pydantic may add a type's name after it)."""
+    model: type[Section] | None = Params
+    field = None
+    for name in loc:
+        if model is None:
+            break
+        field = model.model_fields.get(name)
+        if field is None:
+            return None
+        model = field.annotation if _is_section(field.annotation) else None
+    return field
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Section)
+
+
+def _allowed(field: FieldInfo) -> str:
+    """What a field takes, from its type and bounds, e.g. ``an integer >= 1, or null``."""
+    if field.description:
+        return field.description
+    annotation = field.annotation
+    if _is_section(annotation):
+        return f"a mapping of {', '.join(annotation.model_fields)}"
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    kinds = [kind for kind in get_args(annotation) or (annotation,) if kind is not NoneType]
+    text = " or ".join(TYPE_NAMES.get(kind, getattr(kind, "__name__", str(kind))) for kind in kinds)
+    bounds = [
+        f"{symbol} {getattr(constraint, attribute)}"
+        for constraint in field.metadata
+        for kind, (attribute, symbol) in BOUNDS.items()
+        if isinstance(constraint, kind)
+    ]
+    if bounds:
+        text += " " + " and ".join(bounds)
+    return text + (", or null" if NoneType in get_args(annotation) else "")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as YAML readers know it (null, true, "text"), cut to ``limit`` characters."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
