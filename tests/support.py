@@ -235,7 +235,7 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         "README.md",
         "data/README.md",
         "data/raw/heart.csv",
-        "docs/README.md",
+        "docs/features.md",
         "dvc.yaml",
         "make/pipeline.mk",
         "make/update.mk",
