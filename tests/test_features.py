@@ -70,9 +70,17 @@ def test_switch_off_then_on_keeps_user_edits(project: Path, name: str) -> None:
     gone = feature_files({}) - feature_files(off)
     assert f"docs/{PAGES[name]}" in gone
 
+    caches = {(project / gone_file).parent / "__pycache__" for gone_file in gone}
+    for cache in caches:  # as an installed project has them
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "stale.pyc").write_bytes(b"")
+
     result = _switch(project, name, enable=False)
     assert set(result.removed) == gone
     assert git_files(project) == everything - gone
+    kept = {(project / kept_file).parent for kept_file in everything - gone}
+    left = sorted(str(c.parent) for c in caches if c.parent not in kept and c.parent.exists())
+    assert left == []  # no directory held only by bytecode caches
     assert _snapshot(project) == edits
     index = (project / "docs" / "features.md").read_text(encoding="utf-8")
     assert f"({PAGES[name]})" not in index
@@ -168,3 +176,15 @@ def test_list_shows_every_boolean_question_of_copier_yml(project: Path) -> None:
         "ci": True,
     }
     assert next(row for row in rows if row["name"] == "helm")["needs"] == ["serving", "docker"]
+
+
+def test_a_version_missing_from_the_mirror_is_one_line(project: Path) -> None:
+    answers = project / ".copier-answers.yml"
+    text = answers.read_text(encoding="utf-8")
+    version = yaml.safe_load(text)["_commit"]
+    answers.write_text(text.replace(f"_commit: {version}", "_commit: v9.9.9"), encoding="utf-8")
+    commit_all(project, "made elsewhere")
+    listed = scaffold("feature", "list", project, cwd=project)
+    assert listed.returncode == ExitCode.USER_ERROR
+    assert len(listed.stderr.strip().splitlines()) == 1
+    assert "does not hold v9.9.9, the version this project was made with" in listed.stderr

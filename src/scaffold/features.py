@@ -155,6 +155,7 @@ def switch(
     api.run_update(project.path, {f: wanted[f] for f in current}, project.version)
     for removed in plan.removed if force else ():
         (project.path / removed).unlink(missing_ok=True)  # copier keeps a changed file
+    _prune(project.path, plan.removed)
     changes = _git.changes(project.path)
     outcome = locking.LockOutcome(())
     relock = "pyproject.toml" in changes.modified and (project.path / locking.LOCK_FILE).exists()
@@ -175,6 +176,21 @@ def switch(
     )
 
 
+def _prune(root: Path, removed: tuple[str, ...]) -> None:
+    """Remove the directories the deleted files leave empty, or holding only `__pycache__`.
+
+    An installed project has bytecode caches in src/ and tests/: a `serve/` kept alive by
+    them would still import (as a namespace package) after serving was switched off.
+    """
+    parents = {parent for name in removed for parent in Path(name).parents if parent.parts}
+    for directory in sorted(parents, key=lambda path: len(path.parts), reverse=True):
+        full = root / directory
+        if full.is_dir() and all(
+            child.is_dir() and child.name == "__pycache__" for child in full.iterdir()
+        ):
+            shutil.rmtree(full)
+
+
 def _load(path: Path) -> _Project:
     path = path.expanduser().absolute()
     answers = api.read_answers(path)
@@ -193,6 +209,13 @@ def _questions_at(src: str, version: str) -> list[options.Question]:
     repo = Path(src).expanduser()
     if not (repo / ".git").exists():
         raise TemplateError(f"template {src} is not a local git repository; cannot read {version}")
+    if not _git.git(
+        "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}", cwd=repo, check=False
+    ):
+        raise TemplateError(
+            f"template {src} does not hold {version}, the version this project was made with;"
+            " install that version of mlops-scaffold and run `scaffold mirror`"
+        )
     for config in options.CONFIG_NAMES:
         text = _git.git("show", f"{version}:{config}", cwd=repo, check=False)
         if text:
