@@ -157,13 +157,23 @@ def test_disable_refuses_to_delete_an_edited_file_unless_forced(project: Path) -
     assert api.find_conflicts(project) == []
 
 
-def test_list_shows_every_boolean_question_of_copier_yml(project: Path) -> None:
+def _asked_bools() -> list[str]:
     config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
-    asked_bools = [
+    return [
         name
         for name, spec in config.items()
         if isinstance(spec, dict) and spec.get("type") == "bool" and spec.get("when") is not False
     ]
+
+
+def test_every_switch_of_copier_yml_is_tested_both_ways() -> None:
+    """A switch added to copier.yml must join SWITCHES (and PAGES: its docs/ page)."""
+    assert list(SWITCHES) == _asked_bools() == list(PAGES)
+    assert features.feature_names(api.questions()) == list(SWITCHES)
+
+
+def test_list_shows_every_boolean_question_of_copier_yml(project: Path) -> None:
+    asked_bools = _asked_bools()
     _switch(project, "serving", enable=False)  # docker and helm go with it
     listed = scaffold("feature", "list", "--json", project, cwd=project)
     assert listed.returncode == 0, listed.stderr

@@ -95,7 +95,9 @@ def _switch_command(run: Funnel, enable: bool) -> Callable[..., None]:
             raise SystemExit(ExitCode.LOCAL_EDITS)
 
     command.__doc__ = (
-        f"{verb.capitalize()} feature NAME in the project at PATH (copier update at its version)."
+        f"{verb.capitalize()} feature NAME in the project at PATH.\n\n"
+        "Runs copier update at the project's own template version, so only the feature's"
+        " files change."
     )
     return command
 
