@@ -137,6 +137,7 @@ DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
 
 # Files each feature switch adds (paths relative to the project; {pkg} and {slug} filled in).
 SERVING_FILES: tuple[str, ...] = (
+    "docs/serving.md",
     "make/serve.mk",
     *(
         f"src/{{pkg}}/serve/{name}"
@@ -169,8 +170,14 @@ SERVING_FILES: tuple[str, ...] = (
         )
     ),
 )
-DOCKER_FILES: tuple[str, ...] = (".dockerignore", "Dockerfile", "make/container.mk")
+DOCKER_FILES: tuple[str, ...] = (
+    ".dockerignore",
+    "Dockerfile",
+    "docs/container.md",
+    "make/container.mk",
+)
 HELM_FILES: tuple[str, ...] = (
+    "docs/kubernetes.md",
     "make/chart.mk",
     *(
         f"charts/{{slug}}/{name}"
@@ -200,6 +207,7 @@ CI_FILES: tuple[str, ...] = (
     ".github/workflows/ci.yml",
     ".github/workflows/retrain.yml",
     ".github/workflows/template-update.yml",
+    "docs/ci.md",
 )
 # Files that need two switches at once: CD builds an image, so it needs ci and docker.
 CI_DOCKER_FILES: tuple[str, ...] = (".github/workflows/cd.yml",)
@@ -239,6 +247,7 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         "README.md",
         "data/README.md",
         "data/raw/heart.csv",
+        "docs/features.md",
         "dvc.yaml",
         "make/pipeline.mk",
         "make/update.mk",

@@ -162,7 +162,7 @@ def create(
         outcome = locking.LockOutcome(())
         if lock:
             step("Locking the dependencies (uv lock)")
-            pip_export = _read_answers(staging).get("installer") == "pip"
+            pip_export = read_answers(staging).get("installer") == "pip"
             outcome = locking.lock(staging, pip_export=pip_export)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
@@ -173,7 +173,7 @@ def create(
             data_tracking.track(staging, raw_files)
         if git_init and not existing_repo:
             step("Creating the first git commit")
-            answers = _read_answers(staging)
+            answers = read_answers(staging)
             author = (
                 str(answers.get("author_name", "scaffold")),
                 str(answers.get("author_email", "scaffold@localhost")),
@@ -192,7 +192,7 @@ def create(
     return CreateResult(
         path=dest,
         template=ref.src,
-        version=_read_answers(dest).get("_commit"),
+        version=read_answers(dest).get("_commit"),
         commit=commit,
         locked=outcome.files,
         lock_problem=outcome.problem,
@@ -296,7 +296,7 @@ def update(
     """
     step = progress or (lambda _message: None)
     path = path.expanduser().absolute()
-    answers = _read_answers(path)
+    answers = read_answers(path)
     if "_src_path" not in answers or "_commit" not in answers:
         raise RepositoryError(f"{path / ANSWERS_FILE} lacks _src_path or _commit; cannot update")
     if not _git.is_work_tree(path):
@@ -317,9 +317,9 @@ def update(
     if root is not None:
         options.check_answers(data, options.load_questions(root))
     step(f"Updating from template {answers['_commit']}")
-    _run_update(path, data, vcs_ref)
+    run_update(path, data, vcs_ref)
     changes = _git.changes(path)
-    new_version = _read_answers(path).get("_commit")
+    new_version = read_answers(path).get("_commit")
     return UpdateResult(
         path=path,
         old_version=str(answers["_commit"]),
@@ -331,7 +331,8 @@ def update(
     )
 
 
-def _run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
+def run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
+    """`copier update` with `data` re-answered (also used by the feature switches)."""
     import copier
     from copier.errors import CopierError
 
@@ -376,7 +377,8 @@ def _has_markers(file: Path) -> bool:
         return False
 
 
-def _read_answers(path: Path) -> dict[str, Any]:
+def read_answers(path: Path) -> dict[str, Any]:
+    """The project's answers file; a missing or broken one is a `RepositoryError`."""
     file = path / ANSWERS_FILE
     if not file.is_file():
         raise RepositoryError(f"{path} is not a generated project: no {ANSWERS_FILE}")
@@ -407,6 +409,8 @@ __all__ = [
     "find_conflicts",
     "mirror_versions",
     "questions",
+    "read_answers",
+    "run_update",
     "sync_mirror",
     "update",
     "version",

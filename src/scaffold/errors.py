@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     """Fleet commands: some repository failed, was unreachable, or its fleet row is invalid."""
     VERIFY_FAILED = 6
     """Fleet commands: the `--verify` command failed in some repository."""
+    LOCAL_EDITS = 7
+    """`feature disable`: a file it would delete has local edits (pass --force)."""
     INTERRUPTED = 130
 
 
@@ -56,3 +58,9 @@ class RepositoryError(ScaffoldError):
 
 class FleetError(ScaffoldError):
     """The fleet cannot be read at all (a bad row alone is reported with its line instead)."""
+
+
+class LocalEditsError(ScaffoldError):
+    """An operation would delete files with local edits; `--force` allows it."""
+
+    exit_code = ExitCode.LOCAL_EDITS

@@ -158,11 +158,19 @@ def test_yaml_passes_yamllint(project: Path) -> None:
 
 
 def test_readme_layout_lists_every_module(project: Path) -> None:
-    """The README's layout section names every module of the package and every layer."""
+    """The layout sections name every module of the package and every layer.
+
+    The README's names the layers; a feature's modules are listed on its own page
+    (docs/serving.md), which arrives and leaves with the feature.
+    """
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     package = project / "src" / answers["package_name"]
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    layout = readme[readme.index("## Layout") :].split("\n## ", 1)[0]
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    layout = "".join(
+        text[text.index("## Layout") :].split("\n## ", 1)[0]
+        for text in (page.read_text(encoding="utf-8") for page in pages)
+        if "## Layout" in text
+    )
     modules = {path.name for path in package.rglob("*.py") if path.name != "__init__.py"}
     layers = {f"{path.name}/" for path in package.iterdir() if path.is_dir()}
     assert sorted(name for name in modules | layers if name not in layout) == []

@@ -104,6 +104,10 @@ def test_exported_model_is_not_committed(project: Path) -> None:
     assert "models/serving/" in ignored
 
 
-def test_readme_documents_serving_only_with_it(project: Path, serving: bool) -> None:
+def test_serving_page_arrives_with_serving(project: Path, serving: bool) -> None:
+    """The service is documented on its own page (the README is the user's after creation)."""
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert ("make serve" in readme) == serving
+    index = (project / "docs" / "features.md").read_text(encoding="utf-8")
+    assert "make serve" not in readme
+    assert ("make serve" in index) == serving
+    assert (project / "docs" / "serving.md").is_file() == serving

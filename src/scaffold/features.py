@@ -1,0 +1,331 @@
+"""Feature switches after creation: re-answer one boolean question at the project's version.
+
+A feature is a boolean question of the template's copier.yml (serving, docker, helm, ci, and
+any switch added later), read from the copier.yml of the version that rendered the project.
+Switching one runs copier's re-answering update at that same version, so only the feature's
+files change. Before that, both renders (current answers, new answers) are made in scratch
+directories: they say which files the switch adds, changes and deletes, and whether a file to
+delete has local edits (it then differs from what the template rendered for these answers).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from scaffold import _git, api, locking, options, source
+from scaffold.errors import (
+    InvalidAnswerError,
+    LocalEditsError,
+    RepositoryError,
+    TemplateError,
+)
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One switch of the project: its state and what it needs."""
+
+    name: str
+    enabled: bool
+    help: str
+    needs: tuple[str, ...]
+    """The other features its `when` condition names (it can be on only when they are)."""
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """What switching a feature did (or, with `dry_run`, would do). Paths sorted, relative."""
+
+    path: Path
+    feature: str
+    enabled: bool
+    """The state asked for."""
+    version: str
+    dry_run: bool = False
+    already: bool = False
+    """The feature was in the asked state already: nothing was done."""
+    also: tuple[str, ...] = ()
+    """Features switched off with it (those that need it)."""
+    added: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    edited: tuple[str, ...] = ()
+    """Files to remove that have local edits: removed only with `force`."""
+    conflicts: tuple[str, ...] = ()
+    locked: tuple[str, ...] = ()
+    lock_problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "path": str(self.path),
+            "feature": self.feature,
+            "enabled": self.enabled,
+            "version": self.version,
+            "also": list(self.also),
+            "added": list(self.added),
+            "modified": list(self.modified),
+            "removed": list(self.removed),
+            "edited": list(self.edited),
+            "conflicts": list(self.conflicts),
+            "dry_run": self.dry_run,
+            "already": self.already,
+            "locked": list(self.locked),
+            "lock_problem": self.lock_problem,
+        }
+
+
+@dataclass(frozen=True)
+class _Project:
+    path: Path
+    answers: dict[str, Any]
+    src: str
+    version: str
+    questions: list[options.Question]
+
+
+def feature_names(questions: list[options.Question]) -> list[str]:
+    """The boolean questions a user answers, in copier.yml's order."""
+    return [q.name for q in questions if q.type == "bool" and not q.computed]
+
+
+def list_features(path: Path) -> list[Feature]:
+    """Every feature of the project at `path`, on or off, in copier.yml's order."""
+    project = _load(path)
+    return _features(project.questions, project.answers)
+
+
+def switch(
+    path: Path,
+    name: str,
+    enable: bool,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    lock: bool = True,
+    progress: api.Progress | None = None,
+) -> SwitchResult:
+    """Turn feature `name` on or off with copier's re-answering update at the same version.
+
+    Refuses a dirty repository, an unknown feature, a feature whose prerequisites are off,
+    and (unless `force`) deleting files with local edits. Disabling a feature also disables
+    those that need it. Conflicts do not raise: they are in the result, as for `update`.
+    """
+    step = progress or (lambda _message: None)
+    project = _load(path)
+    features = {f.name: f for f in _features(project.questions, project.answers)}
+    if name not in features:
+        known = ", ".join(features) or "none"
+        raise InvalidAnswerError(f"unknown feature '{name}'; the template's features: {known}")
+    current = {f.name: f.enabled for f in features.values()}
+    result = SwitchResult(project.path, name, enable, project.version, dry_run=dry_run)
+    if current[name] == enable:
+        return replace(result, already=True)
+    wanted = _target(project, features, name, enable)
+    if dirty := _git.dirty_files(project.path):
+        raise RepositoryError(
+            f"{project.path} has uncommitted changes ({dirty[0]}, …); commit or stash them first"
+        )
+    step(f"Rendering template {project.version} with and without {name}")
+    plan = _plan(project, wanted)
+    result = replace(
+        result,
+        also=tuple(f for f in current if f != name and current[f] != wanted[f]),
+        added=plan.added,
+        modified=plan.modified,
+        removed=plan.removed,
+        edited=plan.edited,
+    )
+    if dry_run:
+        return result
+    if plan.edited and not force:
+        raise LocalEditsError(
+            f"disabling {name} would delete {len(plan.edited)} file(s) with local edits"
+            f" ({', '.join(plan.edited)}); pass --force to delete them anyway"
+        )
+    step(f"Switching {name} {'on' if enable else 'off'} (copier update at {project.version})")
+    api.run_update(project.path, {f: wanted[f] for f in current}, project.version)
+    for removed in plan.removed if force else ():
+        (project.path / removed).unlink(missing_ok=True)  # copier keeps a changed file
+    _prune(project.path, plan.removed)
+    changes = _git.changes(project.path)
+    outcome = locking.LockOutcome(())
+    relock = "pyproject.toml" in changes.modified and (project.path / locking.LOCK_FILE).exists()
+    if lock and relock:
+        step("Locking the dependencies (uv lock)")
+        pip = project.answers.get("installer") == "pip"
+        outcome = locking.lock(project.path, pip_export=pip)
+        changes = _git.changes(project.path)
+    found = api.find_conflicts(project.path, among=[*changes.added, *changes.modified])
+    return replace(
+        result,
+        added=changes.added,
+        modified=changes.modified,
+        removed=changes.removed,
+        conflicts=tuple(found),
+        locked=outcome.files,
+        lock_problem=outcome.problem,
+    )
+
+
+def _prune(root: Path, removed: tuple[str, ...]) -> None:
+    """Remove the directories the deleted files leave empty, or holding only `__pycache__`.
+
+    An installed project has bytecode caches in src/ and tests/: a `serve/` kept alive by
+    them would still import (as a namespace package) after serving was switched off.
+    """
+    parents = {parent for name in removed for parent in Path(name).parents if parent.parts}
+    for directory in sorted(parents, key=lambda path: len(path.parts), reverse=True):
+        full = root / directory
+        if full.is_dir() and all(
+            child.is_dir() and child.name == "__pycache__" for child in full.iterdir()
+        ):
+            shutil.rmtree(full)
+
+
+def _load(path: Path) -> _Project:
+    path = path.expanduser().absolute()
+    answers = api.read_answers(path)
+    if "_src_path" not in answers or "_commit" not in answers:
+        raise RepositoryError(f"{path / api.ANSWERS_FILE} lacks _src_path or _commit")
+    if not _git.is_work_tree(path):
+        raise RepositoryError(f"{path} is not the top of a git repository")
+    src, version = str(answers["_src_path"]), str(answers["_commit"])
+    if source.is_mirror(src) or src == source.portable(source.mirror_path()):
+        src = api.sync_mirror().src  # holds every installed version, the project's included
+    return _Project(path, answers, src, version, _questions_at(src, version))
+
+
+def _questions_at(src: str, version: str) -> list[options.Question]:
+    """The questions of the template's copier.yml at `version` (a local git template)."""
+    repo = Path(src).expanduser()
+    if not (repo / ".git").exists():
+        raise TemplateError(f"template {src} is not a local git repository; cannot read {version}")
+    if not _git.git(
+        "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}", cwd=repo, check=False
+    ):
+        raise TemplateError(
+            f"template {src} does not hold {version}, the version this project was made with;"
+            " install that version of mlops-scaffold and run `scaffold mirror`"
+        )
+    for config in options.CONFIG_NAMES:
+        text = _git.git("show", f"{version}:{config}", cwd=repo, check=False)
+        if text:
+            with tempfile.TemporaryDirectory() as scratch:
+                (Path(scratch) / config).write_text(text + "\n", encoding="utf-8")
+                return options.load_questions(Path(scratch))
+    raise TemplateError(f"template {src} has no copier.yml at {version}")
+
+
+def _features(questions: list[options.Question], answers: Mapping[str, Any]) -> list[Feature]:
+    names = feature_names(questions)
+    found = []
+    context = _context(answers)
+    for question in questions:
+        if question.name not in names:
+            continue
+        on = bool(context.get(question.name, False)) and _when(question, context)
+        context[question.name] = on
+        needs = tuple(n for n in names if re.search(rf"\b{n}\b", question.condition))
+        found.append(Feature(question.name, on, question.help, needs))
+    return found
+
+
+def _context(answers: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
+
+
+def _when(question: options.Question, context: Mapping[str, Any]) -> bool:
+    """Copier's `when` for this question over `context` (no condition: always asked)."""
+    if not question.condition:
+        return True
+    from jinja2.sandbox import SandboxedEnvironment
+
+    rendered = SandboxedEnvironment().from_string(question.condition).render(**context)
+    return rendered.strip().lower() in _TRUE
+
+
+def _target(
+    project: _Project, features: Mapping[str, Feature], name: str, enable: bool
+) -> dict[str, bool]:
+    """Every feature's new state: `name` switched, and those that need it off with it."""
+    wanted = {f.name: f.enabled for f in features.values()}
+    wanted[name] = enable
+    missing = [need for need in features[name].needs if not wanted[need]]
+    if enable and missing:
+        raise InvalidAnswerError(
+            f"feature {name} needs {', '.join(missing)}; enable {missing[0]} first"
+        )
+    context = {**_context(project.answers), **wanted}
+    by_name = {q.name: q for q in project.questions}
+    for feature in features:
+        if wanted[feature] and not _when(by_name[feature], context):
+            wanted[feature] = context[feature] = False
+    return wanted
+
+
+@dataclass(frozen=True)
+class _Plan:
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+    edited: tuple[str, ...]
+
+
+def _plan(project: _Project, wanted: Mapping[str, bool]) -> _Plan:
+    """Added, modified and removed files between the two renders, and the removed ones edited."""
+    data = {**_context(project.answers), **wanted}
+    with tempfile.TemporaryDirectory() as scratch:
+        before, after = Path(scratch) / "before", Path(scratch) / "after"
+        _render(project, _context(project.answers), before)
+        _render(project, data, after)
+        old, new = _files(before), _files(after)
+        changed = [n for n in sorted(old & new) if _bytes(before / n) != _bytes(after / n)]
+        removed = sorted(old - new)
+        edited = [
+            n
+            for n in removed
+            if (project.path / n).is_file() and _bytes(project.path / n) != _bytes(before / n)
+        ]
+    return _Plan(tuple(sorted(new - old)), tuple(changed), tuple(removed), tuple(edited))
+
+
+def _render(project: _Project, data: Mapping[str, Any], dest: Path) -> None:
+    import copier
+    from copier.errors import CopierError
+
+    try:
+        copier.run_copy(
+            project.src,
+            dest,
+            data=dict(data),
+            vcs_ref=project.version,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            unsafe=False,
+        )
+    except ValueError as error:
+        raise InvalidAnswerError(str(error).strip().splitlines()[0]) from error
+    except CopierError as error:
+        raise TemplateError(str(error).strip().splitlines()[0]) from error
+    shutil.rmtree(dest / ".git", ignore_errors=True)
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def _bytes(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+__all__ = ["Feature", "SwitchResult", "feature_names", "list_features", "switch"]
