@@ -157,7 +157,7 @@ def create(
         raise
     try:
         step("Rendering project")
-        _render(ref, staging, data, defaults)
+        render(ref, staging, data, defaults)
         commit = None
         outcome = locking.LockOutcome(())
         if lock:
@@ -249,7 +249,8 @@ def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
-def _render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
+def render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
+    """Render the template at `ref` into `dest` (copier copy, no git commit, no lock)."""
     import copier
     from copier.errors import CopierError
 

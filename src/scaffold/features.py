@@ -299,24 +299,7 @@ def _plan(project: _Project, wanted: Mapping[str, bool]) -> _Plan:
 
 
 def _render(project: _Project, data: Mapping[str, Any], dest: Path) -> None:
-    import copier
-    from copier.errors import CopierError
-
-    try:
-        copier.run_copy(
-            project.src,
-            dest,
-            data=dict(data),
-            vcs_ref=project.version,
-            defaults=True,
-            quiet=True,
-            overwrite=True,
-            unsafe=False,
-        )
-    except ValueError as error:
-        raise InvalidAnswerError(str(error).strip().splitlines()[0]) from error
-    except CopierError as error:
-        raise TemplateError(str(error).strip().splitlines()[0]) from error
+    api.render(source.TemplateRef(project.src, project.version, None), dest, data, defaults=True)
     shutil.rmtree(dest / ".git", ignore_errors=True)
 
 
