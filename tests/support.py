@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import Any
 
 import copier
 import yaml
+from dockerfile_parse import DockerfileParser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -410,3 +412,43 @@ def windows_problem(relative: str) -> str | None:
         if _WINDOWS_RESERVED.match(part):
             return f"'{part}' is a reserved device name"
     return None
+
+
+def dockerfile_stages(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """A multi-stage Dockerfile's instructions by stage name (dockerfile-parse's structure).
+
+    A stage built `FROM` another stage starts with that stage's instructions, as Docker
+    inherits its ENV, USER, CMD and HEALTHCHECK; dockerfile-parse alone resets them at FROM.
+    """
+    stages: dict[str, list[dict[str, Any]]] = {}
+    current: list[dict[str, Any]] = []
+    for item in DockerfileParser(path=str(path)).structure:
+        if item["instruction"] == "FROM":
+            image, _, name = item["value"].partition(" AS ")
+            current = [*stages.get(image.strip(), []), item]
+            stages[name.strip() or image.strip()] = current
+        else:
+            current.append(item)
+    return stages
+
+
+def stage_config(path: Path, stage: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """A stage's ENV, CMD and HEALTHCHECK command (exec forms), inherited stages included."""
+    env: dict[str, str] = {}
+    cmd: list[str] = []
+    check: list[str] = []
+    for item in dockerfile_stages(path)[stage]:
+        if item["instruction"] == "ENV":
+            env.update(_env_pairs(item["value"]))
+        elif item["instruction"] == "CMD":
+            cmd = json.loads(item["value"])
+        elif item["instruction"] == "HEALTHCHECK":
+            check = json.loads(item["value"].split(" CMD ", 1)[1])
+    return env, cmd, check
+
+
+def _env_pairs(value: str) -> dict[str, str]:
+    """KEY=value pairs of one ENV instruction (quotes removed; $VAR left as written)."""
+    lexer = shlex.shlex(value, posix=True)
+    lexer.whitespace_split = True
+    return dict(pair.split("=", 1) for pair in lexer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -22,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dockerfile_parse import DockerfileParser
 
 from tests.e2e.engine import Engine
-from tests.support import DEFAULT_PACKAGE, free_port, run, stop_group
+from tests.support import DEFAULT_PACKAGE, free_port, run, stage_config, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -46,11 +46,8 @@ def _status(url: str) -> int:
 
 
 def _image_commands(project: Path) -> tuple[dict[str, str], list[str], list[str]]:
-    """The runtime stage's ENV, CMD and HEALTHCHECK command, as Docker reads them."""
-    parser = DockerfileParser(path=str(project / "Dockerfile"))
-    checks = [item["value"] for item in parser.structure if item["instruction"] == "HEALTHCHECK"]
-    assert len(checks) == 1
-    return parser.envs, json.loads(parser.cmd), json.loads(checks[0].split(" CMD ", 1)[1])
+    """The `serve` image's ENV, CMD and HEALTHCHECK command, inherited stages included."""
+    return stage_config(project / "Dockerfile", "serve")
 
 
 def _as_local(command: list[str], python: Path) -> list[str]:
@@ -111,7 +108,8 @@ def test_docker_build_target_tags_the_commit(trained: Path) -> None:
     described = run(["git", "describe", "--tags", "--always", "--dirty"], cwd=trained).stdout
     planned = run(["make", "-n", "docker-build", "CONTAINER_ENGINE=podman"], cwd=trained).stdout
     image = f"ghcr.io/your-org/heart-disease-risk:{described.strip()}"
-    assert f"podman build --tag {image} --build-arg VERSION={described.strip()}" in planned
+    build = f"podman build --target serve --tag {image} --build-arg VERSION={described.strip()}"
+    assert build in planned
 
 
 # ── The real image ──────────────────────────────────────────────────────────────────────────
@@ -141,6 +139,41 @@ def image(engine: Engine, trained: Path) -> Iterator[str]:  # engine first: fail
         if not had_export:
             shutil.rmtree(export, ignore_errors=True)
     assert run(["git", "status", "--porcelain"], cwd=trained).stdout == before
+
+
+TRAINING_STACK = ("mlflow", "sklearn", "pandas", "dvc")
+# Exits 1 when any module named in argv is importable, 0 when none is.
+FIND_ANY = (
+    "import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) for m in sys.argv[1:]))"
+)
+
+
+def test_image_is_lean_and_scores_with_onnx(engine: Engine, image: str) -> None:
+    """The `serve` image holds the ONNX export and no training stack in /opt/venv."""
+    python = ("run", "--rm", "--read-only", "--entrypoint", "python", image, "-c")
+    found = engine(*python, FIND_ANY, *TRAINING_STACK, check=False)
+    assert found.returncode == 0, f"the training stack is in the image: {found.stderr}"
+    served_by = engine(*python, FIND_ANY, "onnxruntime", "fastapi", check=False)
+    assert served_by.returncode == 1, "onnxruntime or fastapi missing"
+    listed = engine("run", "--rm", "--read-only", "--entrypoint", "ls", image, "/app/model")
+    assert "model.onnx" in listed.stdout.split()
+
+
+def test_serve_target_refuses_to_build_without_the_onnx_export(
+    engine: Engine, trained: Path, tmp_path: Path
+) -> None:
+    """An export without model.onnx (its gate failed) stops the build with one clear line."""
+    for name in ("Dockerfile", "pyproject.toml", "uv.lock"):
+        shutil.copy2(trained / name, tmp_path / name)
+    (tmp_path / "models" / "serving").mkdir(parents=True)
+    (tmp_path / "models" / "serving" / "MLmodel").write_text("flavors: {}\n", encoding="utf-8")
+    tag = f"localhost/scaffold-e2e-{uuid.uuid4().hex[:10]}:refused"
+    flags = shlex.split(engine.make_flags())
+    built = engine("build", "--target", "serve", "--tag", tag, *flags, str(tmp_path), check=False)
+    engine("rmi", "--force", tag, check=False)
+    assert built.returncode != 0
+    assert "models/serving/model.onnx is missing" in built.stdout + built.stderr
+    assert "make docker-build-train" in built.stdout + built.stderr
 
 
 def _inspect(engine: Engine, container: str, template: str) -> str:

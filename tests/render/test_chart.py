@@ -267,17 +267,45 @@ def test_deployment_probes_ports_and_writable_tmp(rendered: Rendered) -> None:
     assert budget["spec"]["selector"] == deployment["spec"]["selector"]
 
 
+def _image_of(doc: dict[str, Any]) -> str:
+    (spec,) = _pod_specs(doc)
+    image: str = spec["containers"][0]["image"]
+    return image
+
+
 def test_image_by_tag_by_default_and_by_digest_when_set(rendered: Rendered) -> None:
     repository = rendered.answers["container_image"]
-    image = rendered.one("default", "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    assert image["image"] == f"{repository}:0.1.0"
-    digest = _all_on(rendered.chart)["image"]["digest"]
-    for kind in ("Deployment", "CronJob", "Pod"):
-        doc = rendered.one("all-on", kind)
-        for spec in _pod_specs(doc):
-            assert spec["containers"][0]["image"] == f"{repository}@{digest}", kind
+    assert _image_of(rendered.one("default", "Deployment")) == f"{repository}:0.1.0"
     tagged = _render_chart(rendered.chart, {"image": {"tag": "1.2.3"}})
     assert f'image: "{repository}:1.2.3"' in tagged[f"{rendered.slug}/templates/deployment.yaml"]
+    digest = "sha256:" + "ab" * 32
+    pinned = _render_chart(rendered.chart, {"image": {"digest": digest}})
+    for name in ("deployment.yaml", "tests/test-connection.yaml"):
+        assert f'image: "{repository}@{digest}"' in pinned[f"{rendered.slug}/templates/{name}"]
+
+
+def test_training_image_runs_retraining_and_the_registry_source(rendered: Rendered) -> None:
+    """The lean image has no MLflow: the CronJob and model.source=registry use the train image."""
+    repository = rendered.answers["container_image"]
+    train_digest = _all_on(rendered.chart)["trainImage"]["digest"]
+    for kind in ("Deployment", "CronJob", "Pod"):  # all-on: registry source, retraining on
+        assert _image_of(rendered.one("all-on", kind)) == f"{repository}-train@{train_digest}", kind
+    # By tag: the service's tag (one release builds both), else the chart's appVersion.
+    retrain = {"enabled": True, "workspaceClaim": "ws"}
+    cronjob = f"{rendered.slug}/templates/cronjob.yaml"
+    by_tag = _render_chart(rendered.chart, {"retrain": retrain, "image": {"tag": "1.2.3"}})
+    assert f'image: "{repository}-train:1.2.3"' in by_tag[cronjob]
+    assert f'image: "{repository}:1.2.3"' in by_tag[f"{rendered.slug}/templates/deployment.yaml"]
+    own = {"repository": "reg.example/trainer", "tag": "t9", "digest": ""}
+    chosen = _render_chart(rendered.chart, {"retrain": retrain, "trainImage": own})
+    assert 'image: "reg.example/trainer:t9"' in chosen[cronjob]
+    # The lean image's digest never pins the train image.
+    lean_digest = {"image": {"digest": "sha256:" + "cd" * 32}, "retrain": retrain}
+    assert (
+        f'image: "{repository}-train:0.1.0"' in _render_chart(rendered.chart, lean_digest)[cronjob]
+    )
+    notes = rendered.manifests["all-on"][f"{rendered.slug}/templates/NOTES.txt"]
+    assert f"served by the training image {repository}-train@{train_digest}" in notes
 
 
 def test_model_source_baked_or_registry(rendered: Rendered) -> None:
@@ -312,7 +340,7 @@ def test_credentials_come_from_an_existing_secret_only(rendered: Rendered) -> No
             ], kind
 
 
-def test_retraining_cronjob_runs_the_pipeline_from_the_same_image(rendered: Rendered) -> None:
+def test_retraining_cronjob_runs_the_pipeline(rendered: Rendered) -> None:
     cronjob = rendered.one("all-on", "CronJob", "retrain")
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     job = cronjob["spec"]["jobTemplate"]["spec"]
@@ -381,6 +409,8 @@ def test_helm_test_pod_asks_for_readiness(rendered: Rendered) -> None:
         ({"replicas": 3}, "additional properties 'replicas'"),
         ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
         ({"image": {"digest": "sha256:abc"}}, "/image/digest"),
+        ({"trainImage": {"digest": "sha256:abc"}}, "/trainImage/digest"),
+        ({"trainImage": {"repository": "a:b:c"}}, "/trainImage/repository"),
         ({"model": {"source": "registry"}}, "/model/trackingUri"),
         ({"model": {"source": "s3"}}, "/model/source"),
         ({"retrain": {"enabled": True}}, "/retrain/workspaceClaim"),

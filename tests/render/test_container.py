@@ -7,7 +7,7 @@ version included), dockerfile-parse reads it the way Docker does, the Docker SDK
 
 from __future__ import annotations
 
-import json
+import io
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,17 @@ import yaml
 from docker.utils.build import exclude_paths
 from dockerfile_parse import DockerfileParser
 
-from tests.support import BIN, INTERACTING, checkov, enabled, option_matrix, render, run
+from tests.support import (
+    BIN,
+    INTERACTING,
+    checkov,
+    dockerfile_stages,
+    enabled,
+    option_matrix,
+    render,
+    run,
+    stage_config,
+)
 
 MATRIX = option_matrix()
 TRICKY = {
@@ -54,13 +64,16 @@ def _answers(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
+def _runtime_stage(project: Path) -> DockerfileParser:
+    """The `runtime` stage (what `serve` and `train` inherit) as a Dockerfile of its own."""
+    lines = (project / "Dockerfile").read_text(encoding="utf-8").splitlines(keepends=True)
+    stage = dockerfile_stages(project / "Dockerfile")["runtime"]
+    text = "".join(lines[stage[0]["startline"] : stage[-1]["endline"] + 1])
+    return DockerfileParser(fileobj=io.BytesIO(text.encode()))
+
+
 def _instructions(parser: DockerfileParser, name: str) -> list[str]:
     return [item["value"] for item in parser.structure if item["instruction"] == name]
-
-
-def _final_stage(parser: DockerfileParser) -> list[dict[str, Any]]:
-    starts = [i for i, item in enumerate(parser.structure) if item["instruction"] == "FROM"]
-    return parser.structure[starts[-1] :]
 
 
 # ── The real linters ────────────────────────────────────────────────────────────────────────
@@ -82,59 +95,111 @@ def test_checkov_fails_nothing(project: Path) -> None:
 # ── The serving contract ────────────────────────────────────────────────────────────────────
 
 
-def test_two_slim_stages_on_the_minimum_python(project: Path) -> None:
+STAGES = ["uv", "train-builder", "model", "serve-builder", "runtime", "train", "serve"]
+
+
+def test_stages_on_the_minimum_python_and_serve_last(project: Path) -> None:
+    """`serve` is the last stage: a plain `docker build .` gives the lean image."""
     parser = DockerfileParser(path=str(project / "Dockerfile"))
-    version = _answers(project)["python_version"]
+    base = f"python:{_answers(project)['python_version']}-slim-bookworm"
     assert _instructions(parser, "FROM") == [
-        f"python:{version}-slim-bookworm AS builder",
-        f"python:{version}-slim-bookworm AS runtime",
+        f"{base} AS uv",
+        "uv AS train-builder",
+        f"{base} AS model",
+        "uv AS serve-builder",
+        f"{base} AS runtime",
+        "runtime AS train",
+        "runtime AS serve",
     ]
+    assert list(dockerfile_stages(project / "Dockerfile")) == STAGES
 
 
-def test_runtime_stage_follows_the_serving_contract(project: Path) -> None:
-    parser = DockerfileParser(path=str(project / "Dockerfile"))
+@pytest.mark.parametrize("target", ["serve", "train"])
+def test_runtime_stages_follow_the_serving_contract(project: Path, target: str) -> None:
+    dockerfile = project / "Dockerfile"
     package = _answers(project)["package_name"]
-    assert json.loads(parser.cmd) == ["python", "-m", f"{package}.serve"]
-    envs = parser.envs  # the final stage's environment
+    envs, cmd, check = stage_config(dockerfile, target)
+    assert cmd == ["python", "-m", f"{package}.serve"]
     assert {name: envs[name] for name in ("SERVE_HOST", "SERVE_PORT", "MODEL_DIR")} == {
         "SERVE_HOST": "0.0.0.0",
         "SERVE_PORT": "8080",
         "MODEL_DIR": "/app/model",
     }
     assert envs["PYTHONDONTWRITEBYTECODE"] == envs["PYTHONUNBUFFERED"] == "1"
-    final = {item["instruction"]: item["value"] for item in _final_stage(parser)}
+    stage = dockerfile_stages(dockerfile)[target]
+    final = {item["instruction"]: item["value"] for item in stage}
     assert final["WORKDIR"] == "/app"
     assert final["EXPOSE"] == "8080"
     assert final["USER"] == f"{UID}:{UID}"
     assert f"--uid {UID}" in final["RUN"]
-    copies = [item["value"] for item in _final_stage(parser) if item["instruction"] == "COPY"]
-    assert copies == ["--from=builder /opt/venv /opt/venv", "models/serving/ /app/model/"]
-    check = final["HEALTHCHECK"]
-    assert "--interval=" in check
-    assert "--timeout=" in check
-    command = json.loads(check.split(" CMD ", 1)[1])
-    assert command[:2] == ["python", "-c"]
-    assert "/health" in command[2]
-    assert "curl" not in check
+    assert [item["value"] for item in stage if item["instruction"] == "RUN"] == [final["RUN"]]
+    copies = [item["value"] for item in stage if item["instruction"] == "COPY"]
+    assert (
+        copies
+        == {
+            "serve": [
+                "--from=serve-builder /opt/venv /opt/venv",
+                "--from=model /model/ /app/model/",
+            ],
+            "train": ["--from=train-builder /opt/venv /opt/venv", "models/serving/ /app/model/"],
+        }[target]
+    )
+    assert check[:2] == ["python", "-c"]
+    assert "/health" in check[2]
+    assert "--interval=" in final["HEALTHCHECK"]
+    assert "--timeout=" in final["HEALTHCHECK"]
+    assert "curl" not in final["HEALTHCHECK"]
 
 
-def test_dependencies_install_from_the_lock_before_the_source_is_copied(project: Path) -> None:
-    """Editing code must not invalidate the (slow) dependency layer; both installs use uv.lock."""
-    parser = DockerfileParser(path=str(project / "Dockerfile"))
-    steps = [
+def _steps(project: Path, stage: str) -> list[tuple[str, str]]:
+    return [
         (item["instruction"], item["value"])
-        for item in parser.structure
+        for item in dockerfile_stages(project / "Dockerfile")[stage]
         if item["instruction"] in {"COPY", "RUN"}
     ]
+
+
+@pytest.mark.parametrize("builder", ["train-builder", "serve-builder"])
+def test_dependencies_install_from_the_lock_before_the_source_is_copied(
+    project: Path, builder: str
+) -> None:
+    """Editing code must not invalidate the (slow) dependency layer; both installs use uv.lock."""
+    steps = _steps(project, builder)
     copies = [value for kind, value in steps if kind == "COPY"]
     assert copies[0] == "pyproject.toml uv.lock ./"
     source = steps.index(("COPY", "src/ src/"))
-    installs = [i for i, (kind, value) in enumerate(steps) if "/opt/uv/bin/uv sync" in value]
+    installs = [i for i, (_, value) in enumerate(steps) if "/opt/uv/bin/uv " in value]
     assert len(installs) == 2
     assert installs[0] < source < installs[1]
-    assert "--no-install-project" in steps[installs[0]][1]
-    assert all("--locked" in steps[i][1] and "--no-dev" in steps[i][1] for i in installs)
-    assert not any("pip install" in value and "uv==" not in value for _, value in steps)
+    first, second = steps[installs[0]][1], steps[installs[1]][1]
+    assert "uv sync --locked" in first
+    assert "--no-install-project" in first
+    if builder == "train-builder":  # every runtime dependency, then the package from the lock
+        assert "--no-dev" in first
+        assert "uv sync --locked --no-dev --no-editable" in second
+    else:  # the `serve` group only, then the package without its (training) dependencies
+        assert "--no-default-groups --only-group serve" in first
+        assert "uv pip install --python /opt/venv/bin/python --no-deps ." in second
+    assert not any("pip install" in value and "uv" not in value for _, value in steps)
+    assert ("COPY", "models/serving/ /model/") not in steps, "a new model keeps the deps cached"
+
+
+def test_serve_needs_the_onnx_export_and_says_how_to_do_without(project: Path) -> None:
+    """The `model` stage stops the build, in one line, when model.onnx is missing."""
+    steps = _steps(project, "model")
+    assert steps[-2:][0] == ("COPY", "models/serving/ /model/")
+    check = steps[-1][1]
+    assert check.startswith("test -f /model/model.onnx || { echo ")
+    assert check.endswith(" >&2; exit 1; }")
+    assert "make docker-build-train" in check
+    assert "\n" not in check
+
+
+def test_bytecode_compiled_at_build_time(project: Path) -> None:
+    """The root filesystem is read-only at run time: uv compiles every install."""
+    envs, _, _ = stage_config(project / "Dockerfile", "serve-builder")
+    assert envs["UV_COMPILE_BYTECODE"] == "1"
+    assert envs["UV_PROJECT_ENVIRONMENT"] == "/opt/venv"
 
 
 def test_index_steps_take_the_optional_ca_secret_and_nothing_of_the_host(project: Path) -> None:
@@ -142,7 +207,7 @@ def test_index_steps_take_the_optional_ca_secret_and_nothing_of_the_host(project
     text = (project / "Dockerfile").read_text(encoding="utf-8")
     runs = _instructions(DockerfileParser(path=str(project / "Dockerfile")), "RUN")
     downloads = [value for value in runs if "pip install" in value or "uv sync" in value]
-    assert len(downloads) == 3
+    assert len(downloads) == 5  # uv; the train builder's two installs; the serve builder's two
     for value in downloads:
         assert value.startswith("--mount=type=secret,id=ca ")
         assert "if [ -s /run/secrets/ca ]; then export " in value
@@ -156,7 +221,7 @@ def _quoted(value: str) -> str:
 
 def test_labels_carry_the_answers_verbatim(project: Path) -> None:
     answers = _answers(project)
-    labels = DockerfileParser(path=str(project / "Dockerfile")).labels
+    labels = _runtime_stage(project).labels
     prefix = "org.opencontainers.image."
     assert labels[f"{prefix}title"] == answers["project_slug"]
     licence = (
@@ -228,9 +293,20 @@ def test_docker_targets_export_the_model_then_build(project: Path) -> None:
     planned = run(["make", "-n", "docker-build"], cwd=project).stdout
     assert planned.startswith(exported), "the image bakes in the exported champion"
     engine = "docker" if shutil.which("docker") else "podman"
-    assert planned[len(exported) :].startswith(f"{engine} build --tag {image}:latest ")
+    assert planned[len(exported) :].startswith(
+        f"{engine} build --target serve --tag {image}:latest "
+    )
     tagged = run(["make", "-n", "docker-build", "IMAGE=reg.example/x", "TAG=v9"], cwd=project)
-    assert f"{engine} build --tag reg.example/x:v9 --build-arg VERSION=v9" in tagged.stdout
+    assert f"{engine} build --target serve --tag reg.example/x:v9 --build-arg VERSION=v9" in (
+        tagged.stdout
+    )
+    train = run(["make", "-n", "docker-build-train", "IMAGE=reg.example/x", "TAG=v9"], cwd=project)
+    assert train.stdout.startswith(exported)
+    assert f"{engine} build --target train --tag reg.example/x-train:v9 --build-arg VERSION=v9" in (
+        train.stdout
+    )
+    named = run(["make", "-n", "docker-build-train", "TRAIN_IMAGE=reg.example/t"], cwd=project)
+    assert "--tag reg.example/t:latest " in named.stdout
     started = run(["make", "-n", "docker-run"], cwd=project).stdout
     assert f"{engine} run --rm --read-only --tmpfs /tmp --publish 127.0.0.1:8080:8080" in started
     assert "--env MODEL_URI --env MLFLOW_TRACKING_URI" in started
@@ -245,9 +321,9 @@ def test_docker_targets_take_the_engine_and_extra_flags(
 ) -> None:
     flags = ["BUILD_FLAGS=--isolation chroot", "RUN_FLAGS=--name svc"]
     built = run(["make", "-n", "docker-build", *variables, *flags], cwd=project).stdout
-    build = built.splitlines()[-2:]  # the command, continued on a second line
-    assert build[0].startswith(f"{engine} build --tag ")
-    assert build[1].rstrip().endswith(" --isolation chroot .")
+    build = built.splitlines()[-1]
+    assert build.startswith(f"{engine} build --target serve --tag ")
+    assert build.rstrip().endswith(" --isolation chroot .")
     started = run(["make", "-n", "docker-run", *variables, *flags], cwd=project).stdout
     assert started.startswith(f"{engine} run --rm --read-only ")
     assert " --name svc " in started
@@ -258,7 +334,7 @@ def test_targets_exist_exactly_with_their_feature(answers: dict[str, Any], tmp_p
     project = render(tmp_path / "p", **answers)
     listed = run(["make", "help"], cwd=project).stdout
     shown = {line.split()[0] for line in listed.splitlines() if line.startswith("  ")}
-    docker = {"docker-build", "docker-run"}
+    docker = {"docker-build", "docker-build-train", "docker-run"}
     helm = {"helm-lint", "helm-template", "helm-package"}
     assert (docker <= shown, docker & shown) == (
         (True, docker) if enabled(answers, "docker") else (False, set())

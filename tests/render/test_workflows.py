@@ -210,3 +210,30 @@ def test_jobs_follow_the_feature_switches(project: Path) -> None:
     assert ecosystems == {"github-actions", "uv"} | (
         {"docker"} if enabled(answers, "docker") else set()
     )
+
+
+def test_cd_pushes_the_lean_and_the_training_image(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    if not enabled(answers, "docker"):
+        return
+    cd = _load(project / ".github" / "workflows" / "cd.yml")
+    job = cd["jobs"]["image"]
+    steps = {step.get("id"): step for step in job["steps"]}
+    image = answers["container_image"]
+    assert steps["meta"]["with"]["images"] == image
+    assert steps["meta-train"]["with"]["images"] == f"{image}-train"
+    assert steps["meta"]["with"]["tags"] == steps["meta-train"]["with"]["tags"]
+    for step, target, meta in (("build", "serve", "meta"), ("build-train", "train", "meta-train")):
+        options = steps[step]["with"]
+        assert (options["target"], options["push"]) == (target, True)
+        assert options["tags"] == f"${{{{ steps.{meta}.outputs.tags }}}}"
+    assert job["outputs"]["train-digest"] == "${{ steps.build-train.outputs.digest }}"
+    if enabled(answers, "helm"):
+        deploy_env = cd["jobs"]["deploy"]["steps"][-1]["env"]
+        assert deploy_env["TRAIN_IMAGE_DIGEST"] == "${{ needs.image.outputs.train-digest }}"
+        planned = run(
+            ["make", "-n", "deploy", "IMAGE_DIGEST=sha256:a", "TRAIN_IMAGE_DIGEST=sha256:b"],
+            cwd=project,
+        ).stdout
+        assert "--set image.digest=sha256:a" in planned
+        assert "--set trainImage.digest=sha256:b" in planned

@@ -56,6 +56,27 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* The training image: trainImage.repository (default <image.repository>-train) by its own
+     digest when set, else by trainImage.tag, image.tag, then appVersion. */}}
+{{- define "app.trainImage" -}}
+{{- $repository := default (printf "%s-train" .Values.image.repository) .Values.trainImage.repository }}
+{{- if .Values.trainImage.digest }}
+{{- printf "%s@%s" $repository .Values.trainImage.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (.Values.trainImage.tag | default .Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* The service's image: the lean one with its baked ONNX export, or the training image when
+     the model comes from the MLflow registry (loading it needs MLflow and scikit-learn). */}}
+{{- define "app.serverImage" -}}
+{{- if eq .Values.model.source "registry" }}
+{{- include "app.trainImage" . }}
+{{- else }}
+{{- include "app.image" . }}
+{{- end }}
+{{- end }}
+
 {{/* Pod-level security: the image's fixed non-root user, default seccomp profile. */}}
 {{- define "app.podSecurityContext" -}}
 runAsNonRoot: true
@@ -91,12 +112,13 @@ seccompProfile:
 {{- end }}
 {{- end }}
 
-{{/* checkov annotations (with reasons) for the checks a setting rules out; `secretEnv`:
-     whether the pod takes the existing Secret as environment variables. */}}
+{{/* checkov annotations (with reasons) for the checks a setting rules out; `image`: the
+     reference the pod runs; `secretEnv`: whether the pod takes the existing Secret as
+     environment variables. */}}
 {{- define "app.checkovSkips" -}}
 {{- $root := .root }}
-{{- if not $root.Values.image.digest }}
-checkov.io/skip1: CKV_K8S_43=Pinned by tag until image.digest is set; a build's digest is only known once pushed
+{{- if not (contains "@" .image) }}
+checkov.io/skip1: CKV_K8S_43=Pinned by tag until a digest is set; a build's digest is only known once pushed
 {{- end }}
 {{- if and .secretEnv $root.Values.existingSecret }}
 checkov.io/skip2: CKV_K8S_35=MLflow and boto3 read credentials from environment variables, so the Secret is env
