@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -175,7 +176,8 @@ def load_sklearn(uri: str, description: ModelDescription, where: str) -> LoadedM
 
     try:
         pipeline = mlflow.sklearn.load_model(uri)
-    except (MlflowException, OSError, ValueError) as error:
+    except (MlflowException, OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        # A missing, truncated or foreign model file: a damaged MODEL_DIR, not a bug.
         raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
     if not hasattr(pipeline, "predict_proba"):
         raise ModelError(f"the model from {where} has no predict_proba")
