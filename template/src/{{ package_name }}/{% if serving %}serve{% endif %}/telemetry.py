@@ -20,7 +20,7 @@ OTHER = "other"
 METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 
-class ServiceMetrics:
+class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per instrument
     """The service's instruments, registered in a private :class:`CollectorRegistry`."""
 
     def __init__(self) -> None:
@@ -53,6 +53,34 @@ class ServiceMetrics:
         self.model_loaded = Gauge(
             "model_loaded", "1 once the model is loaded, else 0", registry=self.registry
         )
+        self.model_info = Gauge(
+            "model_info",
+            "1 for the model being served: its registered name, version and runtime",
+            ("name", "version", "runtime"),
+            registry=self.registry,
+        )
+        # The prediction log (see prediction_log.py): records written, dropped when its queue
+        # was full, and lost to a failing sink. None of them ever fails a request.
+        self.log_records = Counter(
+            "prediction_log_records",
+            "Prediction records written to the prediction log",
+            registry=self.registry,
+        )
+        self.log_dropped = Counter(
+            "prediction_log_dropped",
+            "Prediction records dropped because the log's queue was full",
+            registry=self.registry,
+        )
+        self.log_errors = Counter(
+            "prediction_log_errors",
+            "Prediction records lost because the log's sink failed (e.g. a full disk)",
+            registry=self.registry,
+        )
+
+    def model_served(self, name: str | None, version: str | None, runtime: str | None) -> None:
+        """Mark the model being served (``model_loaded`` 1, ``model_info`` with its labels)."""
+        self.model_loaded.set(1)
+        self.model_info.labels(name or "", version or "", runtime or "").set(1)
 
     def observe_predictions(self, classes: np.ndarray, probabilities: Iterable[float]) -> None:
         """Count a batch of predictions and record their probabilities."""
