@@ -113,6 +113,20 @@ def test_unknown_feature_and_missing_prerequisite_are_one_line(project: Path) ->
     assert needs.stderr.strip() == "error: feature helm needs docker; enable docker first"
 
 
+def test_enabling_again_restores_an_answer_the_disable_dropped(project: Path) -> None:
+    image = "registry.example.com/team/heart"
+    version = str(api.read_answers(project)["_commit"])
+    api.run_update(project, {"container_image": image}, version)
+    commit_all(project, "our registry")
+    _switch(project, "docker", enable=False)
+    assert "container_image" not in api.read_answers(project)  # copier drops hidden answers
+
+    result = _switch(project, "docker", enable=True)
+    assert result.restored == (("container_image", image),)
+    assert api.read_answers(project)["container_image"] == image
+    assert f"IMAGE ?= {image}\n" in (project / "make" / "container.mk").read_text()
+
+
 def test_already_in_state_exits_0_and_changes_nothing(project: Path) -> None:
     head = run(["git", "rev-parse", "HEAD"], cwd=project).stdout
     done = scaffold("feature", "enable", "serving", project, cwd=project)

@@ -118,6 +118,8 @@ def _print(result: SwitchResult) -> None:
     for kind, names in ((add, result.added), (modify, result.modified)):
         for name in names:
             click.echo(f"  {kind}: {name}")
+    for key, value in result.restored:
+        click.echo(f"  {'restore' if result.dry_run else 'restored'}: {key} = {value!r}")
     for name in result.removed:
         edited = " (has local edits)" if name in result.edited else ""
         click.echo(f"  {'delete' if result.dry_run else 'deleted'}: {name}{edited}")

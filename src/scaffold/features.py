@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scaffold import _git, api, locking, options, source
 from scaffold.errors import (
     InvalidAnswerError,
@@ -60,6 +62,8 @@ class SwitchResult:
     edited: tuple[str, ...] = ()
     """Files to remove that have local edits: removed only with `force`."""
     conflicts: tuple[str, ...] = ()
+    restored: tuple[tuple[str, Any], ...] = ()
+    """Answers the feature brings back, as last committed (e.g. a custom container_image)."""
     locked: tuple[str, ...] = ()
     lock_problem: str | None = None
 
@@ -76,6 +80,7 @@ class SwitchResult:
             "removed": list(self.removed),
             "edited": list(self.edited),
             "conflicts": list(self.conflicts),
+            "restored": dict(self.restored),
             "dry_run": self.dry_run,
             "already": self.already,
             "locked": list(self.locked),
@@ -134,11 +139,13 @@ def switch(
         raise RepositoryError(
             f"{project.path} has uncommitted changes ({dirty[0]}, …); commit or stash them first"
         )
+    restored = _remembered(project, wanted) if enable else {}
     step(f"Rendering template {project.version} with and without {name}")
-    plan = _plan(project, wanted)
+    plan = _plan(project, {**wanted, **restored})
     result = replace(
         result,
         also=tuple(f for f in current if f != name and current[f] != wanted[f]),
+        restored=tuple(restored.items()),
         added=plan.added,
         modified=plan.modified,
         removed=plan.removed,
@@ -152,7 +159,7 @@ def switch(
             f" ({', '.join(plan.edited)}); pass --force to delete them anyway"
         )
     step(f"Switching {name} {'on' if enable else 'off'} (copier update at {project.version})")
-    api.run_update(project.path, {f: wanted[f] for f in current}, project.version)
+    api.run_update(project.path, {**{f: wanted[f] for f in current}, **restored}, project.version)
     for removed in plan.removed if force else ():
         (project.path / removed).unlink(missing_ok=True)  # copier keeps a changed file
     _prune(project.path, plan.removed)
@@ -174,6 +181,35 @@ def switch(
         locked=outcome.files,
         lock_problem=outcome.problem,
     )
+
+
+def _remembered(project: _Project, wanted: Mapping[str, bool]) -> dict[str, Any]:
+    """The answers that switching to `wanted` brings back into view, as last committed.
+
+    Copier drops the answer to a question whose `when` turns false (docker off drops
+    container_image), so switching the feature on again would reset it to its default. The
+    answers file's git history still holds it: the newest committed value wins.
+    """
+    now = _context(project.answers)
+    then = {**now, **wanted}
+    hidden = [
+        q.name
+        for q in project.questions
+        if q.name not in wanted and not q.computed and q.name not in now and _when(q, then)
+    ]
+    found: dict[str, Any] = {}
+    log = _git.git("log", "--format=%H", "--", api.ANSWERS_FILE, cwd=project.path, check=False)
+    for revision in log.split() if hidden else ():
+        text = _git.git("show", f"{revision}:{api.ANSWERS_FILE}", cwd=project.path, check=False)
+        try:
+            old = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue  # a broken answers file in history: look further back
+        if isinstance(old, dict):
+            found |= {n: old[n] for n in hidden if n in old and n not in found}
+        if len(found) == len(hidden):
+            break
+    return found
 
 
 def _prune(root: Path, removed: tuple[str, ...]) -> None:
@@ -280,7 +316,7 @@ class _Plan:
     edited: tuple[str, ...]
 
 
-def _plan(project: _Project, wanted: Mapping[str, bool]) -> _Plan:
+def _plan(project: _Project, wanted: Mapping[str, Any]) -> _Plan:
     """Added, modified and removed files between the two renders, and the removed ones edited."""
     data = {**_context(project.answers), **wanted}
     with tempfile.TemporaryDirectory() as scratch:
