@@ -75,6 +75,8 @@ def test_update_json_prints_one_object_and_exits_3_on_conflicts(
         "modified": [".copier-answers.yml", "settings.toml"],
         "removed": ["old.txt"],
         "conflicts": ["settings.toml"],
+        "locked": [],
+        "lock_problem": None,
     }
     assert "Traceback" not in done.stderr
 
@@ -94,6 +96,8 @@ def test_update_json_when_already_current(template: Path, tmp_path: Path) -> Non
         "modified": [],
         "removed": [],
         "conflicts": [],
+        "locked": [],
+        "lock_problem": None,
     }
 
 

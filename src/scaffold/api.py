@@ -60,6 +60,10 @@ class UpdateResult:
     modified: tuple[str, ...]
     removed: tuple[str, ...]
     conflicts: tuple[str, ...]
+    locked: tuple[str, ...] = ()
+    """The lock files rewritten because the update changed pyproject.toml."""
+    lock_problem: str | None = None
+    """Why they could not be (None when they were, or did not need to be)."""
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -76,6 +80,8 @@ class UpdateResult:
             "modified": list(self.modified),
             "removed": list(self.removed),
             "conflicts": list(self.conflicts),
+            "locked": list(self.locked),
+            "lock_problem": self.lock_problem,
         }
 
 
@@ -287,13 +293,16 @@ def update(
     data: Mapping[str, Any] | None = None,
     *,
     vcs_ref: str | None = None,
+    lock: bool = True,
     progress: Progress | None = None,
 ) -> UpdateResult:
     """Bring a generated project to a newer template version with `copier update`.
 
     Refuses a dirty repository (the update must be reviewable as one diff), so the files
     the update touched are exactly the uncommitted changes afterwards. Conflicts do not
-    raise: they are part of the result, for the caller to report.
+    raise: they are part of the result, for the caller to report. With `lock`, a change to
+    pyproject.toml relocks uv.lock (the template's lock is not a template file: without
+    this, `make install` would refuse the stale lock after the update).
     """
     step = progress or (lambda _message: None)
     path = path.expanduser().absolute()
@@ -320,6 +329,16 @@ def update(
     step(f"Updating from template {answers['_commit']}")
     run_update(path, data, vcs_ref)
     changes = _git.changes(path)
+    conflicts = tuple(find_conflicts(path, among=[*changes.added, *changes.modified]))
+    outcome = locking.LockOutcome(())
+    if lock and "pyproject.toml" in changes.modified and (path / locking.LOCK_FILE).exists():
+        if "pyproject.toml" in conflicts:
+            problem = "pyproject.toml has conflicts; resolve them, then run `make lock`"
+            outcome = locking.LockOutcome((), problem)
+        else:
+            step("Locking the dependencies (uv lock)")
+            outcome = locking.lock(path, pip_export=answers.get("installer") == "pip")
+            changes = _git.changes(path)
     new_version = read_answers(path).get("_commit")
     return UpdateResult(
         path=path,
@@ -328,7 +347,9 @@ def update(
         added=changes.added,
         modified=changes.modified,
         removed=changes.removed,
-        conflicts=tuple(find_conflicts(path, among=[*changes.added, *changes.modified])),
+        conflicts=conflicts,
+        locked=outcome.files,
+        lock_problem=outcome.problem,
     )
 
 

@@ -213,17 +213,25 @@ def new(
 @_data_option
 @_quiet_option
 @click.option(
+    "--lock/--no-lock",
+    default=True,
+    show_default=True,
+    help="Relock uv.lock when the update changes pyproject.toml (needs the package index).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
 def update(
-    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, as_json: bool
+    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, lock: bool, as_json: bool
 ) -> None:
     """Update the project at PATH to a newer template version (copier update).
 
     Exits with code 3 when files are left with conflicts (listed, also in the JSON).
     """
     result = _run(
-        lambda steps: api.update(path, _answers(data, None), vcs_ref=vcs_ref, progress=steps),
+        lambda steps: api.update(
+            path, _answers(data, None), vcs_ref=vcs_ref, lock=lock, progress=steps
+        ),
         quiet,
         on_interrupt=(
             f"{path.absolute()} may hold part of the update; `git reset --hard && git clean -fd`"
@@ -250,6 +258,12 @@ def _print_update(result: api.UpdateResult) -> None:
     ):
         for name in names:
             click.echo(f"  {kind}: {name}")
+    if result.lock_problem:
+        click.secho(
+            f"warning: uv.lock not updated ({result.lock_problem}); run `make lock`",
+            fg="yellow",
+            err=True,
+        )
     if result.conflicts:
         count, listing = len(result.conflicts), ", ".join(result.conflicts)
         click.secho(

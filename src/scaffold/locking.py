@@ -1,7 +1,8 @@
-"""Lock a new project's dependencies with uv, so that its first commit holds `uv.lock`.
+"""Lock a project's dependencies with uv: a new project's first commit holds `uv.lock`, and
+an update or feature switch that changes pyproject.toml relocks it.
 
-Locking needs the package index. Where it cannot be reached the project is still created:
-the result says why, and the project's `make lock` (or its first `make install`) does it later.
+Locking needs the package index. Where it cannot be reached the project is still created or
+updated: the result says why, and the project's `make lock` does it later.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
         export = ["export", "--quiet", "--frozen", "--all-groups", "--no-emit-project"]
         commands.append([uv, *export, "--output-file", PIP_LOCK_FILE])
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
+    existed = (project / LOCK_FILE).exists()  # a project's committed lock is never deleted
     for command in commands:
         try:
             done = subprocess.run(
@@ -61,6 +63,7 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             reason = lines[-1].strip() if lines else f"exit code {done.returncode}"
-            (project / LOCK_FILE).unlink(missing_ok=True)
+            if not existed:
+                (project / LOCK_FILE).unlink(missing_ok=True)
             return LockOutcome((), f"uv {command[1]} failed: {reason.removeprefix('error: ')}")
     return LockOutcome((LOCK_FILE, PIP_LOCK_FILE) if pip_export else (LOCK_FILE,))

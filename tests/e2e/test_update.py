@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scaffold.locking import uv_binary
 from tests.support import commit_all, copy_template_repo, run, scaffold
 
 pytestmark = pytest.mark.e2e
@@ -110,6 +111,36 @@ def test_update_json_reports_the_conflict(template_repo: Path, tmp_path: Path) -
     assert report["conflicts"] == ["pyproject.toml"]
     assert report["modified"] == [".copier-answers.yml", "pyproject.toml"]
     assert (report["added"], report["removed"]) == ([], [])
+    assert report["locked"] == []
+    assert report["lock_problem"] == (
+        "pyproject.toml has conflicts; resolve them, then run `make lock`"
+    )
+
+
+def test_update_relocks_when_the_template_adds_a_dependency(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = _new_project(template_repo, tmp_path)
+    lock = project / "uv.lock"
+    assert 'name = "humanize"' not in lock.read_text()
+    source = template_repo / "template" / "pyproject.toml.jinja"
+    text = source.read_text()
+    anchor = "dependencies = [\n"
+    assert anchor in text
+    source.write_text(text.replace(anchor, anchor + '    "humanize>=4.9",\n', 1))
+    commit_all(template_repo, "template: humanize", tag="v0.2.0")
+
+    done = scaffold("update", "--json", project, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["locked"] == ["uv.lock"] and report["lock_problem"] is None
+    assert "uv.lock" in report["modified"]
+    assert 'name = "humanize"' in lock.read_text()
+    # The project's own check that the lock matches pyproject.toml (make install runs it).
+    uv = uv_binary()
+    assert uv is not None
+    run([uv, "lock", "--locked", "--offline", "--quiet"], cwd=project)
 
 
 def test_update_when_nothing_changed(template_repo: Path, tmp_path: Path) -> None:

@@ -31,10 +31,12 @@ KINDS = (
     "removed",
     "removed-but-modified",
     "user-deleted",
+    "relocked",
 )
 """How a file fares in an update. `merged`: the user's edits and the template's change
 were merged without conflict. `user-deleted`: the template still has it, the user
-deleted it, and copier leaves it deleted (it gets no updates)."""
+deleted it, and copier leaves it deleted (it gets no updates). `relocked`: a lock file that
+the update rewrote because pyproject.toml changed."""
 
 
 @dataclass(frozen=True)
@@ -172,9 +174,12 @@ def classify(
     for name in result.added:
         kinds[name] = "conflict" if name in conflicts else "added"
     for name in result.modified:
-        kinds[name] = (
-            "conflict" if name in conflicts else "merged" if user_changed(name) else "updated"
-        )
+        if name in conflicts:
+            kinds[name] = "conflict"
+        elif name in result.locked:
+            kinds[name] = "relocked"
+        else:
+            kinds[name] = "merged" if user_changed(name) else "updated"
     for name in result.removed:
         kinds[name] = "removed-but-modified" if user_changed(name) else "removed"
     for name in new:
