@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,14 +157,13 @@ def create(
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
         options.check_answers(data, options.load_questions(ref.root))
-    created = _make_directory(dest.parent)
     done = False
+    created: list[Path] = []
+    staging: Path | None = None
     try:
-        staging = _make_staging(dest)
-    except BaseException:
-        _remove_empty(created)
-        raise
-    try:
+        with _signals_deferred():  # what is made here is named before a signal can land
+            created = _make_directory(dest.parent)
+            staging = _make_staging(dest)
         step("Rendering project")
         render(ref, staging, data, defaults)
         commit = None
@@ -192,7 +194,8 @@ def create(
         _move_into_place(staging, dest)
         done = True
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         if not done:
             _remove_empty(created)
     return CreateResult(
@@ -232,6 +235,24 @@ def _make_directory(directory: Path) -> list[Path]:
         _remove_empty(missing)
         raise DestinationError(f"cannot create {directory}: {_reason(error)}") from error
     return missing
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back while the block runs (in the main thread).
+
+    A signal that arrives meanwhile is delivered when the block ends, so its handler's
+    exception lands where the caller's clean-up can see what the block made.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _make_staging(dest: Path) -> Path:
