@@ -262,18 +262,15 @@ def _wheelhouse(main: click.Group, run: Funnel) -> None:
     )
     @click.option("--template", metavar="SRC", help="Template path or git URL (default: bundled).")
     @click.option("--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit).")
-    @click.option(
-        "--python-version", metavar="X.Y", help="Wheels for this Python (default: this one)."
-    )
     def wheelhouse(
         dest: Path,
         data: tuple[str, ...],
         data_file: Path | None,
         template: str | None,
         vcs_ref: str | None,
-        python_version: str | None,
     ) -> None:
-        """Download every wheel a project with these answers needs into DEST.
+        """Download every wheel a project with these answers needs into DEST (for this
+        machine's Python and platform).
 
         Then, in the generated project, `make install WHEELHOUSE=DEST` installs with the
         package index switched off.
@@ -285,9 +282,7 @@ def _wheelhouse(main: click.Group, run: Funnel) -> None:
             answers = options.load_data_file(data_file) if data_file else {}
             answers.update(options.parse_pairs(data))
             steps("Rendering the project, exporting its lock and downloading the wheels")
-            return wheels.build(
-                dest, answers, template=template, vcs_ref=vcs_ref, python_version=python_version
-            )
+            return wheels.build(dest, answers, template=template, vcs_ref=vcs_ref)
 
         made = run(build)
         size = made.bytes / 1e6

@@ -2,8 +2,8 @@
 
 The project is rendered and locked in a temporary directory with the given answers (as
 `scaffold new` would), its lock exported with hashes (`uv export --all-groups`), and pip
-downloads exactly those wheels (`--only-binary :all: --no-deps`, hashes checked; uv has no
-download command). The build backend (`[build-system] requires`, with its dependencies,
+collects exactly those wheels (`pip wheel --no-deps`, hashes checked; uv has no download
+command). The build backend (`[build-system] requires`, with its dependencies,
 and what it asks for to build an editable install) and `uv` itself join them, so that the
 generated project's `make install WHEELHOUSE=DIR` needs no index at all.
 """
@@ -53,11 +53,10 @@ def build(
     *,
     template: str | None = None,
     vcs_ref: str | None = None,
-    python_version: str | None = None,
 ) -> Wheelhouse:
     """Download the wheels of a project with `answers` into `dest` (created; kept files stay).
 
-    `python_version` (e.g. `3.12`) picks wheels for that Python instead of this one's.
+    The wheels are for this machine's Python and platform: build it where the lab's match.
     """
     start = time.monotonic()
     uv = locking.uv_binary()
@@ -81,24 +80,16 @@ def build(
         pins = work / "requirements.txt"
         _run([uv, "export", "--quiet", "--frozen", "--all-groups", "--no-emit-project",
               "--output-file", str(pins)], created.path)  # fmt: skip
-        target = ("--python-version", python_version) if python_version else ()
-        pip = _pip()
-        download = [
-            *pip,
-            "download",
-            "--quiet",
-            "--only-binary",
-            ":all:",
-            "--dest",
-            str(dest),
-            *target,
-        ]
-        _run([*download, "--no-deps", "--require-hashes", "-r", str(pins)], work)
+        # pip wheel keeps each published wheel as it is and builds one only for the few
+        # projects that publish none (e.g. antlr4-python3-runtime, an sdist), so that the
+        # lab never builds anything.
+        wheel = [*_pip(), "wheel", "--quiet", "--prefer-binary", "--wheel-dir", str(dest)]
+        _run([*wheel, "--no-deps", "--require-hashes", "-r", str(pins)], work)
         backend = _build_requires(created.path)
-        _run([*download, *backend, f"uv=={_uv_version(uv)}"], work)
+        _run([*wheel, *backend, f"uv=={_uv_version(uv)}"], work)
         extra = _editable_requires(uv, created.path, dest, backend)
         if extra:
-            _run([*download, *extra], work)
+            _run([*wheel, *extra], work)
         count = sum(1 for line in pins.read_text(encoding="utf-8").splitlines() if "==" in line)
     wheels = sorted(dest.glob("*.whl"))
     size = sum(wheel.stat().st_size for wheel in wheels)
