@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import click
 
-from scaffold import _cli_feature, _cli_fleet, api, options
+from scaffold import _cli_class, _cli_feature, _cli_fleet, api, options
 from scaffold.api import Progress
 from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
@@ -316,3 +316,4 @@ def mirror() -> None:
 
 _cli_fleet.register(main, _run)
 _cli_feature.register(main, _run)
+_cli_class.register(main, _run)

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scaffold import _git
+from scaffold import _git, api
 from scaffold.errors import ExitCode, ScaffoldError
 from scaffold.fleet._work import Verify, locate, run_each, throwaway_clone, verify
 from scaffold.fleet.model import Repo
@@ -38,6 +38,11 @@ _CODES = {
     "failed": ExitCode.REPO_FAILED,
 }
 _IDENTITY = ("-c", "user.name=mlops-scaffold", "-c", "user.email=scaffold@localhost")
+Files = tuple[tuple[str, str], ...]
+Fixer = Callable[[Path, api.UpdateResult, Files, str], tuple[api.UpdateResult, Files]]
+"""A step between the update and its commit (`scaffold class push-fix` keeps the files that
+did not merge): given the clone, the update, its classed files and the target, it may change
+the clone and returns the update and files to commit. Module-level, so that it pickles."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ def apply(
     resume: bool = False,
     jobs: int = 1,
     on_done: Callable[[RepoApply], None] | None = None,
+    fixer: Fixer | None = None,
 ) -> list[RepoApply]:
     """Apply the update to `to` (None: the newest) in every clean repository.
 
@@ -144,6 +150,7 @@ def apply(
         provider=provider,
         conflicts=conflicts,
         verify_command=verify_command,
+        fixer=fixer,
     )
     applied = {r.id: r for r in run_each(todo, work, jobs, processes=True, on_done=record)}
     return [applied.get(repo.id) or done[repo.id] for repo in repos]
@@ -187,6 +194,7 @@ def apply_one(
     provider: Provider,
     conflicts: str = "block",
     verify_command: str | None = None,
+    fixer: Fixer | None = None,
 ) -> RepoApply:
     """Apply one repository's update; problems become a `failed` outcome, never an exception."""
     if repo.problem:
@@ -207,7 +215,7 @@ def apply_one(
                 message=message,
             )
         with throwaway_clone(path, repo.branch or "HEAD") as tree:
-            return _apply_in(repo, path, tree, to, out, provider, conflicts, verify_command)
+            return _apply_in(repo, path, tree, to, out, provider, conflicts, verify_command, fixer)
     except ScaffoldError as error:
         return RepoApply(repo.id, repo.location, "failed", repo.group, message=error.message)
 
@@ -221,8 +229,11 @@ def _apply_in(
     provider: Provider,
     conflicts: str,
     verify_command: str | None,
+    fixer: Fixer | None = None,
 ) -> RepoApply:
     result, files = update_and_classify(tree, repo.answers, to)
+    if fixer is not None:
+        result, files = fixer(tree, result, files, to or result.new_version or "latest")
     outcome = partial(
         RepoApply,
         repo.id,

@@ -1,0 +1,294 @@
+"""`scaffold class provision|push-fix|status` and `scaffold wheelhouse`: the course commands.
+
+Thin over `scaffold.classroom` and `scaffold.wheelhouse`, and printed like the fleet
+commands (`_cli_fleet`): the same formats, counter, summary line and exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from scaffold._cli_fleet import EXIT_CODES, Funnel, _Counter, _finish
+
+if TYPE_CHECKING:
+    from scaffold.fleet import Fleet
+
+STATE_DIR = ".scaffold-fleet"
+_FORMATS = click.Choice(["table", "json", "csv", "md"])
+_jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Repositories at a time (default: twice the CPUs, at most 8).",
+)
+_fleet_option = click.option(
+    "--fleet",
+    "fleet_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="The class directory made by `class provision` (its fleet.csv), or any fleet file.",
+)
+_roster_option = click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Only these students (with --out DIR, the class directory).",
+)
+
+
+def _class_fleet(
+    fleet_path: Path | None, roster: Path | None, out: Path | None
+) -> tuple[Fleet, Path]:
+    """The class's repositories and the directory for clones, patches and the journal."""
+    from scaffold import api, fleet
+    from scaffold.classroom import roster as roster_file
+    from scaffold.classroom.provision import FLEET_FILE
+    from scaffold.errors import FleetError
+
+    if fleet_path is None and out is None:
+        raise FleetError("name the class: --fleet DIR (or fleet file), or --roster FILE --out DIR")
+    if fleet_path is not None and out is not None:
+        raise FleetError("give --fleet or --out, not both")
+    file = fleet_path or out or Path()
+    if file.is_dir():
+        file = file / FLEET_FILE
+    if not file.is_file():
+        raise FleetError(
+            f"{file} not found: provision the class first (`scaffold class provision`)"
+        )
+    found = fleet.load(file)
+    state = file.parent.absolute() / STATE_DIR
+    if roster is None:
+        return found, state
+    by_id = {repo.id: repo for repo in found.repos}
+    picked = []
+    for student in roster_file.read(roster, api.questions()):
+        if student.problem:
+            picked.append(fleet.Repo(student.id, "", problem=student.problem))
+        elif student.id in by_id:
+            picked.append(by_id[student.id])
+        else:
+            where = f"{roster.name}:{student.line}"
+            picked.append(
+                fleet.Repo(student.id, "", problem=f"{where}: {student.id!r} is not in {file}")
+            )
+    return fleet.Fleet(tuple(picked)), state
+
+
+def register(main: click.Group, run: Funnel) -> None:
+    """Add `class` (provision, push-fix, status) and `wheelhouse` to `main`."""
+
+    @main.group(name="class")
+    def class_group() -> None:
+        """Courses: a repository per student, fixes pushed mid-course, the class at a glance."""
+
+    _provision(class_group, run)
+    _push_fix(class_group, run)
+    _status(class_group, run)
+    _wheelhouse(main, run)
+
+
+def _provision(class_group: click.Group, run: Funnel) -> None:
+
+    @class_group.command(epilog=EXIT_CODES)
+    @click.option(
+        "--roster",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        required=True,
+        help="CSV: id, optional remote, optional columns named after questions.",
+    )
+    @click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=True,
+        help="The class directory: one repository per id, and fleet.csv.",
+    )
+    @click.option("--template", metavar="SRC", help="Template path or git URL (default: bundled).")
+    @click.option("--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit).")
+    @click.option(
+        "--lock/--no-lock", default=True, show_default=True, help="uv lock each distinct project."
+    )
+    @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
+    @_jobs_option
+    def provision(
+        roster: Path,
+        out: Path,
+        template: str | None,
+        vcs_ref: str | None,
+        lock: bool,
+        fmt: str,
+        jobs: int | None,
+    ) -> None:
+        """One repository per roster row under OUT/<id>, first commit made and pushed.
+
+        Bad rows are reported by line and the others go on; a rerun skips the repositories
+        that exist. OUT/fleet.csv lists them all for `scaffold status|plan|apply`.
+        """
+        from scaffold import api, fleet, options
+        from scaffold.classroom import roster as roster_file
+        from scaffold.classroom.provision import provision as make
+        from scaffold.fleet import _work
+
+        def read() -> list[roster_file.Student]:
+            root = api.resolve_template(template, vcs_ref).root
+            questions = options.load_questions(root) if root else []
+            return roster_file.read(roster, questions)
+
+        students = run(lambda _steps: read())
+        counter = _Counter(len(students))
+        try:
+            results = run(
+                lambda _steps: make(
+                    students,
+                    out.absolute(),
+                    template=template,
+                    vcs_ref=vcs_ref,
+                    lock=lock,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt="repositories finished so far are in place; rerun to make the rest",
+            )
+        finally:
+            counter.close()
+        bad = tuple(fleet.Repo(s.id, "", problem=s.problem) for s in students if s.problem)
+        _finish("class provision", results, fmt, fleet.Fleet(bad))
+
+
+def _push_fix(class_group: click.Group, run: Funnel) -> None:
+
+    @class_group.command(name="push-fix", epilog=EXIT_CODES + " 4 also: a fix left as a patch.")
+    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    @_fleet_option
+    @_roster_option
+    @click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), help="Class directory."
+    )
+    @click.option("--verify", metavar="CMD", help="Run CMD on the committed update branch.")
+    @click.option("--resume", is_flag=True, help="Skip students the journal says are done.")
+    @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
+    @_jobs_option
+    def push_fix(
+        to: str | None,
+        fleet_path: Path | None,
+        roster: Path | None,
+        out: Path | None,
+        verify: str | None,
+        resume: bool,
+        fmt: str,
+        jobs: int | None,
+    ) -> None:
+        """`apply` that never overwrites a file a student changed.
+
+        Where the update does not merge cleanly into a student's file, the file stays as the
+        student has it and the fix goes on the branch as fixes/REF/<path>.patch with
+        fixes/REF/FIX.md. Pushed to each student's remote; never forced.
+        """
+        from scaffold.classroom.push_fix import push_fix as fix
+        from scaffold.fleet import _work
+
+        found, state = run(lambda _steps: _class_fleet(fleet_path, roster, out))
+        counter = _Counter(len(found.repos))
+        try:
+            results = run(
+                lambda _steps: fix(
+                    found.repos,
+                    to,
+                    state,
+                    verify_command=verify,
+                    resume=resume,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt=f"students finished so far are in {state / 'journal.jsonl'};"
+                " rerun with --resume",
+            )
+        finally:
+            counter.close()
+        _finish("class push-fix", results, fmt, found, to=to)
+
+
+def _status(class_group: click.Group, run: Funnel) -> None:
+
+    @class_group.command(name="status", epilog=EXIT_CODES)
+    @_fleet_option
+    @_roster_option
+    @click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), help="Class directory."
+    )
+    @click.option("--test", is_flag=True, help="Run `make test` in a clean worktree of each repo.")
+    @click.option("--format", "fmt", type=_FORMATS, default="csv", show_default=True)
+    @_jobs_option
+    def class_status(
+        fleet_path: Path | None,
+        roster: Path | None,
+        out: Path | None,
+        test: bool,
+        fmt: str,
+        jobs: int | None,
+    ) -> None:
+        """A CSV keyed by student id: version, behind, last commit, make test, pipeline ran."""
+        from scaffold.classroom.status import class_status as inspect
+        from scaffold.fleet import _work
+
+        found, state = run(lambda _steps: _class_fleet(fleet_path, roster, out))
+        counter = _Counter(len(found.repos))
+        try:
+            results = run(
+                lambda _steps: inspect(
+                    found.repos,
+                    state,
+                    test=test,
+                    jobs=jobs or _work.default_jobs(),
+                    on_done=counter,
+                ),
+                on_interrupt="the repositories were not changed",
+            )
+        finally:
+            counter.close()
+        _finish("class status", results, fmt, found)
+
+
+def _wheelhouse(main: click.Group, run: Funnel) -> None:
+
+    @main.command()
+    @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("-d", "--data", "data", multiple=True, metavar="KEY=VALUE", help="An answer.")
+    @click.option(
+        "--data-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="YAML file of answers; -d values win.",
+    )
+    @click.option("--template", metavar="SRC", help="Template path or git URL (default: bundled).")
+    @click.option("--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit).")
+    def wheelhouse(
+        dest: Path,
+        data: tuple[str, ...],
+        data_file: Path | None,
+        template: str | None,
+        vcs_ref: str | None,
+    ) -> None:
+        """Download every wheel a project with these answers needs into DEST (for this
+        machine's Python and platform).
+
+        Then, in the generated project, `make install WHEELHOUSE=DEST` installs with the
+        package index switched off.
+        """
+        from scaffold import options
+        from scaffold import wheelhouse as wheels
+
+        def build(steps: Funnel) -> wheels.Wheelhouse:
+            answers = options.load_data_file(data_file) if data_file else {}
+            answers.update(options.parse_pairs(data))
+            steps("Rendering the project, exporting its lock and downloading the wheels")
+            return wheels.build(dest, answers, template=template, vcs_ref=vcs_ref)
+
+        made = run(build)
+        size = made.bytes / 1e6
+        click.secho(
+            f"{made.wheels} wheels ({size:.0f} MB) in {made.path} for {made.requirements}"
+            f" locked requirements, in {made.seconds:.0f} s",
+            fg="green",
+        )
+        click.echo(f"In the project: make install WHEELHOUSE={made.path}")
