@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 MODEL_NAME = "heart-disease-risk"
 BAD_C_LINE = "repro: params.yaml: train.logistic_regression.C = -5: must be a number > 0"
-SIGTERM_LINE = "train: terminated by SIGTERM; stopped (an open MLflow run is marked FAILED)"
+SIGTERM_LINE = "{stage}: terminated by SIGTERM; stopped (an open MLflow run is marked FAILED)"
 REFUSED = "repro: refused: another `make repro` (PID {pid}) is running in this project; "
 REGISTRY_PROBE = """
 import json
@@ -92,9 +93,13 @@ def _lock_holder(project: Path) -> str:
 
 
 def _set_c(project: Path, value: str) -> None:
-    params = project / "params.yaml"
-    text = params.read_text(encoding="utf-8")
-    params.write_text(text.replace("    C: 1.0\n", f"    C: {value}\n"), encoding="utf-8")
+    _replace(project / "params.yaml", "    C: 1.0\n", f"    C: {value}\n")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +146,7 @@ def test_sigterm_during_train_leaves_the_registry_consistent(own_project: Path) 
     output, _ = repro.communicate(timeout=120)
     _wait_for(lambda: _group_gone(repro.pid), "the stopped stage to exit", within=120)
     assert repro.returncode != 0
-    assert SIGTERM_LINE in output.splitlines()
+    assert SIGTERM_LINE.format(stage="train") in output.splitlines()
     assert "Traceback" not in output
     registry = _registry(own_project)
     assert registry["runs"] == ["FAILED", "FINISHED"]
@@ -177,3 +182,38 @@ def test_a_second_repro_is_refused_while_the_first_completes(own_project: Path) 
     assert first.returncode == 0, first_output[-3000:]
     assert "Running stage 'evaluate'" in first_output
     assert _registry(own_project)["versions"] == [1, 2, 3]
+
+
+def test_sigterm_during_evaluate_leaves_the_registry_consistent(own_project: Path) -> None:
+    """Killed inside evaluate's MLflow run (the training run, reopened): that run FAILED, the
+    champion kept, every version complete; the next `make repro` completes evaluate."""
+    before = _registry(own_project)
+    statuses = Counter(before["runs"])
+    _replace(own_project / "params.yaml", "min_improvement: 0.005 ", "min_improvement: 0.006 ")
+    repro = _start(["make", "repro"], own_project)  # reruns evaluate alone
+    _wait_for(lambda: _running_runs(own_project) > 0, "the evaluate stage's MLflow run")
+    os.killpg(repro.pid, signal.SIGTERM)
+    output, _ = repro.communicate(timeout=120)
+    _wait_for(lambda: _group_gone(repro.pid), "the stopped stage to exit", within=120)
+    assert repro.returncode != 0
+    assert "Running stage 'train'" not in output
+    assert SIGTERM_LINE.format(stage="evaluate") in output.splitlines()
+    assert "Traceback" not in output
+    registry = _registry(own_project)
+    assert Counter(registry["runs"]) == statuses + Counter(FAILED=1) - Counter(FINISHED=1)
+    next_version = max(before["versions"]) + 1
+    # Stopped before the registration step, or (SIGTERM held back) just after it, never within.
+    assert registry["versions"] in (before["versions"], [*before["versions"], next_version])
+    assert registry["without_artefacts"] == []
+    assert registry["champion"] == before["champion"]
+    assert not list(own_project.glob("**/.*.partial"))
+
+    done = run(["make", "repro"], cwd=own_project, timeout=900)
+    assert "Running stage 'evaluate'" in done.stdout + done.stderr
+    registry = _registry(own_project)
+    assert registry["runs"] == before["runs"]
+    assert registry["versions"][-1] == registry["versions"][0] + len(registry["versions"]) - 1
+    assert registry["versions"][-1] in (next_version, next_version + 1)
+    assert registry["without_artefacts"] == []
+    assert registry["champion"] == before["champion"]
+    commit_all(own_project, "evaluated with min_improvement 0.006")

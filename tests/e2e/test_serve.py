@@ -262,3 +262,136 @@ def test_make_serve_starts_the_service(trained: Path, exported: Path) -> None:
         _wait_for(service.url + "/ready", service.process, READY_WITHIN)
     assert service.exit_status is not None
     assert service.process.poll() is not None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a service that cannot serve ended: its status, stderr, and each /ready answer."""
+
+    returncode: int
+    stderr: str
+    ready: list[tuple[int, dict[str, Any]]]
+
+
+def _fail_to_serve(project: Path, env: Mapping[str, str], logs: Path) -> Failure:
+    """Start the service, ask /ready until the process exits (bounded), collect the answers."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if k not in {"MODEL_DIR", "MODEL_URI"}}
+    environ.pop("MLFLOW_TRACKING_URI", None)
+    environ |= {"SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port), **env}
+    answers: list[tuple[int, dict[str, Any]]] = []
+    with (logs / "out").open("w") as out, (logs / "err").open("w") as err:
+        process = subprocess.Popen(
+            [str(project / ".venv/bin/python"), "-m", f"{DEFAULT_PACKAGE}.serve"],
+            cwd=project,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + READY_WITHIN
+        try:
+            while process.poll() is None:
+                assert time.monotonic() < deadline, f"still running after {READY_WITHIN} s"
+                try:
+                    status, body = _request(f"http://127.0.0.1:{port}/ready")
+                    answers.append((status, json.loads(body)))
+                except OSError:
+                    pass  # not listening yet, or no longer
+                time.sleep(0.05)
+        finally:
+            if process.poll() is None:
+                _stop(process)
+    return Failure(process.returncode, (logs / "err").read_text(encoding="utf-8"), answers)
+
+
+def _damage(exported: Path, into: Path, damage: str) -> Path:
+    """A copy of the export with one file truncated (``cut:NAME``) or removed (``rm:NAME``)."""
+    copy = shutil.copytree(exported, into / "model")
+    how, _, name = damage.partition(":")
+    if name == "model.skops":
+        (copy / "model.onnx").unlink()  # so that scikit-learn's file is the one loaded
+    if how == "cut":
+        (copy / name).write_bytes((copy / name).read_bytes()[:40])
+    else:
+        (copy / name).unlink()
+    return copy
+
+
+DAMAGED = {
+    "cut:model.onnx": "cannot load the model from directory {dir}: ONNX Runtime cannot load",
+    "cut:model.skops": "cannot load the model from directory {dir}: File is not a zip file",
+    "rm:registered_model.json": (
+        "directory {dir} holds model.onnx but no registered_model.json (an incomplete export): "
+        "run `make export-model` again"
+    ),
+    "rm:MLmodel": (
+        "{dir} is not an MLflow model directory (no MLmodel file); "
+        "run `make export-model` or unset MODEL_DIR"
+    ),
+}
+# MODEL_URI, MLFLOW_TRACKING_URI (empty: the default) and the reason after the source's name.
+NOWHERE = {
+    "alias": (f"models:/{MODEL_NAME}@nobody", "", "Registered model alias nobody not found."),
+    "model": (
+        "models:/no-such-model/1",
+        "",
+        "Model Version (name=no-such-model, version=1) not found",
+    ),
+    "store": (
+        "",
+        "sqlite:///{tmp}/nowhere/mlflow.db",
+        "{tmp}/nowhere/mlflow.db does not exist "
+        "(`make repro` creates it, or set MLFLOW_TRACKING_URI)",
+    ),
+}
+
+
+def _assert_one_line(failure: Failure, reason: str) -> None:
+    """Exit 1; stderr holds uvicorn's INFO records and one line of ours, the reason; every
+    /ready answer while the process was up was 503 with ``loading`` or that reason."""
+    assert failure.returncode == 1, failure.stderr
+    assert "Traceback" not in failure.stderr
+    ours = [line for line in failure.stderr.splitlines() if not line.startswith("INFO:")]
+    assert len(ours) == 1, failure.stderr
+    assert ours[0].startswith(f"serve: {reason}"), failure.stderr
+    assert failure.stderr.splitlines()[-1] == ours[0]
+    full_reason = ours[0].removeprefix("serve: ")
+    for status, body in failure.ready:
+        assert status == 503, body
+        assert (body["status"], body["reason"]) in {
+            ("loading", "the model is still loading"),
+            ("failed", full_reason),
+        }, body
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED))
+def test_a_damaged_model_dir_exits_1_in_one_line(
+    trained: Path, exported: Path, tmp_path: Path, damage: str
+) -> None:
+    """A truncated model file, a missing metadata file: /ready says 503 while the process is
+    up, then it exits 1 after one line naming the directory, never a traceback or a retry."""
+    damaged = _damage(exported, tmp_path, damage)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    failure = _fail_to_serve(trained, {"MODEL_DIR": str(damaged)}, logs)
+    _assert_one_line(failure, DAMAGED[damage].format(dir=damaged))
+
+
+@pytest.mark.parametrize("case", list(NOWHERE))
+def test_a_registry_uri_to_nothing_exits_1_in_one_line(
+    trained: Path, tmp_path: Path, case: str
+) -> None:
+    """An alias, a model or a SQLite store that does not exist: the same one-line exit, and
+    no empty store created in the place of the missing one."""
+    uri, store, reason = (part.format(tmp=tmp_path) for part in NOWHERE[case])
+    env = {"MODEL_DIR": "", "MODEL_URI": uri} | ({"MLFLOW_TRACKING_URI": store} if store else {})
+    failure = _fail_to_serve(trained, env, tmp_path)
+    uri = uri or f"models:/{MODEL_NAME}@champion"
+    store = store or f"sqlite:///{trained / 'mlflow.db'}"
+    _assert_one_line(
+        failure, f"cannot load the model from {uri} (tracking store {store}): {reason}"
+    )
+    assert not (tmp_path / "nowhere").exists()

@@ -34,10 +34,10 @@ from ..config import (
     DEFAULT_ALIAS,
     DEFAULT_THRESHOLD,
     PARAMS_FILE,
-    load_params,
 )
 from ..core.decision import classify
 from ..errors import StageError
+from ..params import Params, read_params
 from .payloads import ModelDescription
 
 MODEL_DIR_ENV = "MODEL_DIR"
@@ -45,6 +45,7 @@ MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
 Route = Callable[[np.ndarray], np.ndarray]  # rows of features -> probabilities of each class
+SQLITE_PREFIX = "sqlite:///"  # then the database file's path, absolute or relative
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
 
@@ -52,12 +53,13 @@ class ModelError(StageError):
     """No model could be loaded (one line: what was tried and why it failed)."""
 
 
-def _settings(root: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """params.yaml (empty when absent, e.g. in a container) and its ``evaluate`` section."""
+def _settings(root: Path) -> Params | None:
+    """params.yaml, checked as every stage checks it; ``None`` when absent (an image has none).
+
+    The typed model needs only pydantic and PyYAML, both in the lean image's ``serve`` group.
+    """
     path = root / PARAMS_FILE
-    params = load_params(path) if path.is_file() else {}
-    evaluate = params.get("evaluate")
-    return params, evaluate if isinstance(evaluate, dict) else {}
+    return read_params(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,19 @@ class ModelSource:
     def from_env(cls, root: Path, environ: Mapping[str, str] | None = None) -> ModelSource:
         """Read ``MODEL_DIR``, ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see the docstring)."""
         env = os.environ if environ is None else environ
-        params, evaluate = _settings(root)
+        params = _settings(root)
+        alias, threshold, configured = (
+            (DEFAULT_ALIAS, DEFAULT_THRESHOLD, "")
+            if params is None
+            else (params.evaluate.alias, params.evaluate.threshold, params.mlflow.tracking_uri)
+        )
         directory = env.get(MODEL_DIR_ENV, "").strip()
-        alias = evaluate.get("alias") or DEFAULT_ALIAS
         default_uri = f"models:/{tracking.REGISTERED_MODEL_NAME}@{alias}"
         return cls(
             directory=Path(directory).expanduser().resolve() if directory else None,
             uri=env.get(MODEL_URI_ENV, "").strip() or default_uri,
-            tracking_uri=tracking.resolve_tracking_uri(root, tracking.configured_uri(params), env),
-            threshold=float(evaluate.get("threshold", DEFAULT_THRESHOLD)),
+            tracking_uri=tracking.resolve_tracking_uri(root, configured, env),
+            threshold=threshold,
         )
 
     def describe(self) -> str:
@@ -133,10 +139,24 @@ def _first_line(error: Exception) -> str:
     return message.splitlines()[0] if message else type(error).__name__
 
 
+def require_store(source: ModelSource) -> None:
+    """Refuse a SQLite tracking store that does not exist: MLflow would create an empty one
+    (and its directories) and then say that it holds no such model."""
+    if not source.tracking_uri.startswith(SQLITE_PREFIX):
+        return
+    path = Path(source.tracking_uri.removeprefix(SQLITE_PREFIX))
+    if not path.is_file():
+        raise ModelError(
+            f"cannot load the model from {source.describe()}: {path} does not exist "
+            "(`make repro` creates it, or set MLFLOW_TRACKING_URI)"
+        )
+
+
 def resolve(source: ModelSource) -> ModelDescription:
     """Pin a registry URI to a version (an alias may move while the service runs)."""
     from mlflow import MlflowClient  # pylint: disable=import-outside-toplevel  # slow import
 
+    require_store(source)
     match = REGISTRY_URI.match(source.uri)
     if match is None:
         return ModelDescription(uri=source.uri, threshold=source.threshold)
@@ -159,10 +179,18 @@ def read_metadata(directory: Path, threshold: float) -> ModelDescription:
     """What ``export-model`` recorded beside the model, or just the directory.
 
     The file also holds the ONNX exactness gate's figures (``onnx``), which describe the
-    export, not the model, and are left out here.
+    export, not the model, and are left out here. A plain MLflow model directory has no such
+    file; an export always has one, so an ONNX graph without it is a damaged export: served,
+    it would classify at params.yaml's threshold (or the default) rather than the exported
+    one, without a word.
     """
     path = directory / METADATA_FILE
     if not path.is_file():
+        if (directory / ONNX_FILE).is_file():
+            raise ModelError(
+                f"directory {directory} holds {ONNX_FILE} but no {METADATA_FILE} "
+                "(an incomplete export): run `make export-model` again"
+            )
         return ModelDescription(uri=directory.as_uri(), threshold=threshold)
     recorded = json.loads(path.read_text(encoding="utf-8"))
     recorded.pop("onnx", None)
