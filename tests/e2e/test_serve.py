@@ -340,6 +340,11 @@ NOWHERE = {
         "",
         "Model Version (name=no-such-model, version=1) not found",
     ),
+    "server": (
+        "",
+        "http://127.0.0.1:{port}",
+        "API request to http://127.0.0.1:{port}/api/2.0/mlflow/",
+    ),
     "store": (
         "",
         "sqlite:///{tmp}/nowhere/mlflow.db",
@@ -386,7 +391,8 @@ def test_a_registry_uri_to_nothing_exits_1_in_one_line(
 ) -> None:
     """An alias, a model or a SQLite store that does not exist: the same one-line exit, and
     no empty store created in the place of the missing one."""
-    uri, store, reason = (part.format(tmp=tmp_path) for part in NOWHERE[case])
+    port = free_port()  # nothing listens there: a tracking server that is down
+    uri, store, reason = (part.format(tmp=tmp_path, port=port) for part in NOWHERE[case])
     env = {"MODEL_DIR": "", "MODEL_URI": uri} | ({"MLFLOW_TRACKING_URI": store} if store else {})
     failure = _fail_to_serve(trained, env, tmp_path)
     uri = uri or f"models:/{MODEL_NAME}@champion"

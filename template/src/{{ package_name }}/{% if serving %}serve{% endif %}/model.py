@@ -152,11 +152,19 @@ def require_store(source: ModelSource) -> None:
         )
 
 
+# MLflow retries a tracking server's requests 7 times with exponential back-off (about four
+# minutes when the server is down); a service that waits for its model gives up sooner. Your
+# environment's values win.
+HTTP_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
 def resolve(source: ModelSource) -> ModelDescription:
     """Pin a registry URI to a version (an alias may move while the service runs)."""
     from mlflow import MlflowClient  # pylint: disable=import-outside-toplevel  # slow import
 
     require_store(source)
+    for name, value in HTTP_RETRIES.items():
+        os.environ.setdefault(name, value)
     match = REGISTRY_URI.match(source.uri)
     if match is None:
         return ModelDescription(uri=source.uri, threshold=source.threshold)
