@@ -51,11 +51,17 @@ demo: install ## Stamp out ./demo with the defaults, then run its tests, pipelin
 test: install ## Fast tests (render tier)
 	$(BIN)/pytest
 
+# Two workers: the tests sharing the installed, trained project stay on one (tests/conftest.py),
+# the others (updates, upgrades, classes, the wheelhouse…) run beside them.
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadgroup
+
 e2e: install container-engine ## Slow end-to-end tests: install and run generated projects, update across versions
-	$(BIN)/pytest -m e2e
+	$(BIN)/pytest $(PARALLEL) -m e2e
 
 check: install container-engine lint typecheck ## Everything CI runs: lint, types, all tests, docs
-	$(BIN)/pytest -m "e2e or not e2e" --cov=scaffold --cov-report=term-missing:skip-covered
+	$(BIN)/pytest $(PARALLEL) -m "e2e or not e2e" --durations=25 \
+		--cov=scaffold --cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 lint: install ## ruff check and format check

@@ -24,3 +24,16 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     yield home
     patch.undo()
+
+
+# The e2e tests that share the installed and trained project (tests/e2e/conftest.py) run on
+# one xdist worker, so `pytest -n 2 --dist loadgroup` builds that project once; the other
+# worker takes the tests that make their own projects (updates, upgrades, classes…).
+SHARED_PROJECT = frozenset({"default_project", "trained", "held_back"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests that use the shared e2e project (a no-op without xdist)."""
+    for item in items:
+        if SHARED_PROJECT.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("shared-project"))
