@@ -188,6 +188,7 @@ HELM_FILES: tuple[str, ...] = (
             "Chart.yaml",
             "ci/all-on-values.yaml",
             "files/dashboard.json",
+            "tests/alerts_baseline_test.yaml",
             "tests/alerts_test.yaml",
             "values.schema.json",
             "values.yaml",
