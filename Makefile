@@ -8,7 +8,7 @@ DEMO ?= demo
 export PATH := $(abspath $(BIN)):$(PATH)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install container-engine demo test e2e check lint format typecheck docs bench clean
+.PHONY: help install container-engine prometheus demo test e2e check lint format typecheck docs bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ install: $(VENV)/.installed $(BIN)/helm ## Create .venv and install scaffold wit
 container-engine: ## Set up docker or podman (Debian packages, as root) and the base image for the container tests
 	.ci/container-engine
 
+prometheus: ## Install Prometheus and promtool (Debian package, as root) for the alert tests
+	.ci/prometheus
+
 demo: install ## Stamp out ./demo with the defaults, then run its tests, pipeline and verification
 	rm -rf $(DEMO)
 	$(BIN)/scaffold new $(DEMO) --defaults
@@ -56,10 +59,10 @@ test: install ## Fast tests (render tier)
 WORKERS ?= 2
 PARALLEL := -n $(WORKERS) --dist loadgroup
 
-e2e: install container-engine ## Slow end-to-end tests: install and run generated projects, update across versions
+e2e: install container-engine prometheus ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest $(PARALLEL) -m e2e
 
-check: install container-engine lint typecheck ## Everything CI runs: lint, types, all tests, docs
+check: install container-engine prometheus lint typecheck ## Everything CI runs: lint, types, all tests, docs
 	$(BIN)/pytest $(PARALLEL) -m "e2e or not e2e" --durations=25 \
 		--cov=scaffold --cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site

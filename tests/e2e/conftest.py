@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.engine import Engine, find_engine
-from tests.support import DEFAULT_PACKAGE, commit_all, run, scaffold
+from tests.support import BIN, DEFAULT_PACKAGE, commit_all, run, scaffold
 
 CHAMPION_PROBE = """
 import json, sys
@@ -70,3 +70,17 @@ def held_back(trained: Path) -> tuple[list[dict[str, float]], list[float]]:
     probe = CHAMPION_PROBE.format(name=DEFAULT_PACKAGE.replace("_", "-"))
     out = run([trained / ".venv/bin/python", "-c", probe, path], cwd=trained, env=env).stdout
     return rows, json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def helm_env(tmp_path: Path) -> dict[str, str]:
+    """`helm` first on PATH; its config, cache and data in a scratch directory."""
+    helm = BIN / "helm"
+    assert helm.is_file(), f"{helm} is missing: `make install` in the scaffolder fetches it"
+    return {
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        **{
+            f"HELM_{kind}_HOME": str(tmp_path / kind.lower())
+            for kind in ("CACHE", "CONFIG", "DATA")
+        },
+    }

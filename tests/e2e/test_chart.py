@@ -7,7 +7,6 @@ helm-lint helm-template helm-package`, with the real `helm` binary that the scaf
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,25 +14,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.support import BIN, run
+from tests.support import run
 
 pytestmark = pytest.mark.e2e
 
 SLUG = "heart-disease-risk"
-
-
-@pytest.fixture
-def helm_env(tmp_path: Path) -> dict[str, str]:
-    """`helm` first on PATH; its config, cache and data in a scratch directory."""
-    helm = BIN / "helm"
-    assert helm.is_file(), f"{helm} is missing: `make install` in the scaffolder fetches it"
-    return {
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        **{
-            f"HELM_{kind}_HOME": str(tmp_path / kind.lower())
-            for kind in ("CACHE", "CONFIG", "DATA")
-        },
-    }
 
 
 def _status(project: Path) -> str:
@@ -60,9 +45,12 @@ def test_helm_targets_lint_render_and_package(
         kinds = {name: sorted(doc["kind"] for doc in docs) for name, docs in rendered.items()}
         assert "CronJob" not in kinds["default"]
         assert {"CronJob", "HorizontalPodAutoscaler", "Ingress"} <= set(kinds["all-on-values"])
+        assert {"PrometheusRule", "ServiceMonitor"} <= set(kinds["all-on-values"])
         for docs in rendered.values():
             for doc in docs:
                 assert doc["metadata"]["namespace"] == SLUG
+                if doc["apiVersion"] == "monitoring.coreos.com/v1":
+                    continue  # the Prometheus operator's CRDs: not in Kubernetes' schemas
                 kubernetes_validate.validate(
                     doc, kubernetes_validate.utils.latest_version(), strict=True
                 )

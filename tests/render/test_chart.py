@@ -8,6 +8,7 @@ values and with ci/all-on-values.yaml (every optional part switched on).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,18 @@ NAMESPACE = "ml-serving"
 # The oldest Kubernetes the chart allows (Chart.yaml kubeVersion), two recent ones, the newest.
 RECENT_KUBERNETES = ("1.31.0", "1.34.0", kubernetes_validate.utils.latest_version())
 UID = 10001
+# Kinds of the Prometheus operator's CRDs (monitoring.coreos.com): Kubernetes' own schemas do not
+# have them, so kubernetes-validate skips them; the tests below check them field by field, and
+# the e2e tier runs promtool on the PrometheusRule's spec.
+OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
+ALERTS = {
+    "PredictErrorRatioHigh",
+    "PredictLatencyP99High",
+    "ModelNotLoaded",
+    "PredictionLogDropping",
+    "PredictionLogFailing",
+    "PredictedPositiveRateShift",
+}
 
 # What checkov may skip, by values set, and why (each skip is an annotation in the chart).
 EXPECTED_SKIPS = {
@@ -157,6 +170,9 @@ def test_manifests_validate_against_kubernetes_schemas(rendered: Rendered) -> No
     checked = 0
     for values in rendered.manifests:
         for doc in rendered.docs(values):
+            if doc["kind"] in OPERATOR_KINDS:
+                assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+                continue
             for version in versions:
                 try:
                     kubernetes_validate.validate(doc, version, strict=True)
@@ -222,7 +238,11 @@ def test_every_template_renders_with_everything_on(rendered: Rendered) -> None:
         if path.is_file() and path.suffix != ".tpl"
     }
     assert set(rendered.manifests["all-on"]) == templates
-    optional = {"cronjob.yaml", "hpa.yaml", "ingress.yaml"}
+    optional = {"cronjob.yaml", "hpa.yaml", "ingress.yaml"} | {
+        "dashboard.yaml",
+        "prometheusrule.yaml",
+        "servicemonitor.yaml",
+    }
     assert {Path(path).name for path in templates - set(rendered.manifests["default"])} == optional
 
 
@@ -308,12 +328,22 @@ def test_training_image_runs_retraining_and_the_registry_source(rendered: Render
     assert f"served by the training image {repository}-train@{train_digest}" in notes
 
 
+def _environment(rendered: Rendered, values: str) -> dict[str, str]:
+    """The service's ConfigMap (its environment), not the dashboard's."""
+    (data,) = [
+        doc["data"]
+        for doc in rendered.docs(values)
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == rendered.slug
+    ]
+    return dict(data)
+
+
 def test_model_source_baked_or_registry(rendered: Rendered) -> None:
-    baked = rendered.one("default", "ConfigMap")["data"]
+    baked = _environment(rendered, "default")
     assert baked["MODEL_DIR"] == "/app/model"
     assert baked["MODEL_URI"] == f"models:/{rendered.slug}@champion"
     assert "MLFLOW_TRACKING_URI" not in baked
-    registry = rendered.one("all-on", "ConfigMap")["data"]
+    registry = _environment(rendered, "all-on")
     assert registry["MODEL_DIR"] == ""
     assert registry["MODEL_URI"] == f"models:/{rendered.slug}@champion"
     assert registry["MLFLOW_TRACKING_URI"] == _all_on(rendered.chart)["model"]["trackingUri"]
@@ -403,6 +433,67 @@ def test_helm_test_pod_asks_for_readiness(rendered: Rendered) -> None:
     assert f"http://{rendered.slug}:80/ready" in command
 
 
+def test_no_monitoring_objects_by_default(rendered: Rendered) -> None:
+    kinds = [doc["kind"] for doc in rendered.docs("default")]
+    assert OPERATOR_KINDS.isdisjoint(kinds)
+    assert kinds.count("ConfigMap") == 1, "only the service's environment"
+
+
+def test_prometheus_rule_carries_the_alerts_and_their_settings(rendered: Rendered) -> None:
+    rule = rendered.one("all-on", "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert rule["metadata"]["namespace"] == NAMESPACE
+    (group,) = rule["spec"]["groups"]
+    alerts = {entry["alert"]: entry for entry in group["rules"]}
+    assert set(alerts) == ALERTS
+    selector = f'namespace="{NAMESPACE}", job="{rendered.slug}"'
+    for name, alert in alerts.items():
+        assert selector in alert["expr"], name
+        assert alert["labels"] == {"severity": alert["labels"]["severity"], "team": "ml"}, name
+        assert "{{ $labels" in alert["annotations"]["summary"] or name == "ModelNotLoaded", name
+    shift = alerts["PredictedPositiveRateShift"]["expr"]
+    assert "- 0.46\n" in shift, "all-on sets expectedRate: no 7d baseline"
+    assert "[7d]" not in shift
+    assert "> 0.15" in shift
+    # The defaults compare with the 7d baseline; a selector of one's own replaces the default.
+    own = _render_chart(
+        rendered.chart,
+        {"monitoring": {"prometheusRule": {"enabled": True, "selector": 'app="x"'}}},
+    )
+    rules = yaml.safe_load(own[f"{rendered.slug}/templates/prometheusrule.yaml"])
+    exprs = [entry["expr"] for entry in rules["spec"]["groups"][0]["rules"]]
+    assert all('{app="x"' in expr and "namespace=" not in expr for expr in exprs)
+    assert any("[7d]" in expr for expr in exprs)
+
+
+def test_service_monitor_scrapes_the_service_port(rendered: Rendered) -> None:
+    monitor = rendered.one("all-on", "ServiceMonitor")
+    service = rendered.one("all-on", "Service")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert (endpoint["path"], endpoint["interval"]) == ("/metrics", "30s")
+
+
+def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> None:
+    (config_map,) = [
+        doc
+        for doc in rendered.docs("all-on")
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard")
+    ]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "ML"}
+    (text,) = config_map["data"].values()
+    shipped = (rendered.chart / "files" / "dashboard.json").read_text(encoding="utf-8")
+    assert json.loads(text) == json.loads(shipped)
+    titles = {panel["title"] for panel in json.loads(text)["panels"]}
+    assert {"Requests", "Latency of /predict", "Errors of /predict", "Model served"} <= titles
+
+
 @pytest.mark.parametrize(
     ("values", "complaint"),
     [
@@ -417,6 +508,9 @@ def test_helm_test_pod_asks_for_readiness(rendered: Rendered) -> None:
         ({"service": {"type": "ExternalName"}}, "/service/type"),
         ({"resources": {"limits": {"memory": None}}}, "/resources/limits"),  # null drops a key
         ({"env": {"bad-name": "x"}}, "'bad-name'"),
+        ({"monitoring": {"alerts": {"errorRatio": {"window": "5 min"}}}}, "/errorRatio/window"),
+        ({"monitoring": {"alerts": {"positiveRateShift": {"expectedRate": 2}}}}, "expectedRate"),
+        ({"monitoring": {"prometheusRule": {"enable": True}}}, "additional properties 'enable'"),
     ],
 )
 def test_values_schema_rejects_mistakes(
