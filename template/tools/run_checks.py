@@ -39,6 +39,11 @@ def checkov_failed(output: str) -> list[Any]:
     return [item for one in reports for item in one["results"]["failed_checks"]]
 
 
+def text_lines(output: str) -> list[Any]:
+    """The non-empty lines printed, one finding each (e.g. `actionlint -oneline`)."""
+    return [line for line in output.splitlines() if line.strip()]
+
+
 def pytest_passed(output: str) -> int:
     """Tests passed, from pytest's closing summary line."""
     found = re.findall(r"(\d+) passed", output)
@@ -67,6 +72,7 @@ class Counter:
 # COUNTER (the first word of CHECK.<name>) → how to count the command's standard output.
 COUNTERS: dict[str, Counter] = {
     "findings": Counter("findings", items=json_items),
+    "lines": Counter("findings", items=text_lines),
     "changed": Counter("changed", items=json_items),
     "checkov": Counter("findings", items=checkov_failed),
     "passed": Counter("passed", number=pytest_passed),
