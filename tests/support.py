@@ -132,6 +132,7 @@ TEST_MODULES = (
     "pipeline/test_train.py",
     "pipeline/test_validate.py",
     "pipeline/test_verify.py",
+    "tools/test_run_checks.py",
 )
 # `scaffold new` adds these with `dvc add` (plain copier does not): the raw data leaves git.
 DVC_TRACKING_FILES = {"data/raw/.gitignore", "data/raw/heart.csv.dvc"}
@@ -210,6 +211,7 @@ HELM_FILES: tuple[str, ...] = (
             "templates/tests/test-connection.yaml",
         )
     ),
+    "tools/validate_chart.py",
 )
 CI_FILES: tuple[str, ...] = (
     ".github/dependabot.yml",
@@ -217,6 +219,7 @@ CI_FILES: tuple[str, ...] = (
     ".github/workflows/retrain.yml",
     ".github/workflows/template-update.yml",
     "docs/ci.md",
+    "make/ci.mk",
 )
 # Files that need two switches at once: CD builds an image, so it needs ci and docker.
 CI_DOCKER_FILES: tuple[str, ...] = (".github/workflows/cd.yml",)
@@ -262,6 +265,8 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         "make/update.mk",
         "params.yaml",
         "pyproject.toml",
+        "tools/__init__.py",
+        "tools/run_checks.py",
         *(f"src/{pkg}/{name}" for name in PACKAGE_MODULES),
         *(f"tests/{name}" for name in TEST_MODULES),
     }

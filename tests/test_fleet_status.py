@@ -13,7 +13,7 @@ from scaffold import fleet
 from scaffold.errors import ExitCode
 from scaffold.fleet.status import status
 from tests.fleet_repos import STATES, changed, mixed_fleet, snapshot
-from tests.support import run, scaffold
+from tests.support import commit_all, run, scaffold
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,28 @@ def test_status_verify_runs_in_a_clean_worktree(repos: dict[str, Path], tmp_path
         1,
     )
     assert run(["git", "worktree", "list"], cwd=repos["dirty"]).stdout.count("\n") == 1
+
+
+def test_verify_alone_runs_make_check(repos: dict[str, Path], tmp_path: Path) -> None:
+    """`--verify` without a command runs the generated projects' `make check`."""
+    clone = tmp_path / "clone"
+    run(["git", "clone", "--quiet", repos["current"], clone], cwd=tmp_path)
+    (clone / "Makefile").write_text("check:\n\t@echo checked in $$(basename $$PWD)\n")
+    commit_all(clone, "a make check")
+
+    done = scaffold("status", "--format", "json", clone, "--verify", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    (repo,) = json.loads(done.stdout)["repos"]
+    assert (repo["verify"]["command"], repo["verify"]["ok"]) == ("make check", True)
+    assert repo["verify"]["tail"].startswith("checked in ")
+
+
+def test_verify_before_the_repositories_is_refused(repos: dict[str, Path], tmp_path: Path) -> None:
+    """`--verify REPO` would run the repository as a command: one usage error instead."""
+    done = scaffold("status", "--verify", repos["current"], repos["behind"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "is a directory, not a command: put --verify after the repositories" in done.stderr
 
 
 def test_status_sees_an_open_update_branch(repos: dict[str, Path], tmp_path: Path) -> None:

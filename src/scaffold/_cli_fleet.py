@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from scaffold.fleet.report import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What `--verify` alone runs: every generated project's `make check` (its lint, tests and
+# validators, with a table of results).
+DEFAULT_VERIFY = "make check"
 Funnel = Callable[..., Any]
 STATE_DIR = ".scaffold-fleet"
 EXIT_CODES = """Exit codes (the most severe across the fleet wins, in this order):
@@ -62,6 +65,29 @@ def _fleet_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def _verify_option(where: str) -> Callable[[F], F]:
+    """`--verify [CMD]`: CMD, or `make check` when the option stands alone."""
+    return click.option(
+        "--verify",
+        metavar="[CMD]",
+        is_flag=False,
+        flag_value=DEFAULT_VERIFY,
+        default=None,
+        callback=_not_a_repository,
+        help=f"Run CMD {where} (alone, before another option or last: {DEFAULT_VERIFY}).",
+    )
+
+
+def _not_a_repository(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+    """`--verify REPO ...` would take the first repository for the command: refuse it."""
+    if value and value != DEFAULT_VERIFY and Path(value).is_dir():
+        raise click.BadParameter(
+            f"{value!r} is a directory, not a command: put --verify after the repositories"
+            f" (alone, it runs `{DEFAULT_VERIFY}`), or write --verify='CMD'"
+        )
+    return value
 
 
 def _read_fleet(repos: tuple[Path, ...], fleet_file: Path | None) -> Fleet:
@@ -118,7 +144,7 @@ def register(main: click.Group, run: Funnel) -> None:
         is_flag=True,
         help="Also list template files the user deleted (renders each project's version).",
     )
-    @click.option("--verify", metavar="CMD", help="Run CMD in a clean worktree of each repo.")
+    @_verify_option("in a clean worktree of each repo")
     def status(
         repos: tuple[Path, ...],
         fleet_file: Path | None,
@@ -196,7 +222,7 @@ def register(main: click.Group, run: Funnel) -> None:
         show_default=True,
         help="block: commit nothing, write <out>/<id>.patch; draft: commit the markers.",
     )
-    @click.option("--verify", metavar="CMD", help="Run CMD on the committed update branch.")
+    @_verify_option("on the committed update branch")
     @click.option("--resume", is_flag=True, help="Skip repos the journal says are done.")
     @click.option(
         "--provider",

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 LOCK_FILE = "uv.lock"
 PIP_LOCK_FILE = "requirements.lock.txt"
+# Dependency groups that `make install` leaves out (`make check` installs them on first use),
+# so the pip pins leave them out too, as the generated Makefile's EXPORT_PINS does.
+CHECK_GROUPS = ("check", "checkov")
 _TIMEOUT_S = 600
 
 
@@ -36,6 +40,16 @@ def uv_binary() -> str | None:
         return shutil.which("uv")
 
 
+def _groups(project: Path) -> list[str]:
+    """The dependency groups pyproject.toml declares (none if it cannot be read)."""
+    try:
+        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    groups = data.get("dependency-groups", {})
+    return list(groups) if isinstance(groups, dict) else []
+
+
 def lock(project: Path, *, pip_export: bool) -> LockOutcome:
     """`uv lock` in `project`; with `pip_export`, also the hashed pins for pip installs."""
     uv = uv_binary()
@@ -44,7 +58,8 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
     commands = [[uv, "lock", "--quiet"]]
     if pip_export:
         export = ["export", "--quiet", "--frozen", "--all-groups", "--no-emit-project"]
-        commands.append([uv, *export, "--output-file", PIP_LOCK_FILE])
+        skipped = [f"--no-group={name}" for name in _groups(project) if name in CHECK_GROUPS]
+        commands.append([uv, *export, *skipped, "--output-file", PIP_LOCK_FILE])
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
     existed = (project / LOCK_FILE).exists()  # a project's committed lock is never deleted
     for command in commands:

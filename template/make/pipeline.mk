@@ -61,3 +61,8 @@ metrics-diff: $(STAMP) ## Metrics and params against METRICS_BASE (markdown, als
 		$(BIN)/dvc params diff --md $(METRICS_BASE); \
 	} > $(METRICS_DIFF)
 	@cat $(METRICS_DIFF)
+
+# make check: `dvc status` fails on a broken dvc.yaml or params.yaml; the count is the stages
+# whose results are out of date (`make repro` brings them up to date).
+CHECKS += dvc-status
+CHECK.dvc-status = changed $(BIN)/dvc status --json

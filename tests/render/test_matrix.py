@@ -135,7 +135,7 @@ def test_python_is_lint_clean_formatted_and_compiles(project: Path) -> None:
     ruff reads the generated pyproject.toml (its rules and target version); py_compile checks
     the syntax under this interpreter.
     """
-    sources = ["src", "tests"]
+    sources = ["src", "tests", "tools"]
     checked = run([BIN / "ruff", "check", "--no-cache", *sources], cwd=project, check=False)
     assert checked.returncode == 0, checked.stdout
     formatted = run(
