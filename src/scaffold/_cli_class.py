@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from scaffold._cli_fleet import EXIT_CODES, Funnel, _Counter, _finish
+from scaffold._cli_fleet import EXIT_CODES, STATE_DIR, Funnel, finish, over_fleet
 
 if TYPE_CHECKING:
     from scaffold.fleet import Fleet
 
-STATE_DIR = ".scaffold-fleet"
 _FORMATS = click.Choice(["table", "json", "csv", "md"])
 _jobs_option = click.option(
     "--jobs",
@@ -136,24 +135,22 @@ def _provision(class_group: click.Group, run: Funnel) -> None:
             return roster_file.read(roster, questions)
 
         students = run(lambda _steps: read())
-        counter = _Counter(len(students))
-        try:
-            results = run(
-                lambda _steps: make(
-                    students,
-                    out.absolute(),
-                    template=template,
-                    vcs_ref=vcs_ref,
-                    lock=lock,
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt="repositories finished so far are in place; rerun to make the rest",
-            )
-        finally:
-            counter.close()
+        results = over_fleet(
+            run,
+            lambda on_done: make(
+                students,
+                out.absolute(),
+                template=template,
+                vcs_ref=vcs_ref,
+                lock=lock,
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(students),
+            "repositories finished so far are in place; rerun to make the rest",
+        )
         bad = tuple(fleet.Repo(s.id, "", problem=s.problem) for s in students if s.problem)
-        _finish("class provision", results, fmt, fleet.Fleet(bad))
+        finish("class provision", results, fmt, fleet.Fleet(bad))
 
 
 def _push_fix(class_group: click.Group, run: Funnel) -> None:
@@ -189,24 +186,21 @@ def _push_fix(class_group: click.Group, run: Funnel) -> None:
         from scaffold.fleet import _work
 
         found, state = run(lambda _steps: _class_fleet(fleet_path, roster, out))
-        counter = _Counter(len(found.repos))
-        try:
-            results = run(
-                lambda _steps: fix(
-                    found.repos,
-                    to,
-                    state,
-                    verify_command=verify,
-                    resume=resume,
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt=f"students finished so far are in {state / 'journal.jsonl'};"
-                " rerun with --resume",
-            )
-        finally:
-            counter.close()
-        _finish("class push-fix", results, fmt, found, to=to)
+        results = over_fleet(
+            run,
+            lambda on_done: fix(
+                found.repos,
+                to,
+                state,
+                verify_command=verify,
+                resume=resume,
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(found.repos),
+            f"students finished so far are in {state / 'journal.jsonl'}; rerun with --resume",
+        )
+        finish("class push-fix", results, fmt, found, to=to)
 
 
 def _status(class_group: click.Group, run: Funnel) -> None:
@@ -233,21 +227,19 @@ def _status(class_group: click.Group, run: Funnel) -> None:
         from scaffold.fleet import _work
 
         found, state = run(lambda _steps: _class_fleet(fleet_path, roster, out))
-        counter = _Counter(len(found.repos))
-        try:
-            results = run(
-                lambda _steps: inspect(
-                    found.repos,
-                    state,
-                    test=test,
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt="the repositories were not changed",
-            )
-        finally:
-            counter.close()
-        _finish("class status", results, fmt, found)
+        results = over_fleet(
+            run,
+            lambda on_done: inspect(
+                found.repos,
+                state,
+                test=test,
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(found.repos),
+            "the repositories were not changed",
+        )
+        finish("class status", results, fmt, found)
 
 
 def _wheelhouse(main: click.Group, run: Funnel) -> None:

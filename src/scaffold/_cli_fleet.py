@@ -103,7 +103,7 @@ def _read_fleet(repos: tuple[Path, ...], fleet_file: Path | None) -> Fleet:
     return fleet.from_paths(repos)
 
 
-class _Counter:
+class Counter:
     """`[12/200] id` on stderr while repositories finish, only when stderr is a terminal."""
 
     def __init__(self, total: int) -> None:
@@ -120,7 +120,7 @@ class _Counter:
             click.echo("\r\033[K", nl=False, err=True)
 
 
-def _finish(command: str, results: list[Result], fmt: str, fleet: Fleet, **meta: Any) -> None:
+def finish(command: str, results: list[Result], fmt: str, fleet: Fleet, **meta: Any) -> None:
     """Print the problems, the results and a summary; exit with the fleet's code."""
     from scaffold import fleet as fleet_api
 
@@ -132,6 +132,18 @@ def _finish(command: str, results: list[Result], fmt: str, fleet: Fleet, **meta:
     code = fleet_api.worst(result.code for result in results)
     if code:
         raise SystemExit(int(code))
+
+
+def over_fleet(
+    run: Funnel, work: Callable[[Callable[[Any], None]], list[Any]], total: int, interrupted: str
+) -> list[Any]:
+    """`work(on_done)` through the CLI's funnel, with the progress counter on stderr."""
+    counter = Counter(total)
+    try:
+        results: list[Any] = run(lambda _steps: work(counter), on_interrupt=interrupted)
+    finally:
+        counter.close()
+    return results
 
 
 def register(main: click.Group, run: Funnel) -> None:
@@ -159,22 +171,20 @@ def register(main: click.Group, run: Funnel) -> None:
         from scaffold.fleet import status as fleet_status
 
         fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
-        counter = _Counter(len(fleet.repos))
-        try:
-            results = run(
-                lambda _steps: fleet_status.status(
-                    fleet.repos,
-                    out.absolute(),
-                    deep=deep,
-                    verify=verify,
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt="the repositories were not changed",
-            )
-        finally:
-            counter.close()
-        _finish("status", results, fmt, fleet)
+        results = over_fleet(
+            run,
+            lambda on_done: fleet_status.status(
+                fleet.repos,
+                out.absolute(),
+                deep=deep,
+                verify=verify,
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(fleet.repos),
+            "the repositories were not changed",
+        )
+        finish("status", results, fmt, fleet)
 
     @main.command(epilog=EXIT_CODES)
     @_fleet_options
@@ -196,21 +206,19 @@ def register(main: click.Group, run: Funnel) -> None:
         from scaffold.fleet import plan as fleet_plan
 
         fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
-        counter = _Counter(len(fleet.repos))
-        try:
-            results = run(
-                lambda _steps: fleet_plan.plan(
-                    fleet.repos,
-                    to,
-                    out.absolute(),
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt="the repositories were not changed",
-            )
-        finally:
-            counter.close()
-        _finish("plan", results, fmt, fleet, to=to)
+        results = over_fleet(
+            run,
+            lambda on_done: fleet_plan.plan(
+                fleet.repos,
+                to,
+                out.absolute(),
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(fleet.repos),
+            "the repositories were not changed",
+        )
+        finish("plan", results, fmt, fleet, to=to)
 
     @main.command(epilog=EXIT_CODES)
     @_fleet_options
@@ -253,24 +261,21 @@ def register(main: click.Group, run: Funnel) -> None:
         from scaffold.fleet.providers import LocalProvider
 
         fleet = run(lambda _steps: _read_fleet(repos, fleet_file))
-        counter = _Counter(len(fleet.repos))
         state = out.absolute()
-        try:
-            results = run(
-                lambda _steps: fleet_apply.apply(
-                    fleet.repos,
-                    to,
-                    state,
-                    LocalProvider(state),
-                    conflicts=conflicts,
-                    verify_command=verify,
-                    resume=resume,
-                    jobs=jobs or _work.default_jobs(),
-                    on_done=counter,
-                ),
-                on_interrupt=f"repositories finished so far are in {state / 'journal.jsonl'};"
-                " rerun with --resume",
-            )
-        finally:
-            counter.close()
-        _finish("apply", results, fmt, fleet, to=to, provider=provider)
+        results = over_fleet(
+            run,
+            lambda on_done: fleet_apply.apply(
+                fleet.repos,
+                to,
+                state,
+                LocalProvider(state),
+                conflicts=conflicts,
+                verify_command=verify,
+                resume=resume,
+                jobs=jobs or _work.default_jobs(),
+                on_done=on_done,
+            ),
+            len(fleet.repos),
+            f"repositories finished so far are in {state / 'journal.jsonl'}; rerun with --resume",
+        )
+        finish("apply", results, fmt, fleet, to=to, provider=provider)
