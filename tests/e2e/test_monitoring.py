@@ -29,7 +29,7 @@ def write_log(
     directory: Path, rows: list[dict[str, float]], probabilities: list[float], shift: bool = False
 ) -> list[dict[str, object]]:
     """One record per row over the six days before NOW, in predictions-<date>.jsonl."""
-    rng = random.Random(7)
+    rng = random.Random(8 if shift else 7)  # the shifted log has request ids of its own
     records = []
     for number, (row, probability) in enumerate(zip(rows, probabilities, strict=True)):
         features = dict(row)

@@ -106,7 +106,9 @@ class MonitorParams(Section):  # pylint: disable=too-many-instance-attributes  #
     """``monitor``: the prediction log, its windows and the drift and performance thresholds
     (``make monitor`` and ``make feedback``; never a DVC stage: the log changes all the time)."""
 
-    log_dir: str = Field(default="logs/predictions", min_length=1)
+    log_dir: str = Field(
+        default="logs/predictions", min_length=1, description="a directory path, not empty"
+    )
     window_days: int = Field(default=7, ge=1)
     min_records: int = Field(default=50, ge=10)
     alpha: float = Field(default=0.01, gt=0, lt=1)
