@@ -115,6 +115,17 @@ PACKAGE_MODULES = (
     "pipeline/train.py",
     "pipeline/validate.py",
     "pipeline/verify.py",
+    "monitoring/__init__.py",
+    "monitoring/append.py",
+    "monitoring/drift.py",
+    "monitoring/feedback.py",
+    "monitoring/labels.py",
+    "monitoring/locations.py",
+    "monitoring/monitor.py",
+    "monitoring/performance.py",
+    "monitoring/predlog.py",
+    "monitoring/quality.py",
+    "monitoring/report.py",
 )
 TEST_MODULES = (
     "conftest.py",
@@ -132,6 +143,12 @@ TEST_MODULES = (
     "pipeline/test_train.py",
     "pipeline/test_validate.py",
     "pipeline/test_verify.py",
+    "monitoring/conftest.py",
+    "monitoring/test_append.py",
+    "monitoring/test_drift.py",
+    "monitoring/test_feedback.py",
+    "monitoring/test_monitor.py",
+    "monitoring/test_predlog.py",
     "tools/test_run_checks.py",
 )
 # `scaffold new` adds these with `dvc add` (plain copier does not): the raw data leaves git.
@@ -260,6 +277,7 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         "data/README.md",
         "data/raw/heart.csv",
         "docs/features.md",
+        "docs/monitoring.md",
         "dvc.yaml",
         "make/pipeline.mk",
         "make/update.mk",

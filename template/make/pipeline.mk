@@ -9,8 +9,13 @@ REPRO_FLAGS ?=
 # metrics-diff: the retraining pull request's body. Compares the workspace with METRICS_BASE.
 METRICS_BASE ?= HEAD
 METRICS_DIFF ?= $(VENV)/metrics-diff.md
+# feedback: a CSV file of outcomes (request_id, actual 0/1, optional index) to join to the log.
+LABELS ?=
+# Extra monitor flags: the retrain workflow passes --exit-zero --github (docs/monitoring.md).
+MONITOR_FLAGS ?=
 
-.PHONY: data repro metrics plots push pull predict verify mlflow-ui metrics-diff
+.PHONY: data repro metrics plots push pull predict verify mlflow-ui metrics-diff \
+	feedback feedback-append monitor
 
 data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for plain copier copy)
 
@@ -61,6 +66,16 @@ metrics-diff: $(STAMP) ## Metrics and params against METRICS_BASE (markdown, als
 		$(BIN)/dvc params diff --md $(METRICS_BASE); \
 	} > $(METRICS_DIFF)
 	@cat $(METRICS_DIFF)
+
+feedback: $(STAMP) ## Join outcomes (LABELS=file.csv) to the prediction log; labelled performance per window
+	$(BIN)/python -m $(PACKAGE).monitoring.feedback $(if $(LABELS),--labels '$(LABELS)')
+
+feedback-append: data ## Append the labelled rows to data/raw/heart.csv (once each), then `dvc add` it
+	$(BIN)/python -m $(PACKAGE).monitoring.append
+	$(BIN)/dvc add --quiet $(RAW_DATA)
+
+monitor: $(STAMP) ## Drift and performance: exit 0 healthy, 3 drift, 4 performance, 5 both (docs/monitoring.md)
+	$(BIN)/python -m $(PACKAGE).monitoring.monitor $(MONITOR_FLAGS)
 
 # make check: `dvc status` fails on a broken dvc.yaml or params.yaml; the count is the stages
 # whose results are out of date (`make repro` brings them up to date).

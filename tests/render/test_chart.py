@@ -376,7 +376,13 @@ def test_retraining_cronjob_runs_the_pipeline(rendered: Rendered) -> None:
     job = cronjob["spec"]["jobTemplate"]["spec"]
     spec = job["template"]["spec"]
     (container,) = spec["containers"]
-    assert container["command"] == ["/bin/sh", "-ec", "dvc repro --pull && dvc push"]
+    # all-on: retrain.when=drift, so the monitor runs first and retrain.command follows it.
+    shell, flag, script, name = container["command"]
+    assert (shell, flag, name) == ("/bin/sh", "-c", "monitor-then-retrain")
+    monitor = f"'python' '-m' '{rendered.answers['package_name']}.monitoring.monitor' || status=$?"
+    assert monitor in script
+    assert '3|4|5) exec "$@" ;;' in script
+    assert container["args"] == ["/bin/sh", "-ec", "dvc repro --pull && dvc push"]
     assert container["workingDir"] == "/workspace"
     assert {"name": "PROJECT_ROOT", "value": "/workspace"} in container["env"]
     claim = _all_on(rendered.chart)["retrain"]["workspaceClaim"]
@@ -388,6 +394,11 @@ def test_retraining_cronjob_runs_the_pipeline(rendered: Rendered) -> None:
         {"retrain": {"enabled": True, "workspaceClaim": "ws", "command": ["make", "repro"]}},
     )
     assert "- make\n" in override[f"{rendered.slug}/templates/cronjob.yaml"]
+    assert "monitor-then-retrain" not in override[f"{rendered.slug}/templates/cronjob.yaml"]
+    calendar = _render_chart(rendered.chart, {"retrain": {"enabled": True, "workspaceClaim": "ws"}})
+    calendar_job = calendar[f"{rendered.slug}/templates/cronjob.yaml"]
+    assert "command:\n                - /bin/sh\n                - -ec\n" in calendar_job
+    assert "PREDICTION_LOG_DIR" not in calendar_job
 
 
 def test_autoscaling_and_ingress_when_switched_on(rendered: Rendered) -> None:
@@ -505,6 +516,7 @@ def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> No
         ({"model": {"source": "registry"}}, "/model/trackingUri"),
         ({"model": {"source": "s3"}}, "/model/source"),
         ({"retrain": {"enabled": True}}, "/retrain/workspaceClaim"),
+        ({"retrain": {"when": "sometimes"}}, "/retrain/when"),
         ({"service": {"type": "ExternalName"}}, "/service/type"),
         ({"resources": {"limits": {"memory": None}}}, "/resources/limits"),  # null drops a key
         ({"env": {"bad-name": "x"}}, "'bad-name'"),

@@ -102,6 +102,28 @@ class MlflowParams(Section):
     tracking_uri: str = ""
 
 
+class MonitorParams(Section):  # pylint: disable=too-many-instance-attributes  # thresholds
+    """``monitor``: the prediction log, its windows and the drift and performance thresholds
+    (``make monitor`` and ``make feedback``; never a DVC stage: the log changes all the time)."""
+
+    log_dir: str = Field(
+        default="logs/predictions", min_length=1, description="a directory path, not empty"
+    )
+    window_days: int = Field(default=7, ge=1)
+    min_records: int = Field(default=50, ge=10)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    psi_threshold: float = Field(default=0.2, gt=0)
+    psi_bins: int = Field(default=10, ge=2, le=50)
+    min_expected: float = Field(default=5.0, gt=0)
+    max_duplicate_rate: float = Field(default=0.1, ge=0, le=1)
+    max_out_of_schema_rate: float = Field(default=0.01, ge=0, le=1)
+    max_positive_rate_shift: float = Field(default=0.15, gt=0, le=1)
+    performance_window_days: int = Field(default=30, ge=1)
+    min_labelled: int = Field(default=30, ge=1)
+    min_roc_auc: float = Field(default=0.7, ge=0, le=1)
+    max_brier_score: float = Field(default=0.25, gt=0, le=1)
+
+
 class Params(Section):
     """The whole of params.yaml."""
 
@@ -109,6 +131,7 @@ class Params(Section):
     train: TrainParams
     evaluate: EvaluateParams
     mlflow: MlflowParams = MlflowParams()
+    monitor: MonitorParams = MonitorParams()
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> Params:

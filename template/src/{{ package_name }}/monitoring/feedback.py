@@ -1,0 +1,113 @@
+"""Ground-truth feedback: join outcomes to the prediction log and report labelled performance.
+
+Usage, from the project root::
+
+    python -m <package>.monitoring.feedback [--labels LABELS.csv] [--now ISO-8601]
+
+With ``--labels``, the file's outcomes (``request_id``, ``actual`` 0/1, optional ``index``)
+are joined to the logged predictions and kept in ``data/feedback/labels.csv`` (see
+``labels.py``: a file with a bad row is refused whole, one line per bad row). Then, with or
+without a label file, it reports ROC AUC, log loss, accuracy and the Brier score of the
+labelled predictions per window of ``monitor.performance_window_days`` days up to ``--now``
+(default: the current time), with how many predictions are still unlabelled, in the log and
+in ``reports/monitoring/performance.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..cli import make_parser, parse_args, run_stage
+from ..config import Artifacts
+from ..errors import StageError
+from ..files import write_text
+from ..params import read_params
+from .labels import ingest, read_store, write_store
+from .locations import MonitoringFiles
+from .performance import calibration, join_labels, scores, windows
+from .predlog import log_directory, read_log
+
+LOG = logging.getLogger(__name__)
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now``: an ISO 8601 time (UTC when it has no offset), else the current time."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise StageError(
+            f"--now {text!r} is not an ISO 8601 time, e.g. 2026-12-01T00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def describe(window: dict[str, Any]) -> str:
+    """One line per window, e.g. ``… 120 of 300 labelled: ROC AUC 0.861, …``."""
+    names = {"roc_auc": "ROC AUC", "log_loss": "log loss", "accuracy": "accuracy"}
+    names["brier_score"] = "Brier score"
+    values = ", ".join(
+        f"{label} {window[key]:.3f}" for key, label in names.items() if window[key] is not None
+    )
+    return (
+        f"{window['start'][:10]} to {window['end'][:10]}: {window['labelled']} of "
+        f"{window['predictions']} predictions labelled ({window['unlabelled']} unlabelled)"
+        + (f": {values}" if values else "")
+    )
+
+
+def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
+    """Ingest ``labels_path`` (if given), then write and return the performance report."""
+    artifacts = Artifacts.discover()
+    params = read_params(artifacts.params).monitor
+    files = MonitoringFiles.below(artifacts.root)
+    log = read_log(log_directory(artifacts, params.log_dir, os.environ))
+    store = read_store(files.labels)
+    if labels_path is not None:
+        store, ingested = ingest(labels_path, log.records, store, now)
+        if ingested.added:
+            write_store(files.labels, store)
+        LOG.info(
+            "%s: %d label(s) added, %d already stored; %d labelled prediction(s) in %s",
+            labels_path,
+            ingested.added,
+            ingested.already_stored,
+            ingested.stored,
+            artifacts.relative(files.labels),
+        )
+    joined = join_labels(log.records, store)
+    labelled = joined[joined["actual"].notna()]
+    report = {
+        "version": 1,
+        "now": now.isoformat(),
+        "window_days": params.performance_window_days,
+        "predictions": len(joined),
+        "labelled": len(labelled),
+        "unlabelled": len(joined) - len(labelled),
+        "overall": scores(labelled),
+        "calibration": calibration(labelled),
+        "windows": windows(joined, now, params.performance_window_days),
+    }
+    write_text(files.performance, json.dumps(report, indent=2) + "\n")
+    for window in report["windows"]:
+        LOG.info("%s", describe(window))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring); returns the exit status."""
+    parser = make_parser(__doc__)
+    parser.add_argument("--labels", type=Path, help="CSV file of request_id, actual[, index]")
+    parser.add_argument("--now", help="end of the newest window (ISO 8601; default: now)")
+    args = parse_args(parser, argv)
+    return run_stage("feedback", lambda: run(args.labels, parse_now(args.now)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,154 @@
+"""Outcomes that arrive after the prediction: label files in, the joined labels kept.
+
+A label file is a CSV file with ``request_id``, ``actual`` (0 or 1) and, optionally,
+``index`` (the record's position in its request, default 0). Every row is checked before
+anything is stored: a file with one bad row is refused whole, with one line per bad row
+naming its line number. The joined labels (the logged record with its outcome) are kept in
+``data/feedback/labels.csv``, written atomically; the same outcome given twice is a no-op,
+a different one for an already labelled prediction is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import StageError
+from ..files import atomic_output
+from .predlog import COLUMNS, KEY
+
+REQUIRED = ("request_id", "actual")
+OPTIONAL = ("index",)
+STORE_COLUMNS = (*COLUMNS, "actual", "labelled_at")
+ACTUALS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What one label file added: new labels, labels already stored, the store's size."""
+
+    added: int
+    already_stored: int
+    stored: int
+
+
+def read_store(path: Path) -> pd.DataFrame:
+    """The joined labels kept so far (an empty table before the first label file)."""
+    if not path.is_file():
+        return pd.DataFrame(columns=list(STORE_COLUMNS))
+    store = pd.read_csv(path, dtype={"request_id": str, "model_name": str, "model_version": str})
+    store["time"] = pd.to_datetime(store["time"], utc=True, format="ISO8601")
+    return store
+
+
+def write_store(path: Path, store: pd.DataFrame) -> None:
+    """Replace the store with ``store`` (sorted by time, then key), atomically."""
+    ordered = store.sort_values(["time", *KEY], kind="stable")[list(STORE_COLUMNS)]
+    with atomic_output(path) as partial:
+        ordered.to_csv(partial, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def read_label_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """The label file's rows as text, each with its line number; column problems raise."""
+    if not path.is_file():
+        raise StageError(f"label file not found: {path}")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = list(reader.fieldnames or [])
+            rows = [(reader.line_num, dict(row)) for row in reader]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise StageError(f"{path}: not a readable CSV file ({error})") from None
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in (*REQUIRED, *OPTIONAL)]
+    if missing or unknown:
+        parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
+        parts += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+        raise StageError(
+            f"{path}: {'; '.join(parts)} (a label file has request_id, actual and, "
+            "optionally, index)"
+        )
+    if not rows:
+        raise StageError(f"{path}: no labels (only a header)")
+    return rows
+
+
+def _parse_row(row: dict[str, str | None]) -> tuple[str, int, int]:
+    """``(request_id, index, actual)`` of one row; ``ValueError`` says what is wrong."""
+    if None in row or any(value is None for value in row.values()):
+        raise ValueError("wrong number of fields")
+    request_id = (row.get("request_id") or "").strip()
+    if not request_id:
+        raise ValueError("request_id is empty")
+    actual = ACTUALS.get((row.get("actual") or "").strip())
+    if actual is None:
+        raise ValueError("actual must be 0 or 1")
+    text = (row.get("index") or "0").strip()
+    if not text.isdigit():
+        raise ValueError("index must be an integer >= 0")
+    return request_id, int(text), actual
+
+
+def _shown(row: dict[str, str | None]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in row.items() if key is not None)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A label file's rows, checked: the new outcomes, how many were stored, the errors."""
+
+    new: list[tuple[str, int, int]]
+    already_stored: int
+    errors: list[str]
+
+
+def check_rows(path: Path, logged: pd.Index, stored: dict[tuple[str, int], int]) -> Checked:
+    """Check every row of the label file against the log's keys and the stored labels."""
+    checked = Checked([], 0, [])
+    seen: dict[tuple[str, int], int] = {}
+    already = 0
+    for line, row in read_label_rows(path):
+        try:
+            request_id, index, actual = _parse_row(row)
+            key = (request_id, index)
+            if key in seen:
+                raise ValueError(f"duplicate of line {seen[key]}")
+            seen[key] = line
+            if key in stored:
+                if int(stored[key]) != actual:
+                    raise ValueError(f"conflicts with the stored label {int(stored[key])}")
+                already += 1
+            elif key not in logged:
+                raise ValueError("no such prediction in the log")
+            else:
+                checked.new.append((request_id, index, actual))
+        except ValueError as error:
+            checked.errors.append(f"{path}: line {line}: {error}: {_shown(row)}")
+    return Checked(checked.new, already, checked.errors)
+
+
+def ingest(
+    path: Path, records: pd.DataFrame, store: pd.DataFrame, now: datetime
+) -> tuple[pd.DataFrame, Ingested]:
+    """The store with the label file's outcomes joined to the logged ``records``.
+
+    Raises a :class:`StageError` listing every bad row (nothing is stored then).
+    """
+    logged = records.set_index(list(KEY))
+    stored = store.set_index(list(KEY))["actual"].to_dict() if len(store) else {}
+    checked = check_rows(path, logged.index, stored)
+    if checked.errors:
+        summary = f"{path}: {len(checked.errors)} bad row(s); nothing stored"
+        raise StageError("\n".join([summary, *checked.errors]))
+    if not checked.new:
+        return store, Ingested(0, checked.already_stored, len(store))
+    joined = logged.loc[[(request_id, index) for request_id, index, _ in checked.new]]
+    joined = joined.reset_index().assign(
+        actual=[actual for *_, actual in checked.new], labelled_at=now.isoformat()
+    )
+    result = pd.concat([store, joined], ignore_index=True) if len(store) else joined
+    return result, Ingested(len(joined), checked.already_stored, len(result))

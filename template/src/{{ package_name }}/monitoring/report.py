@@ -1,0 +1,206 @@
+"""The monitor's reports: a self-contained HTML page and a Markdown verdict for CI.
+
+The HTML page has no script and loads nothing: its figures (matplotlib) are embedded as
+base64 PNG, so it opens offline, as a CI artifact or an e-mail attachment. Sections: the
+verdict, the window and the log; the data-quality checks; every feature's test, p-values and
+PSI with its distribution against the reference; the predicted probabilities; the labelled
+performance per window with a calibration plot; the notes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..core.schema import CATEGORY_CODES, FEATURES
+
+COLOURS = {"reference": "#4c72b0", "window": "#dd8452"}
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.bad { color: #b00020; font-weight: bold; } .ok { color: #1b7f3b; }
+.verdict { font-size: 1.4rem; } img { max-width: 100%; }
+"""
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="figure" src="data:image/png;base64,{encoded}">'
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return f'<span class="{"bad" if value else "ok"}">{"yes" if value else "no"}</span>'
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return escape("n/a" if value is None else str(value))
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{escape(name)}</th>" for name in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _bars(axis: Any, name: str, reference: pd.DataFrame, window: pd.DataFrame) -> None:
+    codes = np.array(CATEGORY_CODES[name])
+    for offset, label, data in ((-0.2, "reference", reference), (0.2, "window", window)):
+        shares = data[name].value_counts(normalize=True).reindex(codes, fill_value=0)
+        axis.bar(np.arange(len(codes)) + offset, shares, 0.4, color=COLOURS[label], label=label)
+    axis.set_xticks(np.arange(len(codes)), [str(code) for code in codes])
+
+
+def _histograms(axis: Any, name: str, reference: pd.DataFrame, window: pd.DataFrame) -> None:
+    bins = np.histogram_bin_edges(np.concatenate([reference[name], window[name]]), bins=20)
+    for label, data in (("reference", reference), ("window", window)):
+        axis.hist(data[name], bins=bins, density=True, histtype="step", color=COLOURS[label])
+
+
+def distributions_figure(
+    reference: pd.DataFrame, window: pd.DataFrame, drift: dict[str, Any]
+) -> Figure:
+    """Each feature's distribution in the reference and in the window (shares)."""
+    figure = Figure(figsize=(15, 9))
+    axes = figure.subplots(3, 5).ravel()
+    for axis, name in zip(axes, FEATURES, strict=False):
+        draw = _bars if name in CATEGORY_CODES else _histograms
+        draw(axis, name, reference, window)
+        result = drift["features"].get(name, {})
+        mark = " (drift)" if result.get("drifted") else ""
+        axis.set_title(f"{name}: PSI {result.get('psi', float('nan')):.2f}{mark}", fontsize=10)
+    for axis in axes[len(FEATURES) :]:
+        axis.set_visible(False)
+    axes[0].legend(list(COLOURS), fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def probability_figure(window: pd.DataFrame, prevalence: float | None) -> Figure:
+    """The window's predicted probabilities, with the training prevalence."""
+    figure = Figure(figsize=(6, 3))
+    axis = figure.add_subplot()
+    axis.hist(window["probability"], bins=np.linspace(0, 1, 21), color=COLOURS["window"])
+    if prevalence is not None:
+        axis.axvline(prevalence, color=COLOURS["reference"], label="training prevalence")
+        axis.legend(fontsize=8)
+    axis.set_xlabel("predicted probability of heart disease")
+    axis.set_ylabel("records")
+    return figure
+
+
+def calibration_figure(points: list[dict[str, float]]) -> Figure:
+    """Observed rate against mean predicted probability (a reliability diagram)."""
+    figure = Figure(figsize=(4, 4))
+    axis = figure.add_subplot()
+    axis.plot([0, 1], [0, 1], linestyle=":", color="#888")
+    axis.plot(
+        [point["mean_predicted"] for point in points],
+        [point["observed"] for point in points],
+        marker="o",
+        color=COLOURS["window"],
+    )
+    axis.set_xlabel("mean predicted probability")
+    axis.set_ylabel("observed rate of heart disease")
+    return figure
+
+
+def _drift_html(summary: dict[str, Any], reference: pd.DataFrame, window: pd.DataFrame) -> str:
+    drift = summary["drift"]
+    if not drift["judged"]:
+        return "<p>Drift not judged: too few records in the window.</p>"
+    positive = drift["checks"]["positive_rate"]
+    checks = [
+        [name, check.get("shift", check["value"]), check["threshold"], check["failed"]]
+        for name, check in drift["checks"].items()
+    ]
+    keys = ["test", "statistic", "p_value", "adjusted_p_value", "psi", "drifted"]
+    features = [[name, *(row[key] for key in keys)] for name, row in drift["features"].items()]
+    return (
+        "<h2>Data quality and predictions</h2>"
+        + _table(["check", "value", "threshold", "failed"], checks)
+        + "<p>positive_rate: the predicted positive rate's distance from the training "
+        f"prevalence ({positive['value']:.3f} against {positive['training_prevalence']:.3f}).</p>"
+        + "<h2>Feature drift</h2>"
+        + f"<p>A feature drifts when its Benjamini-Hochberg adjusted p-value is below "
+        f"{drift['alpha']} and its PSI reaches {drift['psi_threshold']}.</p>"
+        + _table(["feature", *keys], features)
+        + _png(distributions_figure(reference, window, drift))
+        + "<h3>Predicted probabilities</h3>"
+        + _png(probability_figure(window, positive["training_prevalence"]))
+    )
+
+
+def _performance_html(performance: dict[str, Any]) -> str:
+    keys = ["predictions", "labelled", "unlabelled", "roc_auc", "log_loss", "accuracy"]
+    keys.append("brier_score")
+    rows = [
+        [f"{w['start'][:10]} to {w['end'][:10]}", *(w[key] for key in keys)]
+        for w in performance.get("windows", [])
+    ]
+    html = (
+        f"<h2>Labelled performance</h2><p>Last {performance['window_days']} days: "
+        f"{performance['labelled']} labelled, {performance['unlabelled']} unlabelled; judged: "
+        f"{_cell(performance['judged'])}, below thresholds: {_cell(performance['failed'])} "
+        f"(ROC AUC ≥ {performance['min_roc_auc']}, Brier score ≤ "
+        f"{performance['max_brier_score']}).</p>" + _table(["window", *keys], rows)
+    )
+    if performance["calibration"]:
+        html += "<h3>Calibration</h3>" + _png(calibration_figure(performance["calibration"]))
+    return html
+
+
+def render_html(
+    summary: dict[str, Any],
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+) -> str:
+    """The whole report page."""
+    info = summary["window"]
+    verdict = summary["verdict"]
+    notes = "".join(f"<li>{escape(note)}</li>" for note in summary["notes"])
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Monitoring: {escape(verdict)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Monitoring report</h1><p class='verdict'>Verdict: <span class="
+        f"'{'ok' if verdict == 'healthy' else 'bad'}'>{escape(verdict)}</span> "
+        f"(exit status {summary['exit_code']})</p>"
+        f"<p>Window: {escape(info['start'])} to {escape(info['end'])}, "
+        f"{summary['drift']['records']} records from {info['files']} file(s) of "
+        f"{escape(info['directory'])}; {info['partial_lines']} partial and "
+        f"{info['malformed_lines']} malformed line(s) skipped. Reference: "
+        f"{escape(str(summary['reference'].get('path', '')))} ({summary['reference']['rows']} "
+        "rows).</p>"
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + _drift_html(summary, reference, window)
+        + _performance_html(summary["performance"])
+        + "</body></html>\n"
+    )
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """A short verdict for a CI job's step summary."""
+    drift, performance = summary["drift"], summary["performance"]
+    lines = [
+        f"### Monitoring: {summary['verdict']} (exit status {summary['exit_code']})",
+        "",
+        f"- window: {summary['window']['start'][:19]} to {summary['window']['end'][:19]}, "
+        f"{drift['records']} records",
+        f"- drifted features: {', '.join(drift['drifted_features']) or 'none'}",
+        f"- failed checks: {', '.join(drift['failed_checks']) or 'none'}",
+        f"- labelled performance: {performance['labelled']} labelled, ROC AUC "
+        f"{performance['roc_auc']}, Brier score {performance['brier_score']}"
+        f"{' (below thresholds)' if performance['failed'] else ''}",
+        *(f"- note: {note}" for note in summary["notes"]),
+        "",
+    ]
+    return "\n".join(lines) + "\n"
