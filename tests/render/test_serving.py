@@ -12,21 +12,25 @@ from tests.support import DEFAULT_PACKAGE, makefile_text, render
 
 SERVICE_DEPENDENCIES = {
     "fastapi",
+    "httptools",
     "numpy",
     "onnxruntime",
     "prometheus-client",
     "skl2onnx",
     "uvicorn",
+    "uvloop",
 }
 # What a lean image installs to score an ONNX export (the `serve` dependency group): no training.
 LEAN_SERVING = {
     "fastapi",
+    "httptools",
     "numpy",
     "onnxruntime",
     "prometheus-client",
     "pydantic",
     "pyyaml",
     "uvicorn",
+    "uvloop",
 }
 SERVICE_TARGETS = {"serve", "export-model"}
 
