@@ -173,6 +173,7 @@ SERVING_FILES: tuple[str, ...] = (
             "onnx_export.py",
             "onnx_model.py",
             "payloads.py",
+            "prediction_log.py",
             "telemetry.py",
         )
     ),
@@ -187,6 +188,7 @@ SERVING_FILES: tuple[str, ...] = (
             "test_main.py",
             "test_model.py",
             "test_onnx.py",
+            "test_prediction_log.py",
         )
     ),
 )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -401,3 +404,58 @@ def test_a_registry_uri_to_nothing_exits_1_in_one_line(
         failure, f"cannot load the model from {uri} (tracking store {store}): {reason}"
     )
     assert not (tmp_path / "nowhere").exists()
+
+
+def _predict(url: str, records: list[dict[str, float]], request_id: str | None) -> dict[str, Any]:
+    """One POST /predict; the answer, checked to carry its id in the header as in the body."""
+    headers = {"content-type": "application/json"}
+    if request_id is not None:
+        headers["x-request-id"] = request_id
+    body = json.dumps({"records": records}).encode()
+    request = urllib.request.Request(f"{url}/predict", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+        assert response.headers["x-request-id"] == answer["request_id"]
+    return answer
+
+
+def test_prediction_log_holds_every_record_after_sigterm(
+    trained: Path,
+    exported: Path,
+    held_back: tuple[list[dict[str, float]], list[float]],
+    tmp_path: Path,
+) -> None:
+    """N answered requests (1 to 10 records, from 4 clients), then SIGTERM: exactly one line per
+    record, valid JSON, under the ids the answers gave, with their features and answers."""
+    rows = held_back[0]
+    batches = [rows[: 1 + (n % 4) * 3] for n in range(60)]  # 1, 4, 7 and 10 records
+    given = [f"client-{n}" if n % 5 == 0 else None for n in range(len(batches))]
+    log_dir = tmp_path / "predictions"
+    env = {"MODEL_DIR": str(exported), "PREDICTION_LOG_DIR": str(log_dir)}
+    with _service(trained, env) as service, ThreadPoolExecutor(max_workers=4) as clients:
+        answers = list(clients.map(partial(_predict, service.url), batches, given))
+    assert service.exit_status == 0
+    files = sorted(log_dir.iterdir())
+    assert files and all(
+        re.fullmatch(r"predictions-\d{8}T\d{6}Z-\d+\.jsonl", f.name) for f in files
+    )
+    text = "".join(path.read_text(encoding="utf-8") for path in files)
+    assert text.endswith("\n")
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert len(lines) == sum(len(batch) for batch in batches)
+    logged = {(line["request_id"], line["index"]): line for line in lines}
+    assert len(logged) == len(lines)  # no record twice
+    for batch, request_id, answer in zip(batches, given, answers, strict=True):
+        if request_id is not None:
+            assert answer["request_id"] == request_id
+        for index, (record, prediction) in enumerate(
+            zip(batch, answer["predictions"], strict=True)
+        ):
+            line = logged[(answer["request_id"], index)]
+            assert line["features"] == record
+            assert (line["probability"], line["prediction"]) == (
+                prediction["probability"],
+                prediction["prediction"],
+            )
+            assert line["model"] == {"name": MODEL_NAME, "version": "1"}
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", line["time"])

@@ -287,6 +287,28 @@ def test_deployment_probes_ports_and_writable_tmp(rendered: Rendered) -> None:
     assert budget["spec"]["selector"] == deployment["spec"]["selector"]
 
 
+def test_prediction_log_volume_when_switched_on(rendered: Rendered) -> None:
+    """Off by default; on: PREDICTION_LOG_DIR on a volume of its own (a PVC or an emptyDir),
+    one subdirectory per pod, and the root file system still read-only."""
+    (default,) = _pod_specs(rendered.one("default", "Deployment"))
+    assert "env" not in default["containers"][0]
+    assert [volume["name"] for volume in default["volumes"]] == ["tmp"]
+    (spec,) = _pod_specs(rendered.one("all-on", "Deployment"))
+    (container,) = spec["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    assert env["PREDICTION_LOG_DIR"]["value"] == "/var/log/predictions"
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    mount = {"name": "prediction-log", "mountPath": "/var/log/predictions"}
+    assert {**mount, "subPathExpr": "$(POD_NAME)"} in container["volumeMounts"]
+    claim = {"name": "prediction-log", "persistentVolumeClaim": {"claimName": "prediction-log"}}
+    assert claim in spec["volumes"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    on = _render_chart(rendered.chart, {"predictionLog": {"enabled": True}})
+    deployment = yaml.safe_load(on[f"{rendered.chart.name}/templates/deployment.yaml"])
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "prediction-log", "emptyDir": {"sizeLimit": "1Gi"}} in volumes
+
+
 def _image_of(doc: dict[str, Any]) -> str:
     (spec,) = _pod_specs(doc)
     image: str = spec["containers"][0]["image"]
@@ -523,6 +545,7 @@ def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> No
         ({"monitoring": {"alerts": {"errorRatio": {"window": "5 min"}}}}, "/errorRatio/window"),
         ({"monitoring": {"alerts": {"positiveRateShift": {"expectedRate": 2}}}}, "expectedRate"),
         ({"monitoring": {"prometheusRule": {"enable": True}}}, "additional properties 'enable'"),
+        ({"predictionLog": {"enabled": True, "mountPath": "logs"}}, "/predictionLog/mountPath"),
     ],
 )
 def test_values_schema_rejects_mistakes(

@@ -12,21 +12,25 @@ from tests.support import DEFAULT_PACKAGE, makefile_text, render
 
 SERVICE_DEPENDENCIES = {
     "fastapi",
+    "httptools",
     "numpy",
     "onnxruntime",
     "prometheus-client",
     "skl2onnx",
     "uvicorn",
+    "uvloop",
 }
 # What a lean image installs to score an ONNX export (the `serve` dependency group): no training.
 LEAN_SERVING = {
     "fastapi",
+    "httptools",
     "numpy",
     "onnxruntime",
     "prometheus-client",
     "pydantic",
     "pyyaml",
     "uvicorn",
+    "uvloop",
 }
 SERVICE_TARGETS = {"serve", "export-model"}
 
@@ -92,16 +96,18 @@ def test_make_targets_follow_serving(project: Path, serving: bool) -> None:
         assert targets >= SERVICE_TARGETS
         assert re.search(r"^serve: .*## ", makefile, flags=re.MULTILINE)
         assert "-m $(PACKAGE).serve --host 127.0.0.1 --port $(SERVE_PORT)" in makefile
+        assert "PREDICTION_LOG_DIR ?= logs/predictions" in makefile
     else:
         assert not targets & SERVICE_TARGETS
         assert "SERVE_PORT" not in makefile
         assert ".serve" not in makefile
 
 
-def test_exported_model_is_not_committed(project: Path) -> None:
-    """models/serving/ (make export-model) is a copy of the registry's: git ignores it."""
+def test_exported_model_and_prediction_log_are_not_committed(project: Path) -> None:
+    """models/serving/ (make export-model) is a copy of the registry's, logs/ the service's
+    prediction log (make serve): git ignores both."""
     ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
-    assert "models/serving/" in ignored
+    assert {"models/serving/", "/logs/"} <= set(ignored)
 
 
 def test_serving_page_arrives_with_serving(project: Path, serving: bool) -> None:

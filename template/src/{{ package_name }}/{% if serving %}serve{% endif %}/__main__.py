@@ -6,7 +6,8 @@ Usage, from the project root::
 
 Settings come from the environment (flags win): ``SERVE_HOST`` (default 127.0.0.1),
 ``SERVE_PORT`` (8000), ``SERVE_MAX_RECORDS`` (records per request, 1000),
-``SERVE_MAX_BODY_BYTES`` (1 MiB), and the model's source: ``MODEL_DIR``, else ``MODEL_URI`` and
+``SERVE_MAX_BODY_BYTES`` (1 MiB), ``PREDICTION_LOG_DIR`` (where to log every prediction; unset:
+no log, see ``prediction_log.py``), and the model's source: ``MODEL_DIR``, else ``MODEL_URI`` and
 ``MLFLOW_TRACKING_URI`` (see ``model.py``). When no model can be loaded the server stops and
 the command exits with status 1 after one line on stderr. SIGTERM and Ctrl-C stop it cleanly:
 requests in flight are answered first, and the exit status is 0.
@@ -28,6 +29,7 @@ from ..paths import find_project_root
 from .app import DEFAULT_MAX_RECORDS, create_app
 from .limits import DEFAULT_MAX_BODY_BYTES
 from .model import ModelSource, load
+from .prediction_log import LogSettings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -69,6 +71,7 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         lambda: load(source),
         max_records=env_int(environ, "SERVE_MAX_RECORDS", DEFAULT_MAX_RECORDS),
         max_body_bytes=env_int(environ, "SERVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        prediction_log=LogSettings.from_env(environ),
         on_failure=stop,
     )
     config = uvicorn.Config(

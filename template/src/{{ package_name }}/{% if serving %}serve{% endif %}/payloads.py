@@ -100,9 +100,11 @@ class Prediction(BaseModel):
 
 
 class PredictResponse(BaseModel):
-    """One prediction per record, in the order of the request."""
+    """One prediction per record, in the order of the request, and the request's id (also in
+    the ``X-Request-ID`` header, and in the prediction log when there is one)."""
 
     model_config = STRICT
+    request_id: str
     model: ModelDescription
     predictions: list[Prediction]
 

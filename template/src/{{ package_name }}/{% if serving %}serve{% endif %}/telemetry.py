@@ -6,10 +6,9 @@ distribution of predictions. ``GET /metrics`` exposes them in the text format.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # Latency buckets (seconds) around the service's expected range: sub-millisecond to seconds.
@@ -44,6 +43,8 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
             ("prediction",),
             registry=self.registry,
         )
+        self._positive = self.predictions.labels("1")
+        self._negative = self.predictions.labels("0")
         self.probability = Histogram(
             "prediction_probability",
             "Predicted probability of the positive class",
@@ -82,11 +83,11 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
         self.model_loaded.set(1)
         self.model_info.labels(name or "", version or "", runtime or "").set(1)
 
-    def observe_predictions(self, classes: np.ndarray, probabilities: Iterable[float]) -> None:
+    def observe_predictions(self, classes: Sequence[int], probabilities: Iterable[float]) -> None:
         """Count a batch of predictions and record their probabilities."""
-        positives = int(np.count_nonzero(classes))
-        self.predictions.labels("1").inc(positives)
-        self.predictions.labels("0").inc(len(classes) - positives)
+        positives = sum(classes)
+        self._positive.inc(positives)
+        self._negative.inc(len(classes) - positives)
         for value in probabilities:
             self.probability.observe(value)
 
@@ -102,6 +103,7 @@ class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI ca
         self.app = app
         self.metrics = metrics
         self.endpoints = frozenset(endpoints)
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -119,7 +121,23 @@ class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI ca
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            endpoint = scope["path"] if scope["path"] in self.endpoints else OTHER
-            method = scope["method"] if scope["method"] in METHODS else OTHER
-            self.metrics.requests.labels(endpoint, method, str(status)).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - start)
+            key = (scope["path"], scope["method"], str(status))
+            children = self._children.get(key) or self._labelled(*key)
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)
+
+    def _labelled(self, path: str, method: str, status: str) -> tuple[Any, Any]:
+        """The request counter and latency histogram of a request's labels (kept for reuse).
+
+        Only known endpoints and methods are kept: the others share the ``other`` series, so
+        that scanners cannot grow the cache or the metrics.
+        """
+        endpoint = path if path in self.endpoints else OTHER
+        method = method if method in METHODS else OTHER
+        children = (
+            self.metrics.requests.labels(endpoint, method, status),
+            self.metrics.latency.labels(endpoint),
+        )
+        if OTHER not in (endpoint, method):
+            self._children[(path, method, status)] = children
+        return children

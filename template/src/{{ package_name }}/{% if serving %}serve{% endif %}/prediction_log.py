@@ -1,0 +1,263 @@
+"""The prediction log: every scored record as one JSON line, in files read back later.
+
+``make monitor`` and ``make feedback`` read these files (docs/serving.md gives the format), so
+they are files rather than stdout; a cluster's log collector can ship them too. The request
+path only appends to a bounded buffer (:meth:`PredictionLog.submit`, microseconds); a writer
+thread formats the records and appends them to ``predictions-<UTC time>-<pid>.jsonl`` in
+``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which starts a new file past a size or an age. A
+full buffer drops records and a failing disk loses them: both are counted in the service's
+metrics, neither ever fails or slows a request. :meth:`PredictionLog.close` writes whatever is
+buffered, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic_core import to_json
+
+from ..core.schema import FEATURES
+from ..errors import StageError
+from .telemetry import ServiceMetrics
+
+LOG = logging.getLogger(__name__)
+DIR_ENV = "PREDICTION_LOG_DIR"
+MAX_BYTES_ENV = "PREDICTION_LOG_MAX_BYTES"
+MAX_AGE_ENV = "PREDICTION_LOG_MAX_AGE_SECONDS"
+QUEUE_ENV = "PREDICTION_LOG_QUEUE"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_AGE_SECONDS = 3600
+DEFAULT_QUEUE = 10_000  # records waiting for the writer, at most
+WARN_EVERY_SECONDS = 60.0  # a failing disk is reported at most this often in the log
+# After a write, the writer lets records gather this long: one wake-up and one write system call
+# for many requests under load, rather than a thread switch per request.
+GATHER_SECONDS = 0.02
+Clock = Callable[[], float]
+
+
+def _setting(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A positive integer from the environment (blank: the default)."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise StageError(f"{name} must be an integer of at least 1, not {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Where the log goes, when its files rotate, and how many records may wait."""
+
+    directory: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS
+    queue_size: int = DEFAULT_QUEUE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LogSettings | None:
+        """The settings of ``PREDICTION_LOG_*``; None (no log) when the directory is unset."""
+        directory = environ.get(DIR_ENV, "").strip()
+        if not directory:
+            return None
+        return cls(
+            directory=Path(directory).expanduser().resolve(),
+            max_bytes=_setting(environ, MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
+            max_age_seconds=_setting(environ, MAX_AGE_ENV, DEFAULT_MAX_AGE_SECONDS),
+            queue_size=_setting(environ, QUEUE_ENV, DEFAULT_QUEUE),
+        )
+
+
+class Scored(NamedTuple):
+    """One request's records and answers, as the request path hands them over (cheaply)."""
+
+    request_id: str
+    time: float  # seconds since the epoch, when the answer was computed
+    model: tuple[str | None, str | None]  # registered name and version
+    rows: Sequence[Sequence[float]]  # features in FEATURES order
+    classes: Sequence[int]
+    probabilities: Sequence[float]
+
+    def encode(self) -> bytes:
+        """One JSON line per record (the format of docs/serving.md), each ending in a newline."""
+        stamp = iso_time(self.time)
+        model = {"name": self.model[0], "version": self.model[1]}
+        return b"".join(
+            to_json(
+                {
+                    "request_id": self.request_id,
+                    "index": index,
+                    "time": stamp,
+                    "model": model,
+                    "features": dict(zip(FEATURES, row, strict=True)),
+                    "probability": probability,
+                    "prediction": prediction,
+                }
+            )
+            + b"\n"
+            for index, (row, prediction, probability) in enumerate(
+                zip(self.rows, self.classes, self.probabilities, strict=True)
+            )
+        )
+
+
+def iso_time(when: float) -> str:
+    """ISO 8601 in UTC with microseconds, e.g. ``2026-12-01T23:40:00.123456+00:00``."""
+    seconds, micros = divmod(round(when * 1_000_000), 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros:06d}+00:00"
+
+
+def file_name(when: float, pid: int) -> str:
+    """``predictions-20261201T234000Z-1234.jsonl``: UTC start time and writer process."""
+    return f"predictions-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}-{pid}.jsonl"
+
+
+class LogFiles:  # pylint: disable=too-many-instance-attributes  # settings and open file
+    """Append-only JSON Lines files in a directory, a new one past a size or an age.
+
+    Each :meth:`append` is written whole or not at all: a write that fails midway is cut back
+    to the last complete line, and the next append starts a new file. Files are named after
+    the second they start in, so a new file starts at most once a second.
+    """
+
+    def __init__(
+        self, directory: Path, max_bytes: int, max_age_seconds: float, clock: Clock = time.time
+    ) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.max_age_seconds = max_age_seconds
+        self.clock = clock
+        self.path: Path | None = None
+        self._fd: int | None = None
+        self._size = 0
+        self._opened_at = 0.0
+
+    def append(self, data: bytes) -> None:
+        """Append complete lines; OSError (nothing of ``data`` kept) when the disk refuses."""
+        fd = self._current(len(data))
+        written = 0
+        try:
+            while written < len(data):
+                written += self._write(fd, data[written:])
+        except OSError:
+            self._cut_back(fd)
+            self.close()
+            raise
+        self._size += written
+
+    def _write(self, fd: int, data: bytes) -> int:
+        """One write system call (a seam for tests of a write that fails midway)."""
+        return os.write(fd, data)
+
+    def _cut_back(self, fd: int) -> None:
+        """Remove a partly written line, if the file system lets us."""
+        try:
+            os.ftruncate(fd, self._size)
+        except OSError:
+            LOG.warning("prediction log: cannot remove a partly written line from %s", self.path)
+
+    def _current(self, incoming: int) -> int:
+        """The open file, or a new one when it is due (too big or too old)."""
+        now = self.clock()
+        if self._fd is not None:
+            too_big = self._size > 0 and self._size + incoming > self.max_bytes
+            too_old = now - self._opened_at >= self.max_age_seconds
+            same_name = self.directory / file_name(now, os.getpid()) == self.path
+            if not (too_big or too_old) or same_name:
+                return self._fd
+            self.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / file_name(now, os.getpid())
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd, self.path, self._opened_at = fd, path, now
+        self._size = os.fstat(fd).st_size
+        return fd
+
+    def close(self) -> None:
+        """Close the current file; the next append opens a new one."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.close(fd)
+            except OSError:
+                LOG.warning("prediction log: cannot close %s", self.path)
+
+
+class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer and thread
+    """A bounded buffer of scored requests and the thread that writes them to :class:`LogFiles`."""
+
+    def __init__(
+        self, settings: LogSettings, metrics: ServiceMetrics, clock: Clock = time.time
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.files = LogFiles(
+            settings.directory, settings.max_bytes, settings.max_age_seconds, clock
+        )
+        self._pending: list[Scored] = []
+        self._records = 0  # records in _pending
+        self._closing = False
+        self._closed = threading.Event()  # cuts the writer's gathering pause short
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._warned_at = -WARN_EVERY_SECONDS
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        self._thread.start()
+
+    def submit(self, scored: Scored) -> None:
+        """Queue a request's records for writing; drop them (counted) when the buffer is full."""
+        count = len(scored.rows)
+        with self._wake:
+            if self._closing or self._records + count > self.settings.queue_size:
+                self.metrics.log_dropped.inc(count)
+                return
+            self._pending.append(scored)
+            self._records += count
+            self._wake.notify()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write everything queued, then stop the writer and close the file."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._closed.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        """Write batches until closed and drained."""
+        while True:
+            with self._wake:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                batch, self._pending, self._records = self._pending, [], 0
+            if batch:
+                self._write(batch)
+                self._closed.wait(GATHER_SECONDS)
+            elif self._closing:
+                self.files.close()
+                return
+
+    def _write(self, batch: list[Scored]) -> None:
+        """Append a batch in one write; count it as written or as lost."""
+        count = sum(len(scored.rows) for scored in batch)
+        try:
+            self.files.append(b"".join(scored.encode() for scored in batch))
+        # The writer must outlive any one batch: a full disk, a missing permission, or a bug.
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            self.metrics.log_errors.inc(count)
+            now = time.monotonic()
+            if now - self._warned_at >= WARN_EVERY_SECONDS:
+                self._warned_at = now
+                LOG.warning("prediction log: %d record(s) lost: %s", count, error)
+        else:
+            self.metrics.log_records.inc(count)
