@@ -107,13 +107,14 @@ def _text(value: Any) -> str | None:
 
 
 def log_files(directory: Path, since: datetime | None = None) -> list[Path]:
-    """The log's files, oldest name first; with ``since``, only those written to since then."""
+    """The log's files, oldest name first, in ``directory`` and below it (in a cluster, each
+    pod writes to a subdirectory of its own); with ``since``, only those written to since then."""
     if not directory.is_dir():
         raise StageError(
             f"no prediction log: {directory} is not a directory "
             f"(set {LOG_DIR_ENV} or monitor.log_dir in params.yaml)"
         )
-    files = sorted(directory.glob(FILE_PATTERN))
+    files = sorted(directory.glob(f"**/{FILE_PATTERN}"), key=lambda path: (path.name, path))
     if not files:
         raise StageError(f"no prediction log: no {FILE_PATTERN} file in {directory}")
     if since is None:
