@@ -141,4 +141,6 @@ def _print(result: SwitchResult) -> None:
                 err=True,
             )
     else:
-        click.echo("Review with `git diff`, then commit.")
+        click.echo(
+            "Review with `git diff`, run `make check` (the checks of the features on), then commit."
+        )
