@@ -484,3 +484,14 @@ def _env_pairs(value: str) -> dict[str, str]:
     lexer = shlex.shlex(value, posix=True)
     lexer.whitespace_split = True
     return dict(pair.split("=", 1) for pair in lexer)
+
+
+# The alerts of the chart's PrometheusRule (templates/_alerts.tpl).
+ALERTS = {
+    "PredictErrorRatioHigh",
+    "PredictLatencyP99High",
+    "ModelNotLoaded",
+    "PredictionLogDropping",
+    "PredictionLogFailing",
+    "PredictedPositiveRateShift",
+}

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.engine import Engine, find_engine
-from tests.support import BIN, DEFAULT_PACKAGE, commit_all, run, scaffold
+from tests.support import BIN, DEFAULT_PACKAGE, commit_all, git_files, run, scaffold
 
 CHAMPION_PROBE = """
 import json, sys
@@ -84,3 +86,14 @@ def helm_env(tmp_path: Path) -> dict[str, str]:
             for kind in ("CACHE", "CONFIG", "DATA")
         },
     }
+
+
+@pytest.fixture(scope="module")
+def exported(trained: Path) -> Iterator[Path]:
+    """`make export-model` (the ONNX export that the service and the image serve), once per
+    module; removed afterwards, as the project had none."""
+    before = git_files(trained)
+    run(["make", "export-model"], cwd=trained)
+    yield trained / "models" / "serving"
+    shutil.rmtree(trained / "models" / "serving", ignore_errors=True)
+    assert git_files(trained) == before

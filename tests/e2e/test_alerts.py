@@ -28,20 +28,12 @@ import pytest
 import yaml
 
 from tests.e2e.test_serve import Service, _service
-from tests.support import free_port, git_files, run, stop_group
+from tests.support import ALERTS, free_port, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
 SLUG = "heart-disease-risk"
 SELECTOR = f'namespace="{SLUG}", job="{SLUG}"'  # the alerts' default (release and namespace SLUG)
-ALERTS = {
-    "PredictErrorRatioHigh",
-    "PredictLatencyP99High",
-    "ModelNotLoaded",
-    "PredictionLogDropping",
-    "PredictionLogFailing",
-    "PredictedPositiveRateShift",
-}
 # Grafana's variables, replaced by values PromQL accepts before the queries are parsed.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__range": "1h", "$namespace": ".*", "$job": ".*"}
 # The live test's settings, through the same values as a user's: short windows and `for`.
@@ -86,16 +78,6 @@ def _queried(query: str) -> set[str]:
         query = query.replace(variable, value)
     label_values = re.fullmatch(r"label_values\((.+), *\w+\)", query)
     return _metric_names(promql_parser.parse(label_values[1] if label_values else query))
-
-
-@pytest.fixture(scope="module")
-def exported(trained: Path) -> Iterator[Path]:
-    """`make export-model` (the ONNX export the image serves), removed afterwards."""
-    before = git_files(trained)
-    run(["make", "export-model"], cwd=trained)
-    yield trained / "models" / "serving"
-    shutil.rmtree(trained / "models" / "serving", ignore_errors=True)
-    assert git_files(trained) == before
 
 
 # ── promtool on the rules, as the generated project runs it ─────────────────────────────────

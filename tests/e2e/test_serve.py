@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import BIN, DEFAULT_PACKAGE, free_port, git_files, run, stop_group
+from tests.support import BIN, DEFAULT_PACKAGE, free_port, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -110,16 +110,6 @@ def _service(
     finally:
         if process.poll() is None:
             service.exit_status = _stop(process)
-
-
-@pytest.fixture(scope="module")
-def exported(trained: Path) -> Iterator[Path]:
-    """`make export-model` once; the export is removed afterwards, as the project had none."""
-    before = git_files(trained)
-    run(["make", "export-model"], cwd=trained)
-    yield trained / "models" / "serving"
-    shutil.rmtree(trained / "models" / "serving", ignore_errors=True)
-    assert git_files(trained) == before
 
 
 def _assert_matches_champion(

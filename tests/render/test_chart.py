@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.support import BIN, checkov, enabled, option_matrix, render, run
+from tests.support import ALERTS, BIN, checkov, enabled, option_matrix, render, run
 
 CUSTOM = {
     "project_name": "Fraud Score",
@@ -40,14 +40,6 @@ UID = 10001
 # have them, so kubernetes-validate skips them; the tests below check them field by field, and
 # the e2e tier runs promtool on the PrometheusRule's spec.
 OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
-ALERTS = {
-    "PredictErrorRatioHigh",
-    "PredictLatencyP99High",
-    "ModelNotLoaded",
-    "PredictionLogDropping",
-    "PredictionLogFailing",
-    "PredictedPositiveRateShift",
-}
 
 # What checkov may skip, by values set, and why (each skip is an annotation in the chart).
 EXPECTED_SKIPS = {
