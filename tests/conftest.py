@@ -32,6 +32,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
 SHARED_PROJECT = frozenset({"default_project", "trained", "held_back"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its own hook of this name)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group the tests that use the shared e2e project (a no-op without xdist)."""
     for item in items:
