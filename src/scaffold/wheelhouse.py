@@ -77,23 +77,46 @@ def build(
         )  # fmt: skip
         if created.lock_problem:
             raise ScaffoldError(f"cannot lock the project: {created.lock_problem}")
-        pins = work / "requirements.txt"
-        _run([uv, "export", "--quiet", "--frozen", "--all-groups", "--no-emit-project",
-              "--output-file", str(pins)], created.path)  # fmt: skip
         # pip wheel keeps each published wheel as it is and builds one only for the few
         # projects that publish none (e.g. antlr4-python3-runtime, an sdist), so that the
         # lab never builds anything.
         wheel = [*_pip(), "wheel", "--quiet", "--prefer-binary", "--wheel-dir", str(dest)]
-        _run([*wheel, "--no-deps", "--require-hashes", "-r", str(pins)], work)
+        count = 0
+        for selection, pins in _pin_sets(created.path, work):
+            _run([uv, "export", "--quiet", "--frozen", *selection, "--no-emit-project",
+                  "--output-file", str(pins)], created.path)  # fmt: skip
+            _run([*wheel, "--no-deps", "--require-hashes", "-r", str(pins)], work)
+            text = pins.read_text(encoding="utf-8")
+            count += sum(1 for line in text.splitlines() if "==" in line)
         backend = _build_requires(created.path)
         _run([*wheel, *backend, f"uv=={_uv_version(uv)}"], work)
         extra = _editable_requires(uv, created.path, dest, backend)
         if extra:
             _run([*wheel, *extra], work)
-        count = sum(1 for line in pins.read_text(encoding="utf-8").splitlines() if "==" in line)
     wheels = sorted(dest.glob("*.whl"))
     size = sum(wheel.stat().st_size for wheel in wheels)
     return Wheelhouse(dest, len(wheels), size, time.monotonic() - start, count)
+
+
+def _pin_sets(project: Path, work: Path) -> list[tuple[list[str], Path]]:
+    """The `uv export` selections to download, each with its pins file. A dependency group
+    declared in conflict with the default ones (checkov's, resolved in a fork of its own)
+    cannot be exported with them: it gets a set of its own."""
+    settings = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    uv = settings.get("tool", {}).get("uv", {})
+    defaults = set(uv.get("default-groups", ["dev"]))  # uv's default
+    apart = sorted(
+        {
+            str(entry["group"])
+            for conflict in uv.get("conflicts", [])
+            for entry in conflict
+            if isinstance(entry, dict) and entry.get("group") not in (None, *defaults)
+        }
+    )
+    together = ["--all-groups", *(f"--no-group={group}" for group in apart)]
+    sets = [(together, work / "requirements.txt")]
+    sets += [(["--only-group", group], work / f"requirements-{group}.txt") for group in apart]
+    return sets
 
 
 def _pip() -> list[str]:
