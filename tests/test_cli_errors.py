@@ -181,3 +181,20 @@ def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.S
     assert process.returncode == 128 + signum
     assert stderr.splitlines() == ["interrupted; nothing was left behind"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_a_signal_unwinds_counts_as_the_interruption() -> None:
+    """A library's clean-up that fails during the unwinding (copier's temporary directory,
+    still being written by git) is reported as the interruption, not as a traceback."""
+    from scaffold.cli import _interruption, _Stopped
+
+    def cleanup_failing_under_a_signal() -> None:
+        try:
+            raise _Stopped(signal.SIGTERM)
+        except KeyboardInterrupt:
+            raise OSError("Directory not empty: '.git'") from None
+
+    with pytest.raises(OSError, match="not empty") as caught:
+        cleanup_failing_under_a_signal()
+    assert isinstance(_interruption(caught.value), _Stopped)
+    assert _interruption(ValueError("a bug")) is None

@@ -50,8 +50,25 @@ def _run(
         steps.close()
         click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
         raise SystemExit(128 + getattr(interrupt, "signum", signal.SIGINT)) from None
+    except Exception as error:  # e.g. a library's clean-up that failed as the signal unwound
+        stopped = _interruption(error)
+        if stopped is None:
+            raise  # a bug keeps its traceback
+        steps.close()
+        click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
+        raise SystemExit(128 + getattr(stopped, "signum", signal.SIGINT)) from None
     finally:
         steps.close()
+
+
+def _interruption(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or stop signal that `error` was raised while handling, if any."""
+    seen = error.__context__
+    for _ in range(100):  # a context chain is short; this only bounds a pathological one
+        if seen is None or isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 class _Stopped(KeyboardInterrupt):
