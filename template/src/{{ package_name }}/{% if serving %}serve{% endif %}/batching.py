@@ -8,7 +8,9 @@ never delayed, and under load the fixed cost is shared by every request of a bat
 
 A model that answers in microseconds (ONNX Runtime) is called ``inline``, on the event loop:
 the hop to a worker thread and back would cost more than the call (measured with bench/serve:
-single-client requests/s 1.7x higher inline), and requests still share a call when they queue.
+single-client requests/s 1.7x higher inline). The batch is then scored by a plain callback on
+the loop's next turn rather than a task, so the requests that arrived in the same turn still
+share a call.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 Rows = Sequence[Sequence[float]]
 Result = tuple[np.ndarray, np.ndarray]
+Waiting = tuple[Rows, "asyncio.Future[Result]"]  # a request's rows and where its answer goes
 
 
 class MicroBatcher:  # pylint: disable=too-few-public-methods  # one verb: predict
@@ -32,19 +35,25 @@ class MicroBatcher:  # pylint: disable=too-few-public-methods  # one verb: predi
         self._predict = predict
         self.max_rows = max_rows
         self.inline = inline
-        self._pending: deque[tuple[Rows, asyncio.Future[Result]]] = deque()
+        self._pending: deque[Waiting] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._scheduled = False  # an inline drain is due on the loop's next turn
         self.calls = 0  # model calls made, for tests and curiosity
 
     async def predict(self, rows: Rows) -> Result:
         """Classes and probabilities for ``rows``, computed with whatever else is waiting."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
         self._pending.append((rows, future))
-        if self._worker is None or self._worker.done():
+        if self.inline:
+            if not self._scheduled:
+                self._scheduled = True
+                loop.call_soon(self._drain_inline)
+        elif self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
         return await future
 
-    def _next_batch(self) -> list[tuple[Rows, asyncio.Future[Result]]]:
+    def _next_batch(self) -> list[Waiting]:
         """The waiting requests that fit in one call (always at least one)."""
         batch = [self._pending.popleft()]
         size = len(batch[0][0])
@@ -53,27 +62,40 @@ class MicroBatcher:  # pylint: disable=too-few-public-methods  # one verb: predi
             batch.append(self._pending.popleft())
         return [(rows, future) for rows, future in batch if not future.done()]
 
-    async def _drain(self) -> None:
-        """Score batches until nothing waits; each caller gets its own slice or the error."""
+    def _drain_inline(self) -> None:
+        """Score every waiting request on the event loop, in as few calls as fit."""
+        self._scheduled = False
         while self._pending:
             batch = self._next_batch()
-            if not batch:
-                continue
-            rows = [row for request, _ in batch for row in request]
-            try:
-                self.calls += 1
-                if self.inline:
-                    classes, probabilities = self._predict(rows)
-                else:
-                    classes, probabilities = await asyncio.to_thread(self._predict, rows)
-            except Exception as error:  # pylint: disable=broad-exception-caught  # passed on
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            start = 0
-            for request, future in batch:
-                end = start + len(request)
-                if not future.done():  # the client may have gone away meanwhile
-                    future.set_result((classes[start:end], probabilities[start:end]))
-                start = end
+            if batch:
+                self._settle(batch, self._score([row for rows, _ in batch for row in rows]))
+
+    async def _drain(self) -> None:
+        """Score batches in a worker thread until nothing waits."""
+        while self._pending:
+            batch = self._next_batch()
+            if batch:
+                rows = [row for request, _ in batch for row in request]
+                self._settle(batch, await asyncio.to_thread(self._score, rows))
+
+    def _score(self, rows: Rows) -> Result | Exception:
+        """One model call: its result, or the error it raised (for every caller of the batch)."""
+        self.calls += 1
+        try:
+            return self._predict(rows)
+        except Exception as error:  # pylint: disable=broad-exception-caught  # passed on
+            return error
+
+    @staticmethod
+    def _settle(batch: list[Waiting], outcome: Result | Exception) -> None:
+        """Each caller gets its own slice of the result, or the error."""
+        start = 0
+        for rows, future in batch:
+            end = start + len(rows)
+            if future.done():  # the client may have gone away meanwhile
+                pass
+            elif isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result((outcome[0][start:end], outcome[1][start:end]))
+            start = end

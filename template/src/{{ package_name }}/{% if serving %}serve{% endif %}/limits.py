@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -25,20 +28,28 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> bytes:
-    """The request body; :class:`BodyTooLarge` as soon as it is known to exceed ``max_bytes``.
+async def read_body(
+    receive: Receive, declared: str | None, max_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> bytes:
+    """The request body from ASGI ``receive``; :class:`BodyTooLarge` once it exceeds ``max_bytes``.
 
-    A Content-Length over the limit is refused before anything is read; a body streamed
-    without one is counted as it arrives and refused at the first byte too many.
+    A ``declared`` Content-Length over the limit is refused before anything is read; a body
+    streamed without one is counted as it arrives and refused at the first byte too many.
+    :class:`~starlette.requests.ClientDisconnect` if the client leaves before the end.
     """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isdigit() and int(declared) > max_bytes:
         raise BodyTooLarge(max_bytes)
     chunks: list[bytes] = []
     received = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message: dict[str, Any] = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         received += len(chunk)
         if received > max_bytes:
             raise BodyTooLarge(max_bytes)
         chunks.append(chunk)
-    return b"".join(chunks)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

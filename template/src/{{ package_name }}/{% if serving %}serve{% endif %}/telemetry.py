@@ -17,6 +17,8 @@ PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
 # Labels outside these sets become "other", so that scanners cannot create new series.
 OTHER = "other"
 METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+# The status of a request left unanswered because its client went away (nginx's convention).
+CLIENT_CLOSED = 499
 
 
 class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per instrument
@@ -110,7 +112,7 @@ class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI ca
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500  # what the client gets if the app fails before answering
+        status = 0  # until the response starts
 
         async def send_with_status(message: dict[str, Any]) -> None:
             nonlocal status
@@ -120,8 +122,11 @@ class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI ca
 
         try:
             await self.app(scope, receive, send_with_status)
+        except BaseException:
+            status = status or 500  # what the client gets if the app fails before answering
+            raise
         finally:
-            key = (scope["path"], scope["method"], str(status))
+            key = (scope["path"], scope["method"], str(status or CLIENT_CLOSED))
             children = self._children.get(key) or self._labelled(*key)
             children[0].inc()
             children[1].observe(time.perf_counter() - start)
