@@ -89,6 +89,8 @@ def test_alerts_target_checks_and_unit_tests_the_rules(
     env = {**helm_env, "PROMTOOL": _promtool()}
     out = default_project / "build" / "alerts"
     try:
+        found = run(["make", "promtool"], cwd=default_project, env=env)  # CI's install step
+        assert found.stdout.strip() == f"promtool: {env['PROMTOOL']}"
         done = run(["make", "alerts-test"], cwd=default_project, env=env)
         assert "SUCCESS: 6 rules found" in done.stdout
         for tests in ("alerts_test.yaml", "alerts_baseline_test.yaml"):
