@@ -513,9 +513,14 @@ def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> No
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert config_map["metadata"]["annotations"] == {"grafana_folder": "ML"}
     (text,) = config_map["data"].values()
-    shipped = (rendered.chart / "files" / "dashboard.json").read_text(encoding="utf-8")
-    assert json.loads(text) == json.loads(shipped)
-    titles = {panel["title"] for panel in json.loads(text)["panels"]}
+    shipped = json.loads((rendered.chart / "files" / "dashboard.json").read_text(encoding="utf-8"))
+    dashboard = json.loads(text)
+    # One dashboard per project: the uid and title name the chart (Grafana allows 40 characters).
+    assert dashboard.pop("uid") == rendered.chart.name[:40]
+    assert dashboard.pop("title") == f"{shipped.pop('title')}: {rendered.chart.name}"
+    del shipped["uid"]
+    assert dashboard == shipped
+    titles = {panel["title"] for panel in dashboard["panels"]}
     assert {"Requests", "Latency of /predict", "Errors of /predict", "Model served"} <= titles
 
 
