@@ -12,28 +12,42 @@ from typing import TYPE_CHECKING
 import click
 
 from scaffold._cli_fleet import EXIT_CODES, STATE_DIR, Funnel, finish, over_fleet
+from scaffold._cli_options import (
+    F,
+    format_option,
+    jobs_option,
+    template_options,
+    to_option,
+    vcs_ref_option,
+)
 
 if TYPE_CHECKING:
     from scaffold.fleet import Fleet
 
-_FORMATS = click.Choice(["table", "json", "csv", "md"])
-_jobs_option = click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Repositories at a time (default: twice the CPUs, at most 8).",
-)
-_fleet_option = click.option(
-    "--fleet",
-    "fleet_path",
-    type=click.Path(exists=True, path_type=Path),
-    help="The class directory made by `class provision` (its fleet.csv), or any fleet file.",
-)
-_roster_option = click.option(
-    "--roster",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Only these students (with --out DIR, the class directory).",
-)
+
+def _class_options(command: F) -> F:
+    """--fleet, --roster and --out: which class, and which of its students."""
+    for option in reversed(
+        (
+            click.option(
+                "--fleet",
+                "fleet_path",
+                type=click.Path(exists=True, path_type=Path),
+                help="The class directory made by `class provision` (its fleet.csv), "
+                "or any fleet file.",
+            ),
+            click.option(
+                "--roster",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Only these students (with --out DIR, the class directory).",
+            ),
+            click.option(
+                "--out", type=click.Path(file_okay=False, path_type=Path), help="Class directory."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _class_fleet(
@@ -104,12 +118,12 @@ def _provision(class_group: click.Group, run: Funnel) -> None:
         help="The class directory: one repository per id, and fleet.csv.",
     )
     @click.option("--template", metavar="SRC", help="Template path or git URL (default: bundled).")
-    @click.option("--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit).")
+    @vcs_ref_option
     @click.option(
         "--lock/--no-lock", default=True, show_default=True, help="uv lock each distinct project."
     )
-    @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
-    @_jobs_option
+    @format_option("table")
+    @jobs_option
     def provision(
         roster: Path,
         out: Path,
@@ -156,16 +170,12 @@ def _provision(class_group: click.Group, run: Funnel) -> None:
 def _push_fix(class_group: click.Group, run: Funnel) -> None:
 
     @class_group.command(name="push-fix", epilog=EXIT_CODES + " 4 also: a fix left as a patch.")
-    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
-    @_fleet_option
-    @_roster_option
-    @click.option(
-        "--out", type=click.Path(file_okay=False, path_type=Path), help="Class directory."
-    )
+    @to_option
+    @_class_options
     @click.option("--verify", metavar="CMD", help="Run CMD on the committed update branch.")
     @click.option("--resume", is_flag=True, help="Skip students the journal says are done.")
-    @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
-    @_jobs_option
+    @format_option("table")
+    @jobs_option
     def push_fix(
         to: str | None,
         fleet_path: Path | None,
@@ -206,14 +216,10 @@ def _push_fix(class_group: click.Group, run: Funnel) -> None:
 def _status(class_group: click.Group, run: Funnel) -> None:
 
     @class_group.command(name="status", epilog=EXIT_CODES)
-    @_fleet_option
-    @_roster_option
-    @click.option(
-        "--out", type=click.Path(file_okay=False, path_type=Path), help="Class directory."
-    )
+    @_class_options
     @click.option("--test", is_flag=True, help="Run `make test` in a clean worktree of each repo.")
-    @click.option("--format", "fmt", type=_FORMATS, default="csv", show_default=True)
-    @_jobs_option
+    @format_option("csv")
+    @jobs_option
     def class_status(
         fleet_path: Path | None,
         roster: Path | None,
@@ -246,14 +252,7 @@ def _wheelhouse(main: click.Group, run: Funnel) -> None:
 
     @main.command()
     @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-    @click.option("-d", "--data", "data", multiple=True, metavar="KEY=VALUE", help="An answer.")
-    @click.option(
-        "--data-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="YAML file of answers; -d values win.",
-    )
-    @click.option("--template", metavar="SRC", help="Template path or git URL (default: bundled).")
-    @click.option("--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit).")
+    @template_options
     def wheelhouse(
         dest: Path,
         data: tuple[str, ...],

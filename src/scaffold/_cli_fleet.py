@@ -9,15 +9,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from scaffold._cli_options import F, format_option, jobs_option, to_option
 
 if TYPE_CHECKING:
     from scaffold.fleet import Fleet
     from scaffold.fleet.report import Result
 
-F = TypeVar("F", bound=Callable[..., Any])
 # What `--verify` alone runs: every generated project's `make check` (its lint, tests and
 # validators, with a table of results).
 DEFAULT_VERIFY = "make check"
@@ -40,20 +41,8 @@ def _fleet_options(command: F) -> F:
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="fleet.yaml or fleet.csv: id, path (or git URL), branch, group, answers.",
             ),
-            click.option(
-                "--format",
-                "fmt",
-                type=click.Choice(["table", "json", "csv", "md"]),
-                default="table",
-                show_default=True,
-                help="Output on stdout (JSON carries `schema`).",
-            ),
-            click.option(
-                "--jobs",
-                "-j",
-                type=click.IntRange(min=1),
-                help="Repositories at a time (default: twice the CPUs, at most 8).",
-            ),
+            format_option("table"),
+            jobs_option,
             click.option(
                 "--out",
                 type=click.Path(file_okay=False, path_type=Path),
@@ -188,7 +177,7 @@ def register(main: click.Group, run: Funnel) -> None:
 
     @main.command(epilog=EXIT_CODES)
     @_fleet_options
-    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    @to_option
     def plan(
         repos: tuple[Path, ...],
         fleet_file: Path | None,
@@ -222,7 +211,7 @@ def register(main: click.Group, run: Funnel) -> None:
 
     @main.command(epilog=EXIT_CODES)
     @_fleet_options
-    @click.option("--to", "to", metavar="REF", help="Template version (default: the newest).")
+    @to_option
     @click.option(
         "--conflicts",
         type=click.Choice(["block", "draft"]),

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from scaffold import _cli_class, _cli_feature, _cli_fleet, api, options
+from scaffold._cli_options import data_option, template_options, vcs_ref_option
 from scaffold.api import Progress
 from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
@@ -126,17 +127,6 @@ def _answers(data: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
     return answers
 
 
-_data_option = click.option(
-    "-d",
-    "--data",
-    "data",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Answer a question (repeatable).",
-)
-_vcs_ref_option = click.option(
-    "--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit)."
-)
 _quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="Print only errors and the result."
 )
@@ -164,16 +154,7 @@ class _WarningLine(logging.Handler):
 @click.option(
     "--defaults", is_flag=True, help="Answer every question with its default (no prompts)."
 )
-@_data_option
-@click.option(
-    "--data-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="YAML file of answers; -d values win.",
-)
-@click.option(
-    "--template", metavar="SRC", help="Template path or git URL (default: the bundled one)."
-)
-@_vcs_ref_option
+@template_options
 @click.option("--force", is_flag=True, help="Write into a non-empty DEST (other files are kept).")
 @click.option(
     "--lock/--no-lock",
@@ -226,8 +207,8 @@ def new(
 
 @main.command()
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@_vcs_ref_option
-@_data_option
+@vcs_ref_option
+@data_option
 @_quiet_option
 @click.option(
     "--lock/--no-lock",

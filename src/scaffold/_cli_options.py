@@ -1,0 +1,68 @@
+"""Options that several commands share, so that each reads and helps the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = click.Choice(["table", "json", "csv", "md"])
+
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Repositories at a time (default: twice the CPUs, at most 8).",
+)
+to_option = click.option(
+    "--to", "to", metavar="REF", help="Template version (default: the newest)."
+)
+data_option = click.option(
+    "-d",
+    "--data",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Answer a question (repeatable).",
+)
+vcs_ref_option = click.option(
+    "--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit)."
+)
+
+
+def format_option(default: str) -> Callable[[F], F]:
+    """``--format`` of a report on stdout: table, json, csv or md."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=FORMATS,
+        default=default,
+        show_default=True,
+        help="Output on stdout (JSON carries `schema`).",
+    )
+
+
+def template_options(command: F) -> F:
+    """-d/--data, --data-file, --template and --vcs-ref: the answers and the template."""
+    for option in reversed(
+        (
+            data_option,
+            click.option(
+                "--data-file",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="YAML file of answers; -d values win.",
+            ),
+            click.option(
+                "--template",
+                metavar="SRC",
+                help="Template path or git URL (default: the bundled one).",
+            ),
+            vcs_ref_option,
+        )
+    ):
+        command = option(command)
+    return command
