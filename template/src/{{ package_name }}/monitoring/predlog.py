@@ -1,11 +1,12 @@
 """The service's prediction log: JSON Lines files ``predictions-*.jsonl``, one line per request.
 
-Each line is ``{"time", "request": {"records": [...]}, "response": {"request_id", "model":
-{"name", "version", ...}, "predictions": [...]}}``: the bodies as the service received and sent
-them (docs/monitoring.md). It is read here, never written, as one flat record per scored
-record (``COLUMNS``). A last line without its newline that does not parse is a request being
-written or a writer that died: it is skipped and counted (``partial_lines``), as is any other
-line that is not a complete request (``malformed_lines``); neither stops a reader.
+Each line is ``{"time", "request", "response"}``: the request's body as the service received
+it, ``{"records": [...]}``, and the response's body as it sent it, with ``request_id``,
+``model`` (``name``, ``version``…) and ``predictions`` (docs/monitoring.md). It is read here,
+never written, as one flat record per scored record (``COLUMNS``). A last line without its
+newline that does not parse is a request being written or a writer that died: it is skipped
+and counted (``partial_lines``), as is any other line that is not a complete request
+(``malformed_lines``); neither stops a reader.
 """
 
 from __future__ import annotations
