@@ -30,7 +30,7 @@ from tests.support import DEFAULT_PACKAGE, commit_all, free_port, run, scaffold,
 
 pytestmark = pytest.mark.e2e
 
-BATCH = 6  # records per request: the log keeps each record's index in its request
+BATCH = 6  # records per request: the log reads back each record's index in its request
 DRIFT = 3  # the monitor's exit code for drift (docs/monitoring.md of the project)
 WITHIN = 120.0  # seconds for the service to be ready, on a busy machine
 
@@ -152,12 +152,18 @@ def test_logged_traffic_drift_feedback_and_retraining_close_the_loop(
 
     with _service(project, normal) as url:
         sent = _send(url, rows)
-    logged = [
+    lines = [
         json.loads(line)
         for file in sorted(normal.glob("predictions-*.jsonl"))
         for line in file.read_text(encoding="utf-8").splitlines()
     ]
-    assert [(r["request_id"], r["index"]) for r in logged] == sent  # every record, in order
+    assert len(lines) == -(-len(rows) // BATCH)  # one line per request
+    logged = [
+        (line["response"]["request_id"], index)
+        for line in lines
+        for index, _ in enumerate(line["request"]["records"])
+    ]
+    assert logged == sent  # every record, in order
     code, summary = _monitor(project, normal)
     assert (code, summary["verdict"], summary["drift"]["drifted_features"]) == (0, "healthy", [])
 

@@ -28,29 +28,34 @@ MONITOR_FLAGS = f"--now {NOW.isoformat()}"
 def write_log(
     directory: Path, rows: list[dict[str, float]], probabilities: list[float], shift: bool = False
 ) -> list[dict[str, object]]:
-    """One record per row over the six days before NOW, in predictions-<date>.jsonl."""
+    """One request of one record per row over the six days before NOW, in the service's format
+    (a line per request: its body, the answer's body), in predictions-<date>.jsonl; returns the
+    records (request_id, prediction)."""
     rng = random.Random(8 if shift else 7)  # the shifted log has request ids of its own
-    records = []
+    records: list[dict[str, object]] = []
+    lines: list[str] = []
     for number, (row, probability) in enumerate(zip(rows, probabilities, strict=True)):
         features = dict(row)
         if shift:
             features["age"] += 15
             if rng.random() < 0.6:
                 features["cp"] = 4.0
-        records.append(
-            {
-                "request_id": f"{rng.getrandbits(64):016x}",
-                "index": 0,
-                "time": (NOW - timedelta(days=6 * (len(rows) - number) / len(rows))).isoformat(),
-                "model": {"name": "heart-disease-risk", "version": "1"},
-                "features": features,
-                "probability": probability,
-                "prediction": int(probability >= 0.5),
-            }
-        )
+        record = {
+            "request_id": f"{rng.getrandbits(64):016x}",
+            "prediction": int(probability >= 0.5),
+        }
+        answer = {
+            "request_id": record["request_id"],
+            "model": {"name": "heart-disease-risk", "version": "1", "threshold": 0.5},
+            "predictions": [{"prediction": record["prediction"], "probability": probability}],
+        }
+        when = NOW - timedelta(days=6 * (len(rows) - number) / len(rows))
+        line = {"time": when.isoformat(), "request": {"records": [features]}, "response": answer}
+        lines.append(json.dumps(line) + "\n")
+        records.append(record)
     directory.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(record) + "\n" for record in records)
-    (directory / "predictions-2026-12-01.jsonl").write_text(text + '{"request_id": "cu', "utf-8")
+    text = "".join(lines) + '{"time": "2026-12-01T00:00:00+00:00", "requ'  # a line being written
+    (directory / "predictions-2026-12-01.jsonl").write_text(text, "utf-8")
     return records
 
 

@@ -409,14 +409,14 @@ def _predict(url: str, records: list[dict[str, float]], request_id: str | None) 
     return answer
 
 
-def test_prediction_log_holds_every_record_after_sigterm(
+def test_prediction_log_holds_every_request_after_sigterm(
     trained: Path,
     exported: Path,
     held_back: tuple[list[dict[str, float]], list[float]],
     tmp_path: Path,
 ) -> None:
     """N answered requests (1 to 10 records, from 4 clients), then SIGTERM: exactly one line per
-    record, valid JSON, under the ids the answers gave, with their features and answers."""
+    request, valid JSON, holding the body sent and the answer given, under the answer's id."""
     rows = held_back[0]
     batches = [rows[: 1 + (n % 4) * 3] for n in range(60)]  # 1, 4, 7 and 10 records
     given = [f"client-{n}" if n % 5 == 0 else None for n in range(len(batches))]
@@ -432,20 +432,16 @@ def test_prediction_log_holds_every_record_after_sigterm(
     text = "".join(path.read_text(encoding="utf-8") for path in files)
     assert text.endswith("\n")
     lines = [json.loads(line) for line in text.splitlines()]
-    assert len(lines) == sum(len(batch) for batch in batches)
-    logged = {(line["request_id"], line["index"]): line for line in lines}
-    assert len(logged) == len(lines)  # no record twice
+    assert len(lines) == len(batches)
+    logged = {line["response"]["request_id"]: line for line in lines}
+    assert len(logged) == len(lines)  # no request twice
     for batch, request_id, answer in zip(batches, given, answers, strict=True):
         if request_id is not None:
             assert answer["request_id"] == request_id
-        for index, (record, prediction) in enumerate(
-            zip(batch, answer["predictions"], strict=True)
-        ):
-            line = logged[(answer["request_id"], index)]
-            assert line["features"] == record
-            assert (line["probability"], line["prediction"]) == (
-                prediction["probability"],
-                prediction["prediction"],
-            )
-            assert line["model"] == {"name": MODEL_NAME, "version": "1"}
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", line["time"])
+        line = logged[answer["request_id"]]
+        assert set(line) == {"time", "request", "response"}
+        assert line["request"] == {"records": batch}
+        assert line["response"] == answer
+        assert answer["model"]["name"] == MODEL_NAME
+        assert answer["model"]["version"] == "1"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", line["time"])

@@ -1,10 +1,12 @@
-"""The service's prediction log: JSON Lines files ``predictions-*.jsonl``, one line per record.
+"""The service's prediction log: JSON Lines files ``predictions-*.jsonl``, one line per request.
 
-Each line is ``{"request_id", "index", "time", "model": {"name", "version"}, "features":
-{...}, "probability", "prediction"}`` (docs/monitoring.md). The log is read, never written,
-here. A last line without its newline that does not parse is a record being written or a writer
-that died: it is skipped and counted (``partial_lines``), as is any other line that is not a
-complete record (``malformed_lines``); neither stops a reader.
+Each line is ``{"time", "request", "response"}``: the request's body as the service received
+it, ``{"records": [...]}``, and the response's body as it sent it, with ``request_id``,
+``model`` (``name``, ``version``…) and ``predictions`` (docs/monitoring.md). It is read here,
+never written, as one flat record per scored record (``COLUMNS``). A last line without its
+newline that does not parse is a request being written or a writer that died: it is skipped
+and counted (``partial_lines``), as is any other line that is not a complete request
+(``malformed_lines``); neither stops a reader.
 """
 
 from __future__ import annotations
@@ -50,52 +52,77 @@ def log_directory(artifacts: Artifacts, configured: str, environ: Mapping[str, s
     return path if path.is_absolute() else artifacts.root / path
 
 
-def parse_record(line: str) -> dict[str, Any]:
-    """One log line as a flat record; ``ValueError`` says what is wrong with it."""
+def parse_line(line: str) -> list[dict[str, Any]]:
+    """One log line (one request) as its flat records, in the request's order; ``ValueError``
+    says what is wrong with it."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
         raise ValueError(f"not JSON ({error.msg})") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    request_id, index = data.get("request_id"), data.get("index")
+    time = _time(data.get("time"))
+    request, response = data.get("request"), data.get("response")
+    if not isinstance(request, dict) or not isinstance(response, dict):
+        raise ValueError("request and response must be JSON objects")
+    request_id, model = response.get("request_id"), response.get("model")
     if not isinstance(request_id, str) or not request_id:
-        raise ValueError("request_id must be a non-empty string")
-    if not _is_int(index) or index < 0:
-        raise ValueError("index must be an integer >= 0")
+        raise ValueError("response.request_id must be a non-empty string")
+    if not isinstance(model, dict):
+        raise ValueError("response.model must be a JSON object")
+    records, predictions = request.get("records"), response.get("predictions")
+    if not isinstance(records, list) or not records:
+        raise ValueError("request.records must be a non-empty JSON array")
+    if not isinstance(predictions, list) or len(predictions) != len(records):
+        raise ValueError(
+            f"response.predictions must be a JSON array of {len(records)} (one per record)"
+        )
+    shared = {
+        "request_id": request_id,
+        "time": time,
+        "model_name": _text(model.get("name")),
+        "model_version": _text(model.get("version")),
+    }
+    return [
+        {"index": index, **shared, **_features(record, index), **_answer(answer, index)}
+        for index, (record, answer) in enumerate(zip(records, predictions, strict=True))
+    ]
+
+
+def _time(value: Any) -> pd.Timestamp:
+    """An ISO 8601 timestamp with its UTC offset, in UTC."""
     try:
-        time = pd.Timestamp(data.get("time"))
+        time = pd.Timestamp(value)
     except (TypeError, ValueError):
         raise ValueError("time must be an ISO 8601 timestamp") from None
     if pd.isna(time) or time.tzinfo is None:
         raise ValueError("time must be an ISO 8601 timestamp with its UTC offset")
-    model = data.get("model") or {}
-    features = data.get("features")
-    if not isinstance(model, dict) or not isinstance(features, dict):
-        raise ValueError("model and features must be JSON objects")
-    values = {name: features.get(name) for name in FEATURES}
+    return time.tz_convert("UTC")
+
+
+def _features(record: Any, index: int) -> dict[str, float]:
+    """A record's features, each a finite number."""
+    if not isinstance(record, dict):
+        raise ValueError(f"request.records[{index}] must be a JSON object")
+    values = {name: record.get(name) for name in FEATURES}
     missing = [name for name, value in values.items() if not _is_number(value)]
     if missing:
-        raise ValueError(f"features without a number: {', '.join(missing)}")
-    probability, prediction = data.get("probability"), data.get("prediction")
+        raise ValueError(
+            f"request.records[{index}]: features without a finite number: {', '.join(missing)}"
+        )
+    return {name: float(value) for name, value in values.items()}
+
+
+def _answer(answer: Any, index: int) -> dict[str, Any]:
+    """A prediction (0 or 1) and its probability (0 to 1)."""
+    if not isinstance(answer, dict):
+        raise ValueError(f"response.predictions[{index}] must be a JSON object")
+    probability, prediction = answer.get("probability"), answer.get("prediction")
     if not _is_number(probability) or not 0 <= probability <= 1:
-        raise ValueError("probability must be a number from 0 to 1")
+        raise ValueError(f"response.predictions[{index}]: probability must be a number from 0 to 1")
     if prediction not in (0, 1) or isinstance(prediction, bool):
-        raise ValueError("prediction must be 0 or 1")
-    return {
-        "request_id": request_id,
-        "index": index,
-        "time": time.tz_convert("UTC"),
-        "model_name": _text(model.get("name")),
-        "model_version": _text(model.get("version")),
-        **{name: float(value) for name, value in values.items()},
-        "probability": float(probability),
-        "prediction": int(prediction),
-    }
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+        raise ValueError(f"response.predictions[{index}]: prediction must be 0 or 1")
+    return {"probability": float(probability), "prediction": int(prediction)}
 
 
 def _is_number(value: Any) -> bool:
@@ -125,7 +152,8 @@ def log_files(directory: Path, since: datetime | None = None) -> list[Path]:
 
 
 def read_file(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
-    """One file's records, its partial last line (0 or 1) and its malformed lines."""
+    """One file's records, its partial last line (0 or 1) and its malformed lines (a line is
+    a request: all its records or none)."""
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         lines = handle.read().split("\n")
     rows: list[dict[str, Any]] = []
@@ -135,7 +163,7 @@ def read_file(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
         if not line.strip():
             continue
         try:
-            rows.append(parse_record(line))
+            rows += parse_line(line)
         except ValueError as error:
             if number == len(lines):  # after the last newline: "" when the file is complete
                 partial += 1

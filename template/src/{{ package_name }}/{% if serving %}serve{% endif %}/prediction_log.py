@@ -1,29 +1,30 @@
-"""The prediction log: every scored record as one JSON line, in files read back later.
+"""The prediction log: every answered request as one JSON line, in files read back later.
 
 ``make monitor`` and ``make feedback`` read these files (docs/serving.md gives the format), so
-they are files rather than stdout; a cluster's log collector can ship them too. The request
-path only appends to a bounded buffer (:meth:`PredictionLog.submit`, microseconds); a writer
-thread formats the records and appends them to ``predictions-<UTC time>-<pid>.jsonl`` in
-``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which starts a new file past a size or an age. A
-full buffer drops records and a failing disk loses them: both are counted in the service's
-metrics, neither ever fails or slows a request. :meth:`PredictionLog.close` writes whatever is
-buffered, so a clean shutdown loses nothing.
+they are files rather than stdout; a cluster's log collector can ship them too. A line holds
+the request's body as received and the response's body as sent, next to the time: bytes that
+already exist (the body was validated as JSON, the answer encoded to be sent), so logging
+costs the same whether a request holds 1 record or 1000, and nothing is encoded twice. The
+request path only appends them to a bounded buffer (:meth:`PredictionLog.submit`,
+microseconds); a writer thread joins them into lines and appends them to
+``predictions-<UTC time>-<pid>.jsonl`` in ``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which
+starts a new file past a size or an age. A full buffer drops records and a failing disk loses
+them: both are counted in the service's metrics, neither ever fails or slows a request.
+:meth:`PredictionLog.close` writes whatever is buffered, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic_core import to_json
-
-from ..core.schema import FEATURES
 from ..errors import StageError
 from .telemetry import ServiceMetrics
 
@@ -75,43 +76,47 @@ class LogSettings:
         )
 
 
-class Scored(NamedTuple):
-    """One request's records and answers, as the request path hands them over (cheaply)."""
+class Exchange(NamedTuple):
+    """One answered request as the request path hands it over: the bytes it already has."""
 
-    request_id: str
     time: float  # seconds since the epoch, when the answer was computed
-    model: tuple[str | None, str | None]  # registered name and version
-    rows: Sequence[Sequence[float]]  # features in FEATURES order
-    classes: Sequence[int]
-    probabilities: Sequence[float]
+    request: bytes  # the request's body as received: valid JSON, {"records": [...]}
+    response: bytes  # the response's body as sent: JSON, with "request_id" and "predictions"
+    records: int  # how many records the request held
 
     def encode(self) -> bytes:
-        """One JSON line per record (the format of docs/serving.md), each ending in a newline."""
-        stamp = iso_time(self.time)
-        model = {"name": self.model[0], "version": self.model[1]}
+        """One JSON line (the format of docs/serving.md), by concatenation: nothing parsed."""
         return b"".join(
-            to_json(
-                {
-                    "request_id": self.request_id,
-                    "index": index,
-                    "time": stamp,
-                    "model": model,
-                    "features": dict(zip(FEATURES, row, strict=True)),
-                    "probability": probability,
-                    "prediction": prediction,
-                }
-            )
-            + b"\n"
-            for index, (row, prediction, probability) in enumerate(
-                zip(self.rows, self.classes, self.probabilities, strict=True)
+            (
+                b'{"time": "',
+                iso_time(self.time).encode(),
+                b'", "request": ',
+                one_line(self.request),
+                b', "response": ',
+                one_line(self.response),
+                b"}\n",
             )
         )
+
+
+def one_line(body: bytes) -> bytes:
+    """A JSON body without line breaks: in valid JSON they can only be whitespace between
+    tokens (inside a string they are escaped), so a space stands in for each."""
+    if b"\n" in body or b"\r" in body:
+        return body.replace(b"\n", b" ").replace(b"\r", b" ")
+    return body
 
 
 def iso_time(when: float) -> str:
     """ISO 8601 in UTC with microseconds, e.g. ``2026-12-01T23:40:00.123456+00:00``."""
     seconds, micros = divmod(round(when * 1_000_000), 1_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros:06d}+00:00"
+    return f"{_iso_second(seconds)}.{micros:06d}+00:00"
+
+
+@functools.lru_cache(maxsize=2)
+def _iso_second(seconds: int) -> str:
+    """The second's part of :func:`iso_time`: formatted once per second, not per request."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def file_name(when: float, pid: int) -> str:
@@ -191,7 +196,8 @@ class LogFiles:  # pylint: disable=too-many-instance-attributes  # settings and 
 
 
 class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer and thread
-    """A bounded buffer of scored requests and the thread that writes them to :class:`LogFiles`."""
+    """A bounded buffer of answered requests and the thread that writes them to
+    :class:`LogFiles`; the buffer is counted in records, as the metrics are."""
 
     def __init__(
         self, settings: LogSettings, metrics: ServiceMetrics, clock: Clock = time.time
@@ -201,7 +207,7 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         self.files = LogFiles(
             settings.directory, settings.max_bytes, settings.max_age_seconds, clock
         )
-        self._pending: list[Scored] = []
+        self._pending: list[Exchange] = []
         self._records = 0  # records in _pending
         self._closing = False
         self._closed = threading.Event()  # cuts the writer's gathering pause short
@@ -213,14 +219,14 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         """Start the writer thread."""
         self._thread.start()
 
-    def submit(self, scored: Scored) -> None:
+    def submit(self, exchange: Exchange) -> None:
         """Queue a request's records for writing; drop them (counted) when the buffer is full."""
-        count = len(scored.rows)
+        count = exchange.records
         with self._wake:
             if self._closing or self._records + count > self.settings.queue_size:
                 self.metrics.log_dropped.inc(count)
                 return
-            self._pending.append(scored)
+            self._pending.append(exchange)
             self._records += count
             self._wake.notify()
 
@@ -247,11 +253,11 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
                 self.files.close()
                 return
 
-    def _write(self, batch: list[Scored]) -> None:
-        """Append a batch in one write; count it as written or as lost."""
-        count = sum(len(scored.rows) for scored in batch)
+    def _write(self, batch: list[Exchange]) -> None:
+        """Append a batch in one write; count its records as written or as lost."""
+        count = sum(exchange.records for exchange in batch)
         try:
-            self.files.append(b"".join(scored.encode() for scored in batch))
+            self.files.append(b"".join([exchange.encode() for exchange in batch]))
         # The writer must outlive any one batch: a full disk, a missing permission, or a bug.
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.metrics.log_errors.inc(count)
