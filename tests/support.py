@@ -27,7 +27,7 @@ DEFAULT_PACKAGE = "heart_disease_risk"
 # Options whose combinations change the output together, and options that vary alone.
 INTERACTING: dict[str, list[str]] = {
     "installer": ["uv", "pip"],
-    "python_version": ["3.10", "3.11", "3.12", "3.13"],
+    "python_version": ["3.11", "3.12", "3.13"],
 }
 CYCLED: dict[str, list[str]] = {
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],

@@ -29,7 +29,7 @@ def _assert_one_line_error(stderr: str, needle: str) -> None:
         (["-d", "package_name=Heart-Risk"], "package_name"),
         (["-d", "author_email=nobody"], "author_email"),
         (["-d", "colour=blue"], "unknown question 'colour'"),
-        (["-d", "python_version=3.9"], "allowed values: 3.10, 3.11, 3.12, 3.13"),
+        (["-d", "python_version=3.9"], "allowed values: 3.11, 3.12, 3.13"),
         (["-d", "novalue"], "not of the form key=value"),
         (["--template", "/no/such/template"], "not found"),
     ],

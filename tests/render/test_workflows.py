@@ -51,7 +51,7 @@ PINNED = {
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(?:\s+#\s*(\S+))?\s*$")
 MAKE_RUN = re.compile(r"^make(?: [a-z][a-z-]*)+$")
 MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
-PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYTHONS = ["3.11", "3.12", "3.13"]
 
 
 def test_pinned_actions_page_lists_the_pins() -> None:
