@@ -37,9 +37,11 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_AGE_SECONDS = 3600
 DEFAULT_QUEUE = 10_000  # records waiting for the writer, at most
 WARN_EVERY_SECONDS = 60.0  # a failing disk is reported at most this often in the log
-# After a write, the writer lets records gather this long: one wake-up and one write system call
-# for many requests under load, rather than a thread switch per request.
-GATHER_SECONDS = 0.02
+# After a write, the writer lets records gather this long (or until half the buffer is full):
+# one wake-up and one write for many requests. Each wake-up of the writer costs the busy event
+# loop far more than its own work (the interpreter lock changes hands): measured with wrk at 8
+# connections, 0.02 s cost 17 % of the requests/s, 0.1 s 14 % at 32, 0.2 s 1-7 %.
+GATHER_SECONDS = 0.25
 Clock = Callable[[], float]
 
 
@@ -210,7 +212,8 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         self._pending: list[Exchange] = []
         self._records = 0  # records in _pending
         self._closing = False
-        self._closed = threading.Event()  # cuts the writer's gathering pause short
+        self._due = threading.Event()  # cuts the gathering pause short: closing, or half full
+        self._hurry_at = max(1, settings.queue_size // 2)  # records
         self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._warned_at = -WARN_EVERY_SECONDS
@@ -228,6 +231,8 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
                 return
             self._pending.append(exchange)
             self._records += count
+            if self._records >= self._hurry_at:
+                self._due.set()
             self._wake.notify()
 
     def close(self, timeout: float | None = None) -> None:
@@ -235,7 +240,7 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         with self._wake:
             self._closing = True
             self._wake.notify()
-        self._closed.set()
+        self._due.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -248,7 +253,10 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
                 batch, self._pending, self._records = self._pending, [], 0
             if batch:
                 self._write(batch)
-                self._closed.wait(GATHER_SECONDS)
+                self._due.wait(GATHER_SECONDS)
+                with self._wake:
+                    if not self._closing:  # else stay due: drain without pausing
+                        self._due.clear()
             elif self._closing:
                 self.files.close()
                 return
