@@ -5,11 +5,12 @@ they are files rather than stdout; a cluster's log collector can ship them too. 
 the request's body as received and the response's body as sent, next to the time: bytes that
 already exist (the body was validated as JSON, the answer encoded to be sent), so logging
 costs the same whether a request holds 1 record or 1000, and nothing is encoded twice. The
-request path only appends them to a bounded buffer (:meth:`PredictionLog.submit`,
-microseconds); a writer thread joins them into lines and appends them to
-``predictions-<UTC time>-<pid>.jsonl`` in ``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which
-starts a new file past a size or an age. A full buffer drops records and a failing disk loses
-them: both are counted in the service's metrics, neither ever fails or slows a request.
+request path joins them into a line and appends it to a bounded buffer
+(:meth:`PredictionLog.submit`, a microsecond or two); a writer thread appends the buffered
+lines, a quarter second's worth at a time, to ``predictions-<UTC time>-<pid>.jsonl`` in
+``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which starts a new file past a size or an age. A
+full buffer drops records and a failing disk loses them: both are counted in the service's
+metrics, neither ever fails or slows a request.
 :meth:`PredictionLog.close` writes whatever is buffered, so a clean shutdown loses nothing.
 """
 
@@ -209,7 +210,7 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         self.files = LogFiles(
             settings.directory, settings.max_bytes, settings.max_age_seconds, clock
         )
-        self._pending: list[Exchange] = []
+        self._pending: list[bytes] = []  # lines
         self._records = 0  # records in _pending
         self._closing = False
         self._due = threading.Event()  # cuts the gathering pause short: closing, or half full
@@ -223,13 +224,16 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         self._thread.start()
 
     def submit(self, exchange: Exchange) -> None:
-        """Queue a request's records for writing; drop them (counted) when the buffer is full."""
+        """Queue a request's line for writing; drop it (its records counted) when the buffer is
+        full. The line is joined here, a microsecond or two per request: the writer thread then
+        needs the interpreter only for moments, and the event loop never waits long for it."""
         count = exchange.records
+        line = exchange.encode()
         with self._wake:
             if self._closing or self._records + count > self.settings.queue_size:
                 self.metrics.log_dropped.inc(count)
                 return
-            self._pending.append(exchange)
+            self._pending.append(line)
             self._records += count
             if self._records >= self._hurry_at:
                 self._due.set()
@@ -250,9 +254,10 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
             with self._wake:
                 while not self._pending and not self._closing:
                     self._wake.wait()
-                batch, self._pending, self._records = self._pending, [], 0
+                batch, count = self._pending, self._records
+                self._pending, self._records = [], 0
             if batch:
-                self._write(batch)
+                self._write(batch, count)
                 self._due.wait(GATHER_SECONDS)
                 with self._wake:
                     if not self._closing:  # else stay due: drain without pausing
@@ -261,11 +266,10 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
                 self.files.close()
                 return
 
-    def _write(self, batch: list[Exchange]) -> None:
-        """Append a batch in one write; count its records as written or as lost."""
-        count = sum(exchange.records for exchange in batch)
+    def _write(self, batch: list[bytes], count: int) -> None:
+        """Append a batch of lines in one write; count its records as written or as lost."""
         try:
-            self.files.append(b"".join([exchange.encode() for exchange in batch]))
+            self.files.append(b"".join(batch))
         # The writer must outlive any one batch: a full disk, a missing permission, or a bug.
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.metrics.log_errors.inc(count)
