@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -9,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import api, source
+from scaffold import api, locking, source
 from tests.support import (
     DVC_TRACKING_FILES,
     REPO_ROOT,
     expected_files,
     files_under,
     git_files,
+    render,
     run,
     scaffold,
 )
@@ -117,3 +119,54 @@ def test_new_without_the_package_index_says_the_lock_is_missing(tmp_path: Path) 
     assert "not locked" in warning[0] and "make lock" in warning[0]
     assert not (tmp_path / "proj" / "uv.lock").exists()
     assert run(["git", "status", "--porcelain"], cwd=tmp_path / "proj").stdout == ""
+
+
+def _only_this_python(tmp_path: Path) -> dict[str, str]:
+    """A PATH without any Python newer than the one running the tests (older than 3.13)."""
+    assert sys.version_info < (3, 13), "these tests need a Python older than the project's 3.13"
+    newer = [f"python3.{minor}" for minor in range(sys.version_info.minor + 1, 20)]
+    kept = [
+        folder
+        for folder in os.environ["PATH"].split(os.pathsep)
+        if folder and not any((Path(folder) / name).exists() for name in newer)
+    ]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return {
+        "PATH": os.pathsep.join([str(bin_dir), *kept]),
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uv-pythons"),
+    }
+
+
+def test_new_for_a_python_not_installed_says_so_without_a_download(tmp_path: Path) -> None:
+    """uv is never left to fetch a Python: offline that fails late, with a DNS error."""
+    env = _only_this_python(tmp_path)
+    done = scaffold("new", "proj", "--defaults", "-d", "python_version=3.13", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1, done.stderr
+    assert "No interpreter found for Python >=3.13" in warning[0], warning[0]
+    assert "download" not in done.stderr
+    assert not (tmp_path / "proj" / "uv.lock").exists()
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+@pytest.mark.parametrize("target", ["venv", "lock"])
+def test_make_with_a_python_too_old_stops_in_one_line(
+    tmp_path: Path, installer: str, target: str
+) -> None:
+    project = tmp_path / "proj"
+    render(project, python_version="3.13", installer=installer)
+    env = {**_only_this_python(tmp_path), "UV": str(locking.uv_binary())}
+    done = run(["make", "--no-print-directory", target], cwd=project, env=env, check=False)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert errors == [
+        f"error: this project needs Python 3.13 or newer; PYTHON=python3 is Python {version}"
+        f".{sys.version_info.micro}: install Python 3.13, or run make with"
+        " PYTHON=/path/to/python3.13"
+    ], done.stderr
+    assert not (project / ".venv").exists() and not (project / "uv.lock").exists()

@@ -198,7 +198,8 @@ def new(
     if result.lock_problem:
         click.secho(
             f"warning: the dependencies are not locked ({result.lock_problem}); run `make lock`"
-            " in the project when the package index is reachable, and commit uv.lock",
+            " in the project once it can run there (the package index reachable, the project's"
+            " Python installed), and commit uv.lock",
             fg="yellow",
             err=True,
         )

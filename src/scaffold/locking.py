@@ -50,6 +50,16 @@ def _groups(project: Path) -> list[str]:
     return list(groups) if isinstance(groups, dict) else []
 
 
+def _reason(stderr: str) -> str:
+    """The line of uv's output that says what failed: its last cause, or else its error."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for prefix in ("cause: ", "error: "):
+        found = [line for line in lines if line.startswith(prefix)]
+        if found:
+            return found[-1].removeprefix(prefix)
+    return lines[-1] if lines else ""
+
+
 def lock(project: Path, *, pip_export: bool) -> LockOutcome:
     """`uv lock` in `project`; with `pip_export`, also the hashed pins for pip installs."""
     uv = uv_binary()
@@ -61,6 +71,9 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
         skipped = [f"--no-group={name}" for name in _groups(project) if name in CHECK_GROUPS]
         commands.append([uv, *export, *skipped, "--output-file", PIP_LOCK_FILE])
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
+    # Without a Python the project supports, uv would try to download one: offline that fails
+    # after a long wait, with a DNS error that does not say what is missing.
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
     existed = (project / LOCK_FILE).exists()  # a project's committed lock is never deleted
     for command in commands:
         try:
@@ -76,9 +89,8 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
         except subprocess.TimeoutExpired:
             return LockOutcome((), f"uv {command[1]} took over {_TIMEOUT_S} s")
         if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            reason = lines[-1].strip() if lines else f"exit code {done.returncode}"
+            reason = _reason(done.stderr) or f"exit code {done.returncode}"
             if not existed:
                 (project / LOCK_FILE).unlink(missing_ok=True)
-            return LockOutcome((), f"uv {command[1]} failed: {reason.removeprefix('error: ')}")
+            return LockOutcome((), f"uv {command[1]} failed: {reason}")
     return LockOutcome((LOCK_FILE, PIP_LOCK_FILE) if pip_export else (LOCK_FILE,))
