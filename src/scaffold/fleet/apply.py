@@ -298,7 +298,7 @@ def pull_request_text(
     base: str,
 ) -> str:
     """The pull-request body: versions, files by kind, conflicts, the verify result."""
-    lines = [f"Template update **{old} → {new}** onto `{base}`, made by `scaffold apply`.", ""]
+    lines = [f"Template update **{old} → {new}** onto `{base}`, made by `scaffold`.", ""]
     lines += ["| file | change |", "|---|---|"]
     lines += [f"| `{name}` | {kind} |" for name, kind in files]
     conflicted = [name for name, kind in files if kind == "conflict"]

@@ -5,12 +5,12 @@ they are files rather than stdout; a cluster's log collector can ship them too. 
 the request's body as received and the response's body as sent, next to the time: bytes that
 already exist (the body was validated as JSON, the answer encoded to be sent), so logging
 costs the same whether a request holds 1 record or 1000, and nothing is encoded twice. The
-request path joins them into a line and appends it to a bounded buffer
-(:meth:`PredictionLog.submit`, a microsecond or two); a writer thread appends the buffered
-lines, a quarter second's worth at a time, to ``predictions-<UTC time>-<pid>.jsonl`` in
-``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which starts a new file past a size or an age. A
-full buffer drops records and a failing disk loses them: both are counted in the service's
-metrics, neither ever fails or slows a request.
+request path appends the two bodies and the time to a bounded buffer
+(:meth:`PredictionLog.submit`: a lock, an append, a comparison); a writer thread joins a
+quarter second's worth into lines at once (:func:`encode_lines`) and appends them to
+``predictions-<UTC time>-<pid>.jsonl`` in ``PREDICTION_LOG_DIR`` (:class:`LogFiles`), which
+starts a new file past a size or an age. A full buffer drops records and a failing disk
+loses them: both are counted in the service's metrics, neither ever fails or slows a request.
 :meth:`PredictionLog.close` writes whatever is buffered, so a clean shutdown loses nothing.
 """
 
@@ -21,10 +21,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from ..errors import StageError
 from .telemetry import ServiceMetrics
@@ -79,35 +78,37 @@ class LogSettings:
         )
 
 
-class Exchange(NamedTuple):
-    """One answered request as the request path hands it over: the bytes it already has."""
+# One answered request as the request path hands it over, bytes it already has: when it was
+# answered (seconds since the epoch), the request's body as received (valid JSON,
+# {"records": [...]}) and the response's body as sent (JSON: "request_id", "predictions").
+Exchange = tuple[float, bytes, bytes]
+_TIME = b'{"time": "'
+_REQUEST = b'+00:00", "request": '
+_RESPONSE = b', "response": '
+_END = b"}\n"
 
-    time: float  # seconds since the epoch, when the answer was computed
-    request: bytes  # the request's body as received: valid JSON, {"records": [...]}
-    response: bytes  # the response's body as sent: JSON, with "request_id" and "predictions"
-    records: int  # how many records the request held
 
-    def encode(self) -> bytes:
-        """One JSON line (the format of docs/serving.md), by concatenation: nothing parsed."""
-        return b"".join(
-            (
-                b'{"time": "',
-                iso_time(self.time).encode(),
-                b'", "request": ',
-                one_line(self.request),
-                b', "response": ',
-                one_line(self.response),
-                b"}\n",
-            )
-        )
+def encode_lines(exchanges: Sequence[Exchange]) -> bytes:
+    """JSON lines, one per exchange (the format of docs/serving.md), by concatenation: nothing
+    parsed or encoded, and each second's part of the time formatted once for all its lines."""
+    parts: list[bytes] = []
+    second, stamp = -1, b""
+    for when, request, response in exchanges:
+        seconds, micros = divmod(round(when * 1_000_000), 1_000_000)
+        if seconds != second:
+            second, stamp = seconds, _TIME + _iso_second(seconds).encode()
+        parts += (stamp, b".%06d" % micros, _REQUEST, request, _RESPONSE, response, _END)
+    data = b"".join(parts)
+    if data.count(b"\n") == len(exchanges) and b"\r" not in data:
+        return data
+    # A body with line breaks (whitespace between JSON's tokens): rare, so checked per batch.
+    return encode_lines([(when, one_line(req), one_line(resp)) for when, req, resp in exchanges])
 
 
 def one_line(body: bytes) -> bytes:
     """A JSON body without line breaks: in valid JSON they can only be whitespace between
     tokens (inside a string they are escaped), so a space stands in for each."""
-    if b"\n" in body or b"\r" in body:
-        return body.replace(b"\n", b" ").replace(b"\r", b" ")
-    return body
+    return body.replace(b"\n", b" ").replace(b"\r", b" ")
 
 
 def iso_time(when: float) -> str:
@@ -210,12 +211,13 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         self.files = LogFiles(
             settings.directory, settings.max_bytes, settings.max_age_seconds, clock
         )
-        self._pending: list[bytes] = []  # lines
+        self._lock = threading.Lock()  # guards the four fields below
+        self._pending: list[Exchange] = []
         self._records = 0  # records in _pending
         self._closing = False
-        self._due = threading.Event()  # cuts the gathering pause short: closing, or half full
+        self._idle = False  # the writer waits for a first request, with no pause running
+        self._due = threading.Event()  # wakes the writer: work after idling, half full, closing
         self._hurry_at = max(1, settings.queue_size // 2)  # records
-        self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._warned_at = -WARN_EVERY_SECONDS
 
@@ -223,53 +225,51 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         """Start the writer thread."""
         self._thread.start()
 
-    def submit(self, exchange: Exchange) -> None:
-        """Queue a request's line for writing; drop it (its records counted) when the buffer is
-        full. The line is joined here, a microsecond or two per request: the writer thread then
-        needs the interpreter only for moments, and the event loop never waits long for it."""
-        count = exchange.records
-        line = exchange.encode()
-        with self._wake:
-            if self._closing or self._records + count > self.settings.queue_size:
-                self.metrics.log_dropped.inc(count)
-                return
-            self._pending.append(line)
-            self._records += count
-            if self._records >= self._hurry_at:
-                self._due.set()
-            self._wake.notify()
+    def submit(self, when: float, request: bytes, response: bytes, records: int) -> None:
+        """Queue an answered request (an :data:`Exchange` and its number of records), or drop
+        it, its records counted, when the buffer is full. The request path pays for a lock, an
+        append and a comparison: the writer thread makes the lines."""
+        with self._lock:
+            if self._closing or self._records + records > self.settings.queue_size:
+                wake = None  # dropped
+            else:
+                self._pending.append((when, request, response))
+                self._records += records
+                wake = self._idle or self._records >= self._hurry_at
+                self._idle = False
+        if wake is None:
+            self.metrics.log_dropped.inc(records)
+        elif wake and not self._due.is_set():
+            self._due.set()
 
     def close(self, timeout: float | None = None) -> None:
         """Write everything queued, then stop the writer and close the file."""
-        with self._wake:
+        with self._lock:
             self._closing = True
-            self._wake.notify()
         self._due.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        """Write batches until closed and drained."""
+        """Write what gathered, then pause; until closed and drained."""
         while True:
-            with self._wake:
-                while not self._pending and not self._closing:
-                    self._wake.wait()
-                batch, count = self._pending, self._records
+            with self._lock:
+                batch, count, closing = self._pending, self._records, self._closing
                 self._pending, self._records = [], 0
+                self._idle = not batch
             if batch:
                 self._write(batch, count)
-                self._due.wait(GATHER_SECONDS)
-                with self._wake:
-                    if not self._closing:  # else stay due: drain without pausing
-                        self._due.clear()
-            elif self._closing:
+            elif closing:
                 self.files.close()
                 return
+            if not closing:  # else drain without pausing
+                self._due.wait(GATHER_SECONDS if batch else None)
+                self._due.clear()
 
-    def _write(self, batch: list[bytes], count: int) -> None:
-        """Append a batch of lines in one write; count its records as written or as lost."""
+    def _write(self, batch: list[Exchange], count: int) -> None:
+        """Append a batch's lines in one write; count its records as written or as lost."""
         try:
-            self.files.append(b"".join(batch))
+            self.files.append(encode_lines(batch))
         # The writer must outlive any one batch: a full disk, a missing permission, or a bug.
         except Exception as error:  # pylint: disable=broad-exception-caught
             self.metrics.log_errors.inc(count)
