@@ -163,10 +163,9 @@ def test_make_with_a_python_too_old_stops_in_one_line(
     done = run(["make", "--no-print-directory", target], cwd=project, env=env, check=False)
     assert done.returncode != 0
     errors = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    version = ".".join(map(str, sys.version_info[:3]))
     assert errors == [
-        f"error: this project needs Python 3.13 or newer; PYTHON=python3 is Python {version}"
-        f".{sys.version_info.micro}: install Python 3.13, or run make with"
-        " PYTHON=/path/to/python3.13"
+        f"error: this project needs Python 3.13 or newer; PYTHON=python3 is Python {version}:"
+        " install Python 3.13, or run make with PYTHON=/path/to/python3.13"
     ], done.stderr
     assert not (project / ".venv").exists() and not (project / "uv.lock").exists()

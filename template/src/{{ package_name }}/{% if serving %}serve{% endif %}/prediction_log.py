@@ -16,7 +16,6 @@ loses them: both are counted in the service's metrics, neither ever fails or slo
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -117,9 +116,8 @@ def iso_time(when: float) -> str:
     return f"{_iso_second(seconds)}.{micros:06d}+00:00"
 
 
-@functools.lru_cache(maxsize=2)
 def _iso_second(seconds: int) -> str:
-    """The second's part of :func:`iso_time`: formatted once per second, not per request."""
+    """The second's part of :func:`iso_time` (:func:`encode_lines` formats it once a second)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
