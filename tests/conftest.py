@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,41 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     yield home
     patch.undo()
+
+
+_KERNEL_STATUS = Path("/proc/thread-self/status")
+
+
+def _signal_state() -> dict[str, object]:
+    """This thread's signal mask and every catchable signal's disposition.
+
+    A child process inherits an ignored or blocked signal: one test that leaves SIGINT
+    ignored in the worker makes a later test's Ctrl-C do nothing. Python's view misses what
+    a native library sets, so on Linux the kernel's (SigBlk, SigIgn) is compared too.
+    """
+    state: dict[str, object] = {"mask": signal.pthread_sigmask(signal.SIG_BLOCK, ())}
+    for signum in signal.valid_signals():
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):
+            state[signal.strsignal(signum) or str(signum)] = signal.getsignal(signum)
+    if _KERNEL_STATUS.is_file():
+        for line in _KERNEL_STATUS.read_text(encoding="ascii").splitlines():
+            key, _, value = line.partition(":")
+            if key in {"SigBlk", "SigIgn"}:
+                state[key] = value.strip()
+    return state
+
+
+@pytest.fixture(autouse=True)
+def signals_restored() -> Iterator[None]:
+    """Fail the test that changes a signal's disposition or the mask and does not restore it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = _signal_state()
+    yield
+    after = _signal_state()
+    changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    assert not changed, f"signal dispositions left changed (before, after): {changed}"
 
 
 # The e2e tests that share the installed and trained project (tests/e2e/conftest.py) run on

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -158,18 +160,38 @@ def test_a_damaged_mirror_is_rebuilt_and_kept_aside(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
+@contextmanager
+def _sigint_as_in_a_terminal() -> Iterator[None]:
+    """Children started in the block get SIGINT's default disposition, as a terminal's job has.
+
+    A shell without job control starts a background job (`make check &` in a script) with
+    SIGINT ignored; the pytest workers inherit that, and so did the command under test, which
+    then kept ignoring Ctrl-C as every program should (Python does not install its handler over
+    an inherited SIG_IGN). A caught signal is reset to its default by exec: catching it here for
+    the moment of the fork is enough.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.Signals) -> None:
     """Ctrl-C, a CI timeout's SIGTERM or a closed terminal's SIGHUP: the same clean-up."""
     command = [BIN / "scaffold", "new", "-q", "proj", "--defaults", "--no-lock"]
-    with subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with (
+        _sigint_as_in_a_terminal(),
+        subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process,
+    ):
         deadline = time.monotonic() + 120
         while process.poll() is None and time.monotonic() < deadline:
             if list(tmp_path.glob(".proj.*.scaffold")):
