@@ -89,3 +89,16 @@ def test_parse_pairs() -> None:
     assert options.parse_pairs(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
     with pytest.raises(InvalidAnswerError, match="key=value"):
         options.parse_pairs(["novalue"])
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [
+        *[(word, True) for word in ("true", "YES", "y", "On", "1", " yes ", True, 1)],
+        *[(word, False) for word in ("false", "No", "N", "OFF", "0", False, 0)],
+        *[(word, None) for word in ("maybe", "2", "-1", "1.0", "t", "", "none", 2, 0.0, None)],
+    ],
+)
+def test_one_rule_for_yes_no_answers(value: object, meant: bool | None) -> None:
+    """Anything that is not clearly yes or no is refused, never guessed (copier says true)."""
+    assert options.parse_bool(value) is meant

@@ -28,8 +28,6 @@ from scaffold.errors import (
     TemplateError,
 )
 
-_TRUE = {"true", "1", "yes", "y", "on"}
-
 
 @dataclass(frozen=True)
 class Feature:
@@ -286,7 +284,7 @@ def _when(question: options.Question, context: Mapping[str, Any]) -> bool:
     from jinja2.sandbox import SandboxedEnvironment
 
     rendered = SandboxedEnvironment().from_string(question.condition).render(**context)
-    return rendered.strip().lower() in _TRUE
+    return options.parse_bool(rendered) is True
 
 
 def _target(

@@ -172,19 +172,36 @@ def _cast(value: Any, type_name: str) -> Any:
     return value
 
 
-def _to_bool(value: Any) -> bool:
-    """As copier's `cast_to_bool`: numbers by value, YAML's words for true and false."""
-    try:
-        return bool(float(value))
-    except (TypeError, ValueError):
-        pass
+_YES = frozenset({"true", "yes", "y", "on", "1"})
+_NO = frozenset({"false", "no", "n", "off", "0"})
+BOOL_WORDS = "true/false, yes/no, y/n, on/off or 1/0"
+
+
+def parse_bool(value: Any) -> bool | None:
+    """scaffold's one reading of a yes/no answer: a bool, 1/0, or a yes/no word in any case.
+
+    Anything else (other numbers, other words) is None: refused, never guessed. Plain
+    `copier copy` keeps copier's own, looser casting.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in {0, 1}:
+        return bool(value)
     if isinstance(value, str):
         word = value.strip().lower()
-        if word in {"y", "yes", "t", "true", "on"}:
+        if word in _YES:
             return True
-        if word in {"", "n", "no", "f", "false", "off", "~", "null", "none"}:
+        if word in _NO:
             return False
-    return bool(value)
+    return None
+
+
+def _to_bool(value: Any) -> bool:
+    """A rendered yes/no default (copier.yml's own Jinja), read by the one rule."""
+    parsed = parse_bool(value)
+    if parsed is None:
+        raise ValueError(f"{value!r} is not a yes/no value")
+    return parsed
 
 
 def _infer_type(value: Any) -> str:
@@ -228,6 +245,10 @@ def check_answers(answers: Mapping[str, Any], questions: Iterable[Question]) -> 
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise InvalidAnswerError(
                 f"unknown question '{key}'{suggestion}; known questions: {', '.join(askable)}"
+            )
+        if question.type == "bool" and parse_bool(value) is None:
+            raise InvalidAnswerError(
+                f"invalid value '{value}' for '{key}', a yes/no question; use {BOOL_WORDS}"
             )
         allowed = [str(choice) for choice in question.choices.values()]
         if allowed and str(value) not in allowed:
