@@ -149,6 +149,7 @@ def create(
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
+    _check_name_lengths(dest)
     if dest.is_symlink() and dest.is_dir():
         dest = dest.resolve()  # the project goes where the link points
     data = dict(data or {})
@@ -206,6 +207,30 @@ def create(
         locked=outcome.files,
         lock_problem=outcome.problem,
     )
+
+
+# The hidden sibling a project is rendered in: "." + name + "." + 8 random characters + ".scaffold".
+_STAGING_EXTRA = len("..") + 8 + len(".scaffold")
+
+
+def _check_name_lengths(dest: Path) -> None:
+    """Refuse a destination whose names (or its staging sibling's) the file system cannot hold.
+
+    The limit is per path component, in bytes of the encoded name (255 on most file systems).
+    """
+    existing = next((parent for parent in dest.parents if os.path.isdir(parent)), Path("/"))
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    for part in dest.relative_to(existing).parts:
+        size = len(os.fsencode(part)) + (_STAGING_EXTRA if part == dest.name else 0)
+        if size > limit:
+            raise DestinationError(
+                f"destination name '{part[:40]}…' is too long: the file system allows "
+                f"{limit - (_STAGING_EXTRA if part == dest.name else 0)} bytes here, "
+                f"it has {len(os.fsencode(part))}"
+            )
 
 
 def _check_destination(dest: Path, force: bool) -> None:
@@ -276,12 +301,29 @@ def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
+@contextmanager
+def _copier_errors(writing: Path) -> Iterator[None]:
+    """copier's failures as scaffold's, each one line: a refused answer, a broken template,
+    a file that could not be written under `writing`, Ctrl-C at one of its prompts."""
+    from copier.errors import CopierAnswersInterrupt, CopierError
+
+    try:
+        yield
+    except CopierAnswersInterrupt:  # its message is the repr of (answers, question, template)
+        raise KeyboardInterrupt from None
+    except ValueError as error:  # copier's validator and choice failures
+        raise InvalidAnswerError(_first_line(error)) from error
+    except CopierError as error:
+        raise TemplateError(_first_line(error)) from error
+    except OSError as error:
+        raise DestinationError(f"cannot write into {writing}: {_reason(error)}") from error
+
+
 def render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
     """Render the template at `ref` into `dest` (copier copy, no git commit, no lock)."""
     import copier
-    from copier.errors import CopierError
 
-    try:
+    with _copier_errors(dest):
         copier.run_copy(
             ref.src,
             dest,
@@ -292,10 +334,6 @@ def render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], default
             overwrite=True,
             unsafe=False,
         )
-    except ValueError as error:  # copier's validator and choice failures
-        raise InvalidAnswerError(_first_line(error)) from error
-    except CopierError as error:
-        raise TemplateError(_first_line(error)) from error
 
 
 def _move_into_place(staging: Path, dest: Path) -> None:
@@ -377,9 +415,8 @@ def update(
 def run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
     """`copier update` with `data` re-answered (also used by the feature switches)."""
     import copier
-    from copier.errors import CopierError
 
-    try:
+    with _copier_errors(path):
         copier.run_update(
             path,
             data=dict(data),
@@ -391,10 +428,6 @@ def run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None
             unsafe=False,
             skip_answered=True,
         )
-    except ValueError as error:
-        raise InvalidAnswerError(_first_line(error)) from error
-    except CopierError as error:
-        raise TemplateError(_first_line(error)) from error
 
 
 def find_conflicts(path: Path, among: Iterable[str] | None = None) -> list[str]:

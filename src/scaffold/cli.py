@@ -43,21 +43,18 @@ def _run(
     try:
         with _stop_signals_interrupt():
             return action(steps)
-    except ScaffoldError as error:
+    except (KeyboardInterrupt, Exception) as error:
         steps.close()
-        click.secho(f"error: {error.message}", fg="red", err=True)
-        raise SystemExit(error.exit_code) from None
-    except KeyboardInterrupt as interrupt:
-        steps.close()
-        click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
-        raise SystemExit(128 + getattr(interrupt, "signum", signal.SIGINT)) from None
-    except Exception as error:  # e.g. a library's clean-up that failed as the signal unwound
-        stopped = _interruption(error)
-        if stopped is None:
-            raise  # a bug keeps its traceback
-        steps.close()
-        click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
-        raise SystemExit(128 + getattr(stopped, "signum", signal.SIGINT)) from None
+        # Ctrl-C or a stop signal, also when a clean-up failed as it unwound (copier's
+        # temporary directory still being written by git), wins over the error it caused.
+        stopped = error if isinstance(error, KeyboardInterrupt) else _interruption(error)
+        if stopped is not None:
+            click.secho(f"interrupted; {on_interrupt}", fg="yellow", err=True)
+            raise SystemExit(128 + getattr(stopped, "signum", signal.SIGINT)) from None
+        if isinstance(error, ScaffoldError):
+            click.secho(f"error: {error.message}", fg="red", err=True)
+            raise SystemExit(error.exit_code) from None
+        raise  # a bug keeps its traceback
     finally:
         steps.close()
 
