@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +40,10 @@ def _assert_one_line_error(stderr: str, needle: str) -> None:
         (["-d", "python_version=3.9"], "allowed values: 3.11, 3.12, 3.13"),
         (["-d", "novalue"], "not of the form key=value"),
         (["--template", "/no/such/template"], "not found"),
+        (["-d", "serving=maybe"], "'serving', a yes/no question; use true/false, yes/no"),
+        (["-d", "helm=2"], "'helm', a yes/no question"),
+        (["-d", "package_name=" + "a" * 201], "package_name': must be at most 200 characters"),
+        (["-d", "project_slug=" + "a" * 201], "project_slug': must be at most 200 characters"),
     ],
 )
 def test_new_rejects_bad_input(tmp_path: Path, args: list[str], needle: str) -> None:
@@ -41,6 +51,17 @@ def test_new_rejects_bad_input(tmp_path: Path, args: list[str], needle: str) -> 
     assert done.returncode == 1
     _assert_one_line_error(done.stderr, needle)
     assert list(tmp_path.iterdir()) == [], "nothing may be written on bad input"
+
+
+@pytest.mark.parametrize("name", ["a" * 237, "é" * 119, "nested/" + "ж" * 128])
+def test_new_refuses_a_destination_name_the_file_system_cannot_hold(
+    tmp_path: Path, name: str
+) -> None:
+    """255 bytes per name, the staging sibling's 19 extra included; counted in bytes."""
+    done = scaffold("new", "-q", name, "--defaults", "--no-lock", cwd=tmp_path)
+    assert done.returncode == 1
+    _assert_one_line_error(done.stderr, "is too long: the file system allows")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_new_refuses_non_empty_destination(tmp_path: Path) -> None:
@@ -220,3 +241,51 @@ def test_a_failure_while_a_signal_unwinds_counts_as_the_interruption() -> None:
         cleanup_failing_under_a_signal()
     assert isinstance(_interruption(caught.value), _Stopped)
     assert _interruption(ValueError("a bug")) is None
+
+
+def _answer_terminal(master: int, process: subprocess.Popen[bytes], until: bytes) -> bytes:
+    """Read the terminal until `until` shows (or the command ends); answer cursor queries."""
+    seen = b""
+    deadline = time.monotonic() + 120
+    while until not in seen and process.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the command closed the terminal
+                break
+            seen += chunk
+            if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is
+                os.write(master, b"\x1b[1;1R")
+    return seen
+
+
+def test_ctrl_c_at_a_question_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C at copier's first prompt, in a real (pseudo-)terminal: the usual interrupt line
+    and 130, not copier's CopierAnswersInterrupt printed as the tuple of its arguments."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    with subprocess.Popen(
+        [BIN / "scaffold", "new", "proj", "--no-lock"],
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        env={**os.environ, "TERM": "xterm"},
+    ) as process:
+        os.close(slave)
+        try:
+            asked = _answer_terminal(master, process, b"Project name")
+            assert b"Project name" in asked, asked[-2000:]
+            os.write(master, b"\x03")  # Ctrl-C: a key in the prompt's raw mode
+            rest = _answer_terminal(master, process, b"\0never")
+            assert process.wait(timeout=60) == 128 + signal.SIGINT, rest[-2000:]
+        finally:
+            if process.poll() is None:
+                process.kill()
+            os.close(master)
+    said = rest.decode(errors="replace")
+    assert "interrupted; nothing was left behind" in said, said
+    assert "AnswersMap" not in said and "Traceback" not in said, said
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,7 @@
-"""Property tests: whatever the answers and the destination, `new` and `update` either succeed
-or end in one `error:` line with a non-zero exit, never a traceback, and a failure leaves the
-file system as it was.
+"""Property tests: whatever the answers and the destination, `new` and `update` either refuse
+them in one `error:` line with a non-zero exit (never a traceback, the file system as it was),
+or succeed with an answers file that says what the user meant: each answer as given, a yes/no
+answer read by scaffold's one rule (`options.parse_bool`), never guessed.
 
 The commands run in-process through click's runner (the copier import is paid once), with
 `--no-lock` (locking needs the package index and is tested elsewhere). Hypothesis generates
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scaffold import api, cli, options, source
@@ -113,6 +114,24 @@ def assert_outcome(result: Result, root: Path, before: dict[str, str]) -> None:
     assert snapshot(root) == before
 
 
+BY_NAME = {q.name: q for q in QUESTIONS}
+
+
+def assert_meant(project: Path, given_answers: dict[str, str]) -> None:
+    """The answers file holds each answer to a real question as the user meant it."""
+    recorded = api.read_answers(project)
+    for key, value in given_answers.items():
+        question = BY_NAME.get(key)
+        if question is None:
+            continue
+        if question.type == "bool":
+            meant = options.parse_bool(value)
+            assert meant is not None, f"{key}={value!r} was taken as {recorded.get(key)!r}"
+            assert recorded.get(key) is meant, (key, value, recorded.get(key))
+        else:
+            assert recorded.get(key) == value, (key, value, recorded.get(key))
+
+
 def make_destination(root: Path, kind: str, name: str) -> tuple[Path, list[str]]:
     """A destination of the given kind below `root`, and the extra flags it needs."""
     dest = root / name
@@ -140,9 +159,22 @@ def fixture_scratch() -> Iterator[Path]:
         yield Path(folder)
 
 
+LONG = "a" * 256  # a name of 256 bytes: one more than most file systems hold
+
+
 @SETTINGS
 @given(given_answers=answers, kind=st.sampled_from(DESTINATIONS), name=names)
-def test_new_succeeds_or_fails_in_one_line(
+@example(given_answers={"serving": "maybe"}, kind="new", name="p")  # a word that is no yes/no
+@example(given_answers={"helm": "2"}, kind="new", name="p")  # a number that is no 1/0
+@example(given_answers={"ci": "OFF", "docker": "Yes"}, kind="new", name="p")
+@example(given_answers={"package_name": LONG}, kind="new", name="p")
+@example(given_answers={"project_slug": LONG}, kind="new", name="p")
+@example(given_answers={"project_slug": "a" * 200}, kind="new", name="p")  # the longest allowed
+@example(given_answers={}, kind="new", name=LONG)
+@example(given_answers={}, kind="new", name="é" * 118)  # 236 bytes: fits with the staging name
+@example(given_answers={}, kind="new", name="é" * 119)  # 238 bytes: does not
+@example(given_answers={}, kind="nested missing parents", name="ж" * 128)
+def test_new_is_refused_or_does_what_was_meant(
     scratch: Path, given_answers: dict[str, str], kind: str, name: str
 ) -> None:
     root = Path(tempfile.mkdtemp(dir=scratch))
@@ -154,7 +186,7 @@ def test_new_succeeds_or_fails_in_one_line(
         )
         assert_outcome(result, root, before)
         if result.exit_code == 0:
-            assert (dest.resolve() / ".copier-answers.yml").is_file()
+            assert_meant(dest.resolve(), given_answers)
             assert not list(dest.resolve().parent.glob(".*.scaffold"))
             if kind.startswith("non-empty directory"):
                 assert (dest / "notes.txt").read_text() == "keep me"
@@ -170,7 +202,10 @@ def fixture_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @settings(SETTINGS, max_examples=max(1, EXAMPLES // 3))  # an update renders twice
 @given(given_answers=answers)
-def test_update_succeeds_or_fails_in_one_line(
+@example(given_answers={"ci": "maybe"})
+@example(given_answers={"serving": "0"})
+@example(given_answers={"package_name": LONG})
+def test_update_is_refused_or_does_what_was_meant(
     scratch: Path, project: Path, given_answers: dict[str, str]
 ) -> None:
     root = Path(tempfile.mkdtemp(dir=scratch))
@@ -183,6 +218,9 @@ def test_update_succeeds_or_fails_in_one_line(
             assert result.stderr.startswith("error: update left "), result.stderr
             return
         assert_outcome(result, root, before)
-        assert run(["git", "status", "--porcelain"], cwd=copy).stdout == ""
+        if result.exit_code == 0:  # the changes it made are left for review, uncommitted
+            assert_meant(copy, given_answers)
+        else:
+            assert run(["git", "status", "--porcelain"], cwd=copy).stdout == ""
     finally:
         shutil.rmtree(root)
