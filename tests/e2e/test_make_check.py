@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run
+from tests.support import DEFAULT_PACKAGE, run
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +48,12 @@ def _rows(stdout: str) -> dict[str, list[str]]:
     return rows
 
 
+def _package_location(project: Path) -> str:
+    """Where the project's venv imports its package from."""
+    probe = f"import {DEFAULT_PACKAGE}; print({DEFAULT_PACKAGE}.__file__)"
+    return run([project / ".venv/bin/python", "-c", probe], cwd=project).stdout.strip()
+
+
 def test_make_check_passes_every_check_of_the_default_project(default_project: Path) -> None:
     before = run(["git", "status", "--porcelain"], cwd=default_project).stdout
 
@@ -69,6 +75,11 @@ def test_make_check_passes_every_check_of_the_default_project(default_project: P
 def test_a_fault_fails_its_row_and_the_run_while_the_rest_still_run(
     default_project: Path, tmp_path: Path
 ) -> None:
+    # The validators first, from the shared project itself: were they missing, the copy's
+    # `make` would install them with `uv sync` from the copy, and so repoint the shared venv's
+    # editable package at the copy (every later test of the shared project then ran the copy).
+    run(["make", ".venv/.check.stamp"], cwd=default_project, timeout=1800)
+    package = _package_location(default_project)
     copy = tmp_path / "faulty"
     shutil.copytree(default_project, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
     dockerfile = copy / "Dockerfile"
@@ -105,3 +116,4 @@ def test_a_fault_fails_its_row_and_the_run_while_the_rest_still_run(
     assert "DL3003" in done.stdout and "DL3008" in done.stdout
     assert 'property "nope" is not defined' in done.stdout
     assert "full output in build/check/hadolint.log" in done.stdout
+    assert _package_location(default_project) == package  # the shared venv was left as it was
