@@ -1,4 +1,4 @@
-"""The monitoring loop end to end, offline, with the real service (issue 12's "The loop").
+"""The monitoring loop end to end, offline, with the real service.
 
 Serve the champion with the prediction log on; send traffic like the held-back rows, then
 traffic with one feature shifted (15 years older) and one category code more frequent (chest
