@@ -96,7 +96,10 @@ def test_gate_keeps_the_champion_for_an_equal_model(trained: Path) -> None:
     registry = _registry(trained)
     assert registry["versions"] == [*before, max(before) + 1]  # type: ignore[arg-type]
     assert registry["champion"] == 1
-    run(["git", "checkout", "--", "."], cwd=trained)
+    # DVC staged the new dvc.lock (core.autostage): back to HEAD's, and its outputs with it
+    run(["git", "checkout", "HEAD", "--", "."], cwd=trained)
+    _dvc(trained, "checkout", "--force")
+    assert run(["git", "status", "--porcelain"], cwd=trained).stdout == ""
 
 
 def test_predictions_verify_against_held_back_actuals(trained: Path) -> None:
