@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def test_interrupted_new_says_nothing_was_left(
 ) -> None:
     monkeypatch.setattr(api, "create", _raise(KeyboardInterrupt()))
     result = _invoke("new", "-q", "--defaults", tmp_path / "proj")
-    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.exit_code == 128 + signal.SIGINT
     assert result.stderr == "interrupted; nothing was left behind\n"
 
 
@@ -61,7 +62,7 @@ def test_interrupted_update_tells_how_to_restore_and_that_works(
 
     result = _invoke("update", "-q", project.path)
 
-    assert result.exit_code == ExitCode.INTERRUPTED
+    assert result.exit_code == 128 + signal.SIGINT
     assert "nothing was left behind" not in result.stderr
     assert f"interrupted; {project.path} may hold part of the update" in result.stderr
     assert run(["git", "status", "--porcelain"], cwd=project.path).stdout != ""

@@ -27,7 +27,7 @@ class ExitCode(IntEnum):
     """Fleet commands: the `--verify` command failed in some repository."""
     LOCAL_EDITS = 7
     """`feature disable`: a file it would delete has local edits (pass --force)."""
-    INTERRUPTED = 130
+    # Interrupted: 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), as shells do.
 
 
 class ScaffoldError(Exception):

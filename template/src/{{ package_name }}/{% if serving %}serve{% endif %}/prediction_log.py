@@ -110,14 +110,9 @@ def one_line(body: bytes) -> bytes:
     return body.replace(b"\n", b" ").replace(b"\r", b" ")
 
 
-def iso_time(when: float) -> str:
-    """ISO 8601 in UTC with microseconds, e.g. ``2026-12-01T23:40:00.123456+00:00``."""
-    seconds, micros = divmod(round(when * 1_000_000), 1_000_000)
-    return f"{_iso_second(seconds)}.{micros:06d}+00:00"
-
-
 def _iso_second(seconds: int) -> str:
-    """The second's part of :func:`iso_time` (:func:`encode_lines` formats it once a second)."""
+    """The second's part of a line's ISO 8601 time (:func:`encode_lines` formats it once a
+    second and adds the microseconds and ``+00:00``)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
