@@ -7,10 +7,10 @@ together in the next call, up to ``max_rows`` rows. Nobody waits for a timer: a 
 never delayed, and under load the fixed cost is shared by every request of a batch.
 
 A model that answers in microseconds (ONNX Runtime) is called ``inline``, on the event loop:
-the hop to a worker thread and back would cost more than the call (measured with bench/serve:
-single-client requests/s 1.7x higher inline). The batch is then scored by a plain callback on
-the loop's next turn rather than a task, so the requests that arrived in the same turn still
-share a call.
+the hop to a worker thread and back would cost more than the call (measured with wrk against
+this service: single-client requests/s 1.7x higher inline). The batch is then scored by a
+plain callback on the loop's next turn rather than a task, so the requests that arrived in
+the same turn still share a call.
 """
 
 from __future__ import annotations
