@@ -14,7 +14,7 @@ LABELS ?=
 # Extra monitor flags: the retrain workflow passes --exit-zero --github (docs/monitoring.md).
 MONITOR_FLAGS ?=
 
-.PHONY: data repro metrics plots push pull predict verify mlflow-ui metrics-diff \
+.PHONY: data data-docs repro metrics plots push pull predict verify mlflow-ui metrics-diff \
 	feedback feedback-append monitor
 
 data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for plain copier copy)
@@ -22,6 +22,9 @@ data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for p
 $(RAW_DATA).dvc: | $(STAMP)
 	git rm --cached --quiet --ignore-unmatch $(RAW_DATA)  # DVC, not git, keeps the data
 	$(BIN)/dvc add $(RAW_DATA)
+
+data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
+	$(BIN)/python -m $(PACKAGE).core.data_dictionary
 
 repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped
 	@# Checks params.yaml and takes the project's lock first, then runs `dvc repro` (repro.py).

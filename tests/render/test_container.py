@@ -96,6 +96,8 @@ def test_checkov_fails_nothing(project: Path) -> None:
 
 
 STAGES = ["uv", "train-builder", "model", "serve-builder", "runtime", "train", "serve"]
+# The service builds its request body from the data contract, below its root (/app).
+CONTRACT_COPY = "data/contract.yaml data/contract.yaml"
 
 
 def test_stages_on_the_minimum_python_and_serve_last(project: Path) -> None:
@@ -138,10 +140,15 @@ def test_runtime_stages_follow_the_serving_contract(project: Path, target: str) 
         copies
         == {
             "serve": [
+                CONTRACT_COPY,
                 "--from=serve-builder /opt/venv /opt/venv",
                 "--from=model /model/ /app/model/",
             ],
-            "train": ["--from=train-builder /opt/venv /opt/venv", "models/serving/ /app/model/"],
+            "train": [
+                CONTRACT_COPY,
+                "--from=train-builder /opt/venv /opt/venv",
+                "models/serving/ /app/model/",
+            ],
         }[target]
     )
     assert check[:2] == ["python", "-c"]
@@ -281,7 +288,8 @@ def test_build_context_holds_the_sources_and_the_model_only(project: Path) -> No
     assert set(MODEL_FILES) <= context
     assert {"Dockerfile", "pyproject.toml", "README.md", "LICENSE"} <= context
     assert f"src/{package}/serve/__main__.py" in context
-    assert not any(path.startswith(("data/", "tests/", "charts/", ".github/")) for path in context)
+    assert {path for path in context if path.startswith("data/")} == {"data/contract.yaml"}
+    assert not any(path.startswith(("tests/", "charts/", ".github/")) for path in context)
 
 
 # ── The make targets ────────────────────────────────────────────────────────────────────────

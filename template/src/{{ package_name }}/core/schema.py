@@ -1,46 +1,54 @@
-"""The data's columns: names, clinically plausible ranges and categorical codes.
+"""The data's columns, as data/contract.yaml declares them: names, ranges and categorical codes.
 
-Ranges are a wider net than the data set's own extremes, and the categorical columns take the
-UCI codes only (see data/README.md for their meaning). Every layer reads these; the pandera
-schemas built from them live in :mod:`.checks` (pandera is imported only where data is checked).
+The contract is loaded and checked once, on import, from the project root that :mod:`..paths`
+finds (a mistake in it ends the process with one line); the names below are what every layer
+reads. The pandera schemas built from them live in :mod:`.checks` (pandera is imported only
+where data is checked).
 """
 
-ID = "id"
-TARGET = "target"
-RAW_TARGET = "num"
+from __future__ import annotations
+
+from ..errors import StageError
+from ..paths import get_paths
+from .contract import Contract, load
+
+BOOLEAN_CODES = (0, 1)  # how a boolean column is written in the data files
+
+
+def _load() -> tuple[Contract, str]:
+    paths = get_paths()
+    label = str(paths.contract.relative_to(paths.root))
+    return load(paths.contract, label), label
+
+
+def category_codes(contract: Contract, name: str) -> tuple[int, ...]:
+    """A categorical or boolean feature's codes (integers: the contract checks it)."""
+    column = contract.columns[name]
+    if column.kind == "boolean":
+        return BOOLEAN_CODES
+    return tuple(int(code) for code in column.categories or ())
+
+
+try:
+    CONTRACT, LABEL = _load()
+except StageError as error:
+    # Every command imports this module before it can catch a StageError: end it with the
+    # contract's one-line problem, as the commands do, rather than a traceback.
+    raise SystemExit(f"error: {error}") from None
+ID = CONTRACT.named("id")[0]
+TARGET = CONTRACT.target.name
+RAW_TARGET = CONTRACT.target.column
+POSITIVE_ABOVE = CONTRACT.target.positive_when_above  # target = 1 when RAW_TARGET > this
+# The raw file's column order.
+FEATURES = CONTRACT.named("feature")
 NUMERIC_RANGES: dict[str, tuple[float, float]] = {
-    "age": (0, 120),  # years
-    "trestbps": (50, 250),  # resting blood pressure, mm Hg
-    "chol": (50, 700),  # serum cholesterol, mg/dl
-    "thalach": (40, 250),  # maximum heart rate achieved, beats per minute
-    "oldpeak": (-5, 10),  # ST depression induced by exercise relative to rest, mm
+    name: column.range
+    for name, column in CONTRACT.columns.items()
+    if name in FEATURES and column.range is not None
 }
 CATEGORY_CODES: dict[str, tuple[int, ...]] = {
-    "sex": (0, 1),
-    "cp": (1, 2, 3, 4),
-    "fbs": (0, 1),
-    "restecg": (0, 1, 2),
-    "exang": (0, 1),
-    "slope": (1, 2, 3),
-    "ca": (0, 1, 2, 3),
-    "thal": (3, 6, 7),
+    name: category_codes(CONTRACT, name) for name in FEATURES if name not in NUMERIC_RANGES
 }
 NUMERIC_FEATURES = tuple(NUMERIC_RANGES)
 CATEGORICAL_FEATURES = tuple(CATEGORY_CODES)
-# The raw file's column order.
-FEATURES = (
-    "age",
-    "sex",
-    "cp",
-    "trestbps",
-    "chol",
-    "fbs",
-    "restecg",
-    "thalach",
-    "exang",
-    "oldpeak",
-    "slope",
-    "ca",
-    "thal",
-)
 RAW_COLUMNS = (*FEATURES, RAW_TARGET)

@@ -1,11 +1,12 @@
 """Stage 1, prepare: raw CSV to a stratified train/test split with the actuals held back.
 
-Reads ``data/raw/heart.csv``, derives ``target`` (1 when ``num`` > 0: heart disease present),
-drops incomplete rows (and says how many), numbers the remaining patients with ``id`` (their
-data row in the raw file) and splits them, stratified on ``target``, with ``prepare.seed`` and
-``prepare.test_size`` from params.yaml. It writes ``train.csv`` (features and target),
-``test_features.csv`` (features only) and ``test_labels.csv`` (``id`` and ``target``, the
-held-back actuals that verification joins on ``id``).
+Reads ``data/raw/heart.csv``, derives ``target`` by data/contract.yaml's rule (1 when
+``num`` > 0: heart disease present), drops incomplete rows (and says how many), numbers the
+remaining patients with ``id`` (their data row in the raw file) and splits them, stratified
+on ``target``, with ``prepare.seed`` and ``prepare.test_size`` from params.yaml. It writes
+``train.csv`` (features and target), ``test_features.csv`` (features only) and
+``test_labels.csv`` (``id`` and ``target``, the held-back actuals that verification joins on
+``id``).
 
 Values are not judged here: a corrupted cell (``abc``, or an age of 300) passes through for the
 validate stage to report with the rest.
@@ -24,6 +25,7 @@ from ..config import Artifacts
 from ..core.schema import (
     FEATURES,
     ID,
+    POSITIVE_ABOVE,
     RAW_COLUMNS,
     RAW_TARGET,
     TARGET,
@@ -66,7 +68,7 @@ def split(raw: pd.DataFrame, *, test_size: float, seed: int) -> Split:
     frame.insert(0, ID, range(1, len(frame) + 1))
     num = pd.to_numeric(frame[RAW_TARGET], errors="coerce")
     complete = frame[list(FEATURES)].notna().all(axis=1) & num.notna()
-    frame = frame[complete].assign(**{TARGET: (num[complete] > 0).astype(int)})
+    frame = frame[complete].assign(**{TARGET: (num[complete] > POSITIVE_ABOVE).astype(int)})
     if frame[TARGET].nunique() < 2 or frame[TARGET].value_counts().min() < 2:
         raise StageError("need at least two patients with and two without heart disease")
     train, test = train_test_split(

@@ -2,7 +2,8 @@
 
 A record holds exactly the features: numbers within ``NUMERIC_RANGES`` and categorical codes
 from ``CATEGORY_CODES`` (``1`` and ``1.0`` are the same code). Anything else, extra fields
-included, is rejected before the model sees it, so a change to ``schema.py`` changes the API.
+included, is rejected before the model sees it, so a change to the data contract
+(data/contract.yaml, which ``schema.py`` reads) changes the API.
 """
 
 from __future__ import annotations

@@ -1,0 +1,144 @@
+"""The data contract (data/contract.yaml): a typed model of the file, and its loader.
+
+The file is written by people, so every mistake ends in one line that names the column and
+the problem, e.g. ``data/contract.yaml: column 'age': range: min 120 > max 0``, raised as a
+:class:`.StageError` (no traceback from the command lines). :mod:`.schema` turns the checked
+contract into the names the other modules use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import StageError
+
+Role = Literal["feature", "target", "id", "ignored"]
+Kind = Literal["numeric", "categorical", "boolean"]
+Number = int | float  # ints stay ints, so a range reads back as written
+Code = int | str
+
+
+class Strict(BaseModel):
+    """A mapping of the contract: no unknown keys (a misspelt key would be ignored), frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(Strict):
+    """One column: what it is for, what values it takes, what it means."""
+
+    role: Role
+    kind: Kind
+    description: str = ""
+    unit: str | None = None
+    range: tuple[Number, Number] | None = None
+    categories: dict[Code, str] | None = None
+    missing: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        if self.range is not None:
+            low, high = self.range
+            if low > high:
+                raise ValueError(f"range: min {low} > max {high}")
+            if self.kind != "numeric":
+                raise ValueError(f"range: only a numeric column has one, not a {self.kind} one")
+        if self.kind == "numeric" and self.role == "feature" and self.range is None:
+            raise ValueError("range: a numeric feature needs one, [min, max]")
+        if self.categories is not None and self.kind != "categorical":
+            raise ValueError(f"categories: only a categorical column has them, not a {self.kind}")
+        if self.kind == "categorical" and not self.categories:
+            raise ValueError("categories: a categorical column needs at least one")
+        if self.missing:
+            raise ValueError("missing: only false is implemented (the model takes complete rows)")
+        return self
+
+
+class Target(Strict):
+    """What the model predicts: ``name`` = 1 when the raw ``column`` > ``positive_when_above``."""
+
+    column: str
+    name: str
+    positive_when_above: Number
+    positive_label: str
+    negative_label: str
+
+
+class Contract(Strict):
+    """The whole file: the task, the target rule and every column in the raw file's order."""
+
+    task: Literal["binary"]
+    target: Target
+    columns: Annotated[dict[str, Column], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _roles(self) -> Contract:
+        targets = self.named("target")
+        if len(targets) != 1:
+            raise ValueError(f"columns: need one target column, found {_listed(targets)}")
+        if targets[0] != self.target.column:
+            raise ValueError(
+                f"target.column: '{self.target.column}' is not the target column '{targets[0]}'"
+            )
+        ids = self.named("id")
+        if len(ids) != 1:
+            raise ValueError(f"columns: need one id column, found {_listed(ids)}")
+        if not self.named("feature"):
+            raise ValueError("columns: need at least one feature")
+        for name in self.named("feature"):
+            if not all(isinstance(code, int) for code in self.columns[name].categories or ()):
+                raise ValueError(
+                    f"column '{name}': categories: a feature's codes must be integers "
+                    "(the model reads numbers)"
+                )
+        if self.target.name in self.columns:
+            raise ValueError(f"target.name: '{self.target.name}' is already a column")
+        return self
+
+    def named(self, role: Role) -> tuple[str, ...]:
+        """The columns with ``role``, in the file's order."""
+        return tuple(name for name, column in self.columns.items() if column.role == role)
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{name}'" for name in names) if names else "none"
+
+
+def describe(error: ValidationError) -> str:
+    """pydantic's errors in one line, each led by the column (or key) it concerns."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        loc = [str(part) for part in problem["loc"]]
+        where = f"column '{loc[1]}'" if loc[:1] == ["columns"] and len(loc) > 1 else ""
+        key = ".".join(loc[2:] if where else loc)
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["type"] not in {"value_error", "missing"}:
+            message += f" (found {problem['input']!r})"
+        parts.append(": ".join(part for part in (where, key, message) if part))
+    return "; ".join(parts)
+
+
+def parse(text: str, label: str) -> Contract:
+    """Check a contract's YAML text; ``label`` names it in the error (usually its path)."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise StageError(f"{label}: not valid YAML{line}") from None
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as error:
+        raise StageError(f"{label}: {describe(error)}") from None
+
+
+def load(path: Path, label: str | None = None) -> Contract:
+    """The contract at ``path``, checked; ``label`` names it in errors (default: the path)."""
+    label = str(path) if label is None else label
+    if not path.is_file():
+        raise StageError(f"{label}: data contract not found")
+    return parse(path.read_text(encoding="utf-8"), label)

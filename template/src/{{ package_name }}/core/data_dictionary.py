@@ -1,0 +1,71 @@
+"""The data dictionary (docs/data.md), written from data/contract.yaml by ``make data-docs``.
+
+The page is committed so that it reads on any git host; a test fails when it differs from
+what the contract gives, so the two never drift apart. Run
+``python -m <package>.core.data_dictionary`` (what ``make data-docs`` does) after editing
+the contract.
+"""
+
+from __future__ import annotations
+
+from ..files import write_text
+from ..paths import get_paths
+from .contract import Column, Contract
+from .schema import CONTRACT, LABEL
+
+PAGE = "docs/data.md"
+HEADER = ("column", "role", "kind", "allowed values", "unit", "description")
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break a Markdown table row."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _allowed(column: Column) -> str:
+    if column.range is not None:
+        low, high = column.range
+        return f"{low} to {high}"
+    if column.kind == "boolean":
+        return "0 = false, 1 = true"
+    return "; ".join(f"{code} = {meaning}" for code, meaning in (column.categories or {}).items())
+
+
+def render(contract: Contract, source: str) -> str:
+    """The Markdown page for ``contract``; ``source`` names the file it comes from."""
+    target = contract.target
+    lines = [
+        "# Data dictionary",
+        "",
+        f"<!-- Made from {source} by `make data-docs`: edit the contract, not this page. -->",
+        "",
+        f"Task: **{contract.task}**. The model predicts `{target.name}`: 1 "
+        f"({_cell(target.positive_label)}) when `{target.column}` > "
+        f"{target.positive_when_above}, else 0 ({_cell(target.negative_label)}).",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    for name, column in contract.columns.items():
+        cells = (
+            f"`{name}`",
+            column.role,
+            column.kind,
+            _allowed(column),
+            column.unit or "",
+            column.description,
+        )
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    lines += ["", "No column may have missing values: prepare drops the rows that do.", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Write the page below the project root; returns the exit status."""
+    path = get_paths().root / PAGE
+    write_text(path, render(CONTRACT, LABEL))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
