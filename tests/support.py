@@ -174,6 +174,7 @@ SERVING_FILES: tuple[str, ...] = (
             "onnx_model.py",
             "payloads.py",
             "prediction_log.py",
+            "registration.py",
             "telemetry.py",
         )
     ),
@@ -189,6 +190,7 @@ SERVING_FILES: tuple[str, ...] = (
             "test_model.py",
             "test_onnx.py",
             "test_prediction_log.py",
+            "test_registration.py",
         )
     ),
 )

@@ -44,6 +44,7 @@ MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
+GATE_FILE = "onnx_gate.json"  # the gate's figures for a registered version's graph
 Route = Callable[[np.ndarray], np.ndarray]  # rows of features -> probabilities of each class
 SQLITE_PREFIX = "sqlite:///"  # then the database file's path, absolute or relative
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
