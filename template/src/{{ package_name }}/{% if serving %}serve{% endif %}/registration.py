@@ -50,5 +50,5 @@ def attach(
     if graph is None:
         LOG.warning("registered without %s, served with scikit-learn: %s", ONNX_FILE, result.reason)
     else:
-        LOG.info("%s added to the registered model: %s", ONNX_FILE, result.reason)
+        LOG.info("%s goes to the registry with the model: %s", ONNX_FILE, result.reason)
     return result
