@@ -178,6 +178,7 @@ SERVING_FILES: tuple[str, ...] = (
             "onnx_model.py",
             "payloads.py",
             "prediction_log.py",
+            "registration.py",
             "telemetry.py",
         )
     ),
@@ -193,6 +194,7 @@ SERVING_FILES: tuple[str, ...] = (
             "test_model.py",
             "test_onnx.py",
             "test_prediction_log.py",
+            "test_registration.py",
         )
     ),
 )

@@ -128,8 +128,9 @@ def _assert_matches_champion(
 def test_registry_and_directory_serve_the_champion(
     trained: Path, exported: Path, held_back: tuple[list[dict[str, float]], list[float]]
 ) -> None:
-    """From MODEL_URI (registry, scikit-learn) and from MODEL_DIR (the export's ONNX graph):
-    the champion's predictions, as MLflow's own loader gives them."""
+    """From MODEL_URI (the registry, with the ONNX graph registered with the champion) and from
+    MODEL_DIR (the export's own graph): the champion's predictions, as MLflow's own loader gives
+    them."""
     assert (exported / "MLmodel").is_file()
     assert (exported / "model.onnx").is_file()
     gate = json.loads((exported / "registered_model.json").read_text(encoding="utf-8"))["onnx"]
@@ -140,7 +141,7 @@ def test_registry_and_directory_serve_the_champion(
     with _service(trained, registry) as service:
         model = _assert_matches_champion(service, held_back)
         assert (model["name"], model["version"]) == (MODEL_NAME, "1")
-        assert model["runtime"].startswith("scikit-learn ")
+        assert model["runtime"].startswith("onnxruntime ")
     assert service.exit_status == 0
     # The export alone, without the registry: a tracking URI that cannot be used proves it.
     directory = {"MODEL_DIR": str(exported), "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}

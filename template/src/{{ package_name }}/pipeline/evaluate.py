@@ -4,11 +4,15 @@ Writes ``reports/metrics.json`` (``dvc metrics show``), the ROC curve
 ``reports/plots/roc.json`` and the confusion matrix ``reports/plots/confusion.csv``
 (``dvc plots show``), and logs the test metrics to the training run in MLflow. The model is
 then registered as a new version and the promotion gate (``promotion.py``) decides whether it
-takes the ``champion`` alias; ``reports/promotion.json`` says what happened.
+takes the ``champion`` alias; ``reports/promotion.json`` says what happened. In a project with
+the serving feature, the model's ONNX graph is checked on the test set first and, when exact,
+registered with it, for the service to score with (``serve/registration.py``).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 from collections.abc import Mapping
@@ -46,6 +50,8 @@ from ..files import atomic_output, write_text
 from ..params import Params
 
 LOG = logging.getLogger(__name__)
+# The serving feature's package, relative to this one: a project made without it has none.
+SERVING = "..serve"
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,18 @@ def write_reports(
         confusion.to_csv(partial, index=False)
 
 
+def add_onnx_graph(
+    client: MlflowClient, model_id: str | None, model: Any, test: pd.DataFrame, threshold: float
+) -> None:
+    """With the serving feature, the ONNX graph joins the logged model if it is exact on the test
+    set (``serve/registration.py``); without it, nothing to do. Imported by name, so that this
+    module reads the same in projects with and without the feature."""
+    if importlib.util.find_spec(SERVING, __package__) is None:
+        return
+    registration = importlib.import_module(f"{SERVING}.registration", __package__)
+    registration.attach(client, model_id, model, test[list(FEATURES)].to_numpy(float), threshold)
+
+
 def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
     """Run the stage: test metrics, reports, MLflow logging, registration and the gate."""
     settings = EvaluateSettings.from_params(params)
@@ -131,8 +149,10 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
         # The gate runs within the training run: if it is stopped, the run is marked FAILED.
         with mlflow.start_run(run_id=run_info["run_id"]):
             mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items() if v is not None})
+            client = MlflowClient()
+            add_onnx_graph(client, run_info.get("model_id"), model, test, settings.threshold)
             result = run_gate(
-                MlflowClient(),
+                client,
                 name=tracking.REGISTERED_MODEL_NAME,
                 alias=settings.alias,
                 metric=settings.metric,

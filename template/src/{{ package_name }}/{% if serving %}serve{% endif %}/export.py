@@ -13,7 +13,9 @@ only once the new one is complete.
 The pipeline is also converted to ``model.onnx``, which the service scores with ONNX Runtime,
 when it passes the exactness gate on the held-back rows (``onnx_export.py``); the gate's figures
 go to ``registered_model.json`` under ``onnx``. When it fails, one warning says why and the
-service scores with scikit-learn. The registry keeps the scikit-learn model, the source of truth.
+service scores with scikit-learn. The registry keeps the scikit-learn model, the source of truth;
+a graph that the version carries from its registration (``registration.py``) is dropped first:
+the export decides on its own held-back rows.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..core.schema import FEATURES
 from ..errors import StageError
 from ..paths import find_project_root, get_paths
 from .model import (
+    GATE_FILE,
     METADATA_FILE,
     MODEL_URI_ENV,
     ONNX_FILE,
@@ -59,11 +62,14 @@ def replace_directory(new: Path, target: Path) -> None:
 def add_onnx(
     directory: Path, held_back: Path, threshold: float, tolerance: float = TOLERANCE
 ) -> OnnxGate:
-    """Write ``model.onnx`` beside the model in ``directory`` if it passes the gate."""
+    """Write ``model.onnx`` beside the model in ``directory`` if it passes the gate, in place of
+    any graph the registered version carries (with its figures)."""
     # pylint: disable=import-outside-toplevel  # slow imports
     import mlflow.sklearn
     import pandas as pd
 
+    for carried in (ONNX_FILE, GATE_FILE):
+        (directory / carried).unlink(missing_ok=True)
     if held_back.is_file():
         rows = pd.read_csv(held_back)[list(FEATURES)].to_numpy(dtype=float)
         pipeline = mlflow.sklearn.load_model(str(directory))

@@ -4,15 +4,19 @@ Where from, in this order: ``MODEL_DIR``, an MLflow model directory (``make expo
 writes one to models/serving, with the registered name and version beside it), when set and
 not empty; else ``MODEL_URI`` from the MLflow registry (default: the ``evaluate.alias`` alias,
 ``champion``, of the model named after the project), in the tracking store that the pipeline
-uses (see ``tracking.py``).
+uses (see ``tracking.py``). A registered version is downloaded once, and both ways of scoring
+below read that one download.
 
-How it scores: with ONNX Runtime when the directory holds ``model.onnx``, which the export
-writes only once ONNX Runtime has reproduced scikit-learn's probabilities (``onnx_export.py``,
-``onnx_model.py``); that path imports neither MLflow, scikit-learn nor pandas. Otherwise the
-scikit-learn pipeline is loaded with MLflow's sklearn flavour and called directly (through
-``fastpath.py`` when that is exact): the request model has already checked every value, so the
-pyfunc wrapper's per-call schema enforcement would only add latency. Those libraries are
-imported only on that path.
+How it scores: with ONNX Runtime when the model carries an ONNX graph that reproduced
+scikit-learn's probabilities on the held-back rows: ``model.onnx`` in an export, which
+``make export-model`` writes only once its own gate passed (``onnx_export.py``), or in a
+registered version, added by the evaluate stage before registration with the gate's figures
+(``registration.py``, ``onnx_gate.json``). That path needs neither scikit-learn nor pandas
+(``onnx_model.py``), nor MLflow for an export. Otherwise the scikit-learn pipeline is loaded
+with MLflow's sklearn flavour and called directly (through ``fastpath.py`` when that is exact):
+the request model has already checked every value, so the pyfunc wrapper's per-call schema
+enforcement would only add latency. A version registered without a graph (before the gate
+existed, or when it failed) is scored that way. Those libraries are imported only on that path.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +49,7 @@ MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
+GATE_FILE = "onnx_gate.json"  # the gate's figures for a registered version's graph
 Route = Callable[[np.ndarray], np.ndarray]  # rows of features -> probabilities of each class
 SQLITE_PREFIX = "sqlite:///"  # then the database file's path, absolute or relative
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
@@ -188,13 +194,14 @@ def read_metadata(directory: Path, threshold: float) -> ModelDescription:
 
     The file also holds the ONNX exactness gate's figures (``onnx``), which describe the
     export, not the model, and are left out here. A plain MLflow model directory has no such
-    file; an export always has one, so an ONNX graph without it is a damaged export: served,
-    it would classify at params.yaml's threshold (or the default) rather than the exported
-    one, without a word.
+    file (a registered version's download has ``onnx_gate.json`` instead, when it carries a
+    graph); an export always has one, so an ONNX graph with neither is a damaged export:
+    served, it would classify at params.yaml's threshold (or the default) rather than the
+    exported one, without a word.
     """
     path = directory / METADATA_FILE
     if not path.is_file():
-        if (directory / ONNX_FILE).is_file():
+        if (directory / ONNX_FILE).is_file() and not (directory / GATE_FILE).is_file():
             raise ModelError(
                 f"directory {directory} holds {ONNX_FILE} but no {METADATA_FILE} "
                 "(an incomplete export): run `make export-model` again"
@@ -220,8 +227,32 @@ def load_sklearn(uri: str, description: ModelDescription, where: str) -> LoadedM
     return LoadedModel.wrap(pipeline, description)
 
 
+def scoring_graph(directory: Path) -> Path | None:
+    """The ONNX graph to score with, if any: an export's (written only once its gate passed),
+    or a registered version's whose gate passed at registration (``onnx_gate.json``)."""
+    graph = directory / ONNX_FILE
+    if not graph.is_file():
+        return None
+    if (directory / METADATA_FILE).is_file():
+        return graph
+    figures = directory / GATE_FILE
+    passed = figures.is_file() and json.loads(figures.read_text(encoding="utf-8")).get("exported")
+    return graph if passed is True else None
+
+
+def load_files(directory: Path, description: ModelDescription, where: str) -> LoadedModel:
+    """The model in ``directory``: its checked ONNX graph when it has one, else scikit-learn's."""
+    try:
+        graph = scoring_graph(directory)
+        if graph is not None:
+            return LoadedModel.from_onnx(graph, description)
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
+    return load_sklearn(str(directory), description, where)
+
+
 def load_directory(directory: Path, threshold: float) -> LoadedModel:
-    """An exported model: its ONNX graph when the export wrote one, else scikit-learn's."""
+    """An exported model (or any MLflow model directory) with its description."""
     where = f"directory {directory}"
     if not (directory / "MLmodel").is_file():
         raise ModelError(
@@ -230,11 +261,27 @@ def load_directory(directory: Path, threshold: float) -> LoadedModel:
         )
     try:
         description = read_metadata(directory, threshold)
-        if (directory / ONNX_FILE).is_file():
-            return LoadedModel.from_onnx(directory / ONNX_FILE, description)
     except (OSError, ValueError) as error:
         raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
-    return load_sklearn(str(directory), description, where)
+    return load_files(directory, description, where)
+
+
+def load_registered(description: ModelDescription, where: str) -> LoadedModel:
+    """The model that ``description.uri`` names, downloaded once into a scratch directory.
+
+    ONNX Runtime reads its graph, and scikit-learn its pipeline, into memory while loading:
+    the directory is removed as soon as the model is loaded.
+    """
+    import mlflow.artifacts  # pylint: disable=import-outside-toplevel  # slow import
+    from mlflow.exceptions import MlflowException  # pylint: disable=import-outside-toplevel
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a log, not a tty
+    with tempfile.TemporaryDirectory(prefix="registered-model-") as scratch:
+        try:
+            downloaded = mlflow.artifacts.download_artifacts(description.uri, dst_path=scratch)
+        except (MlflowException, OSError) as error:
+            raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
+        return load_files(Path(downloaded), description, where)
 
 
 def load(source: ModelSource) -> LoadedModel:
@@ -251,4 +298,4 @@ def load(source: ModelSource) -> LoadedModel:
         raise ModelError(
             f"cannot load the model from {source.describe()}: {_first_line(error)}"
         ) from None
-    return load_sklearn(description.uri, description, source.describe())
+    return load_registered(description, source.describe())
