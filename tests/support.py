@@ -336,6 +336,16 @@ def run(
     return done
 
 
+def freeze(venv: Path) -> set[str]:
+    """`name==version` of every package in the venv but the project itself (its path varies)."""
+    listed = run(["uv", "pip", "freeze", "--python", str(venv / "bin" / "python")], cwd=venv)
+    return {
+        line
+        for line in listed.stdout.splitlines()
+        if line and not line.startswith("-e ") and " @ " not in line
+    }
+
+
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now."""
     with socket.socket() as sock:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.engine import Engine, find_engine
-from tests.support import BIN, DEFAULT_PACKAGE, commit_all, git_files, run, scaffold
+from tests.support import BIN, DEFAULT_PACKAGE, commit_all, freeze, git_files, run, scaffold
 
 CHAMPION_PROBE = """
 import json, sys
@@ -21,6 +21,9 @@ model = mlflow.sklearn.load_model("models:/{name}@champion")
 features = pd.read_csv(sys.argv[1]).drop(columns="id")
 print(json.dumps(model.predict_proba(features)[:, 1].tolist()))
 """
+
+
+INSTALLED = "installed-packages.txt"  # beside the shared project, written by its fixture
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +37,16 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert created.returncode == 0, created.stderr
     project = root / "proj"
     run(["make", "install"], cwd=project)
+    # What `make install` installed, before any test adds to the venv (`make check` adds the
+    # validators' group): the reference of the tests that install the same lock again.
+    (root / INSTALLED).write_text("\n".join(sorted(freeze(project / ".venv"))), encoding="utf-8")
     return project
+
+
+@pytest.fixture(scope="session")
+def installed_packages(default_project: Path) -> set[str]:
+    """`name==version` of what `make install` put into the shared project's venv."""
+    return set((default_project.parent / INSTALLED).read_text(encoding="utf-8").splitlines())
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import makefile_text, render, run, scaffold
+from tests.support import freeze, makefile_text, render, run, scaffold
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +104,9 @@ def test_clean_keeps_sources(default_project: Path) -> None:
     assert (default_project / ".venv").is_dir()
 
 
-def test_uv_is_installed_once_when_it_is_not_on_path(default_project: Path, tmp_path: Path) -> None:
+def test_uv_is_installed_once_when_it_is_not_on_path(
+    default_project: Path, installed_packages: set[str], tmp_path: Path
+) -> None:
     """Most machines have no uv: `make install` installs it with pip, then installs the lock."""
     assert shutil.which("uv"), "uv must be on PATH in the test environment"
     uv_home = tmp_path / "uv-home"
@@ -115,11 +117,11 @@ def test_uv_is_installed_once_when_it_is_not_on_path(default_project: Path, tmp_
     )
     assert "uv installed into" in done.stdout
     assert (uv_home / "bin" / "uv").is_file()
-    assert _freeze(venv) == _freeze(default_project / ".venv")
+    assert freeze(venv) == installed_packages
 
 
 def test_pip_installer_project_installs_the_same_pins_and_tests(
-    default_project: Path, tmp_path: Path
+    installed_packages: set[str], tmp_path: Path
 ) -> None:
     """installer=pip: pip installs requirements.lock.txt, the versions uv installs from uv.lock."""
     created = scaffold("new", "-q", "pipproj", "--defaults", "-d", "installer=pip", cwd=tmp_path)
@@ -127,18 +129,20 @@ def test_pip_installer_project_installs_the_same_pins_and_tests(
     project = tmp_path / "pipproj"
     installed = run(["make", "install"], cwd=project)
     assert "--require-hashes" in installed.stdout
-    with_pip, with_uv = _freeze(project / ".venv"), _freeze(default_project / ".venv")
+    with_pip, with_uv = freeze(project / ".venv"), installed_packages
     assert with_uv <= with_pip
     assert {line.split("==")[0] for line in with_pip - with_uv} <= VENV_SEEDS
     tested = run(["make", "test"], cwd=project)
     assert re.search(r"\d+ passed", tested.stdout)
 
 
-def test_two_installs_from_one_lock_are_identical(default_project: Path, tmp_path: Path) -> None:
+def test_two_installs_from_one_lock_are_identical(
+    default_project: Path, installed_packages: set[str], tmp_path: Path
+) -> None:
     clone = tmp_path / "clone"
     run(["git", "clone", "--quiet", str(default_project), str(clone)], cwd=tmp_path)
     run(["make", "install"], cwd=clone)
-    assert _freeze(clone / ".venv") == _freeze(default_project / ".venv")
+    assert freeze(clone / ".venv") == installed_packages
 
 
 def test_a_dependency_added_without_make_lock_is_refused(
@@ -161,21 +165,11 @@ def test_a_dependency_added_without_make_lock_is_refused(
     run(["make", "lock"], cwd=clone)
     assert 'name = "tabulate"' in (clone / "uv.lock").read_text()
     run(["make", "install"], cwd=clone)
-    assert any(name.startswith("tabulate==") for name in _freeze(clone / ".venv"))
+    assert any(name.startswith("tabulate==") for name in freeze(clone / ".venv"))
 
 
 # What `python -m venv` seeds (setuptools up to Python 3.11) when the lock does not pin them.
 VENV_SEEDS = {"pip", "setuptools"}
-
-
-def _freeze(venv: Path) -> set[str]:
-    """`name==version` of every package in the venv but the project itself (its path varies)."""
-    listed = run(["uv", "pip", "freeze", "--python", str(venv / "bin" / "python")], cwd=venv)
-    return {
-        line
-        for line in listed.stdout.splitlines()
-        if line and not line.startswith("-e ") and " @ " not in line
-    }
 
 
 def test_plain_copier_copy_locks_on_its_first_install(tmp_path: Path) -> None:
