@@ -85,7 +85,7 @@ def build(
         for selection, pins in _pin_sets(created.path, work):
             _run([uv, "export", "--quiet", "--frozen", *selection, "--no-emit-project",
                   "--output-file", str(pins)], created.path)  # fmt: skip
-            _run([*wheel, "--no-deps", "--require-hashes", "-r", str(pins)], work)
+            _pip_wheel([*wheel, "--no-deps", "--require-hashes", "-r", str(pins)], work)
             text = pins.read_text(encoding="utf-8")
             count += sum(1 for line in text.splitlines() if "==" in line)
         backend = _build_requires(created.path)
@@ -158,6 +158,21 @@ def _editable_requires(uv: str, project: Path, wheels: Path, backend: Sequence[s
 
 def _uv_version(uv: str) -> str:
     return _run([uv, "--version"], Path.cwd()).split()[1]
+
+
+def _pip_wheel(command: Sequence[str], cwd: Path) -> None:
+    """`pip wheel`, once more without pip's cache when it found no release for a pin.
+
+    pip keeps a package's index page for up to ten minutes (PyPI's max-age), so a release that
+    `uv lock` has just seen can be missing from pip's copy: seen in a test run as "No matching
+    distribution found for markdown==3.11.4", which pip then downloaded fine.
+    """
+    try:
+        _run(command, cwd)
+    except ScaffoldError as error:
+        if "No matching distribution" not in error.message:
+            raise
+        _run([*command, "--no-cache-dir"], cwd)
 
 
 def _run(command: Sequence[str], cwd: Path) -> str:
