@@ -12,12 +12,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import StageError
 
 Role = Literal["feature", "target", "id", "ignored"]
-Kind = Literal["numeric", "categorical", "boolean"]
+# text and datetime columns are read by no model: only an id or an ignored column has them.
+Kind = Literal["numeric", "categorical", "boolean", "text", "datetime"]
+MODEL_KINDS = ("numeric", "categorical", "boolean")
 Number = int | float  # ints stay ints, so a range reads back as written
 Code = int | str
 
@@ -29,7 +38,11 @@ class Strict(BaseModel):
 
 
 class Column(Strict):
-    """One column: what it is for, what values it takes, what it means."""
+    """One column: what it is for, what values it takes, what it means.
+
+    ``categories`` maps each allowed value (integer codes or strings, not both) to its
+    meaning; a plain list of values is read as values without meanings.
+    """
 
     role: Role
     kind: Kind
@@ -39,6 +52,13 @@ class Column(Strict):
     categories: dict[Code, str] | None = None
     missing: bool = False
 
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _listed_categories(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return dict.fromkeys(value, "")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Column:
         if self.range is not None:
@@ -47,31 +67,60 @@ class Column(Strict):
                 raise ValueError(f"range: min {low} > max {high}")
             if self.kind != "numeric":
                 raise ValueError(f"range: only a numeric column has one, not a {self.kind} one")
+        if self.role in ("feature", "target") and self.kind not in MODEL_KINDS:
+            raise ValueError(
+                f"kind: a {self.role} is numeric, categorical or boolean, not {self.kind} "
+                "(make it ignored, or derive a numeric column from it)"
+            )
         if self.kind == "numeric" and self.role == "feature" and self.range is None:
             raise ValueError("range: a numeric feature needs one, [min, max]")
         if self.categories is not None and self.kind != "categorical":
             raise ValueError(f"categories: only a categorical column has them, not a {self.kind}")
-        if self.kind == "categorical" and not self.categories:
+        if self.kind == "categorical" and self.role != "id" and not self.categories:
             raise ValueError("categories: a categorical column needs at least one")
-        if self.missing:
-            raise ValueError("missing: only false is implemented (the model takes complete rows)")
+        if len({type(code) for code in self.categories or ()}) > 1:
+            raise ValueError("categories: all integer codes or all strings, not both")
+        if self.missing and self.role == "id":
+            raise ValueError("missing: an id names every row, so it cannot be missing")
         return self
+
+    @property
+    def strings(self) -> bool:
+        """Whether the values are strings (categories written as words)."""
+        return any(isinstance(code, str) for code in self.categories or ())
 
 
 class Target(Strict):
-    """What the model predicts: ``name`` = 1 when the raw ``column`` > ``positive_when_above``."""
+    """What the model predicts: ``name`` = 1 when the raw ``column`` is the positive class.
+
+    The positive class is either a raw value (``positive``, e.g. ``M`` or ``1``) or every
+    raw value above a number (``positive_when_above``): one of the two, not both.
+    """
 
     column: str
     name: str
-    positive_when_above: Number
+    positive_when_above: Number | None = None
+    positive: Code | None = None
     positive_label: str
     negative_label: str
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Target:
+        if (self.positive is None) == (self.positive_when_above is None):
+            raise ValueError("give the positive class by one of positive or positive_when_above")
+        return self
+
+    def rule(self) -> str:
+        """The rule in words, e.g. ``num > 0`` or ``diagnosis = M``."""
+        if self.positive is not None:
+            return f"{self.column} = {self.positive}"
+        return f"{self.column} > {self.positive_when_above}"
 
 
 class Contract(Strict):
     """The whole file: the task, the target rule and every column in the raw file's order."""
 
-    task: Literal["binary"]
+    task: Literal["binary"]  # multiclass and regression: not implemented yet
     target: Target
     columns: Annotated[dict[str, Column], Field(min_length=1)]
 
@@ -89,12 +138,15 @@ class Contract(Strict):
             raise ValueError(f"columns: need one id column, found {_listed(ids)}")
         if not self.named("feature"):
             raise ValueError("columns: need at least one feature")
-        for name in self.named("feature"):
-            if not all(isinstance(code, int) for code in self.columns[name].categories or ()):
-                raise ValueError(
-                    f"column '{name}': categories: a feature's codes must be integers "
-                    "(the model reads numbers)"
-                )
+        target = self.columns[targets[0]]
+        positive = self.target.positive
+        if positive is not None and target.categories and positive not in target.categories:
+            raise ValueError(
+                f"target.positive: {positive!r} is not one of the target's categories "
+                f"({', '.join(map(str, target.categories))})"
+            )
+        if self.target.positive_when_above is not None and target.strings:
+            raise ValueError("target.positive_when_above: the target's values are strings")
         if self.target.name in self.columns:
             raise ValueError(f"target.name: '{self.target.name}' is already a column")
         return self

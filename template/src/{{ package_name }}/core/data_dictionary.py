@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..files import write_text
 from ..paths import get_paths
-from .contract import Column, Contract
+from .contract import Column, Contract, Target
 from .schema import CONTRACT, LABEL
 
 PAGE = "docs/data.md"
@@ -28,7 +28,10 @@ def _allowed(column: Column) -> str:
         return f"{low} to {high}"
     if column.kind == "boolean":
         return "0 = false, 1 = true"
-    return "; ".join(f"{code} = {meaning}" for code, meaning in (column.categories or {}).items())
+    return "; ".join(
+        f"{code} = {meaning}" if meaning else str(code)
+        for code, meaning in (column.categories or {}).items()
+    )
 
 
 def render(contract: Contract, source: str) -> str:
@@ -40,8 +43,8 @@ def render(contract: Contract, source: str) -> str:
         f"<!-- Made from {source} by `make data-docs`: edit the contract, not this page. -->",
         "",
         f"Task: **{contract.task}**. The model predicts `{target.name}`: 1 "
-        f"({_cell(target.positive_label)}) when `{target.column}` > "
-        f"{target.positive_when_above}, else 0 ({_cell(target.negative_label)}).",
+        f"({_cell(target.positive_label)}) when {_rule(target)}, else 0 "
+        f"({_cell(target.negative_label)}).",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -56,8 +59,26 @@ def render(contract: Contract, source: str) -> str:
             column.description,
         )
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
-    lines += ["", "No column may have missing values: prepare drops the rows that do.", ""]
+    lines += ["", _missing(contract), ""]
     return "\n".join(lines)
+
+
+def _rule(target: Target) -> str:
+    if target.positive is not None:
+        return f"`{target.column}` is `{target.positive}`"
+    return f"`{target.column}` > {target.positive_when_above}"
+
+
+def _missing(contract: Contract) -> str:
+    allowed = [name for name in contract.named("feature") if contract.columns[name].missing]
+    if not allowed:
+        return "No feature may be missing: prepare drops the rows where one is."
+    names = ", ".join(f"`{name}`" for name in allowed)
+    return (
+        f"Missing values are allowed in {names}: the model imputes them (numbers: the training "
+        "median; categories: the most frequent). Prepare drops the rows where any other "
+        "feature is missing."
+    )
 
 
 def main() -> int:

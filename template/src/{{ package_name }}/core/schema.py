@@ -1,4 +1,4 @@
-"""The data's columns, as data/contract.yaml declares them: names, ranges and categorical codes.
+"""The data's columns, as data/contract.yaml declares them: names, ranges and categories.
 
 The contract is loaded and checked once, on import, from the project root that :mod:`..paths`
 finds (a mistake in it ends the process with one line); the names below are what every layer
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import StageError
 from ..paths import get_paths
-from .contract import Contract, load
+from .contract import Code, Contract, load
 
 BOOLEAN_CODES = (0, 1)  # how a boolean column is written in the data files
 
@@ -21,12 +21,12 @@ def _load() -> tuple[Contract, str]:
     return load(paths.contract, label), label
 
 
-def category_codes(contract: Contract, name: str) -> tuple[int, ...]:
-    """A categorical or boolean feature's codes (integers: the contract checks it)."""
+def category_codes(contract: Contract, name: str) -> tuple[Code, ...]:
+    """A categorical or boolean column's allowed values: integer codes or strings."""
     column = contract.columns[name]
     if column.kind == "boolean":
         return BOOLEAN_CODES
-    return tuple(int(code) for code in column.categories or ())
+    return tuple(column.categories or ())
 
 
 try:
@@ -38,7 +38,9 @@ except StageError as error:
 ID = CONTRACT.named("id")[0]
 TARGET = CONTRACT.target.name
 RAW_TARGET = CONTRACT.target.column
-POSITIVE_ABOVE = CONTRACT.target.positive_when_above  # target = 1 when RAW_TARGET > this
+# target = 1 when RAW_TARGET equals POSITIVE (when given), else when it is > POSITIVE_ABOVE.
+POSITIVE = CONTRACT.target.positive
+POSITIVE_ABOVE = CONTRACT.target.positive_when_above
 # The raw file's column order.
 FEATURES = CONTRACT.named("feature")
 NUMERIC_RANGES: dict[str, tuple[float, float]] = {
@@ -46,9 +48,14 @@ NUMERIC_RANGES: dict[str, tuple[float, float]] = {
     for name, column in CONTRACT.columns.items()
     if name in FEATURES and column.range is not None
 }
-CATEGORY_CODES: dict[str, tuple[int, ...]] = {
+# Each categorical or boolean feature's allowed values (integer codes, or strings).
+CATEGORY_CODES: dict[str, tuple[Code, ...]] = {
     name: category_codes(CONTRACT, name) for name in FEATURES if name not in NUMERIC_RANGES
 }
 NUMERIC_FEATURES = tuple(NUMERIC_RANGES)
 CATEGORICAL_FEATURES = tuple(CATEGORY_CODES)
+# The categorical features written as words: the model one-hot encodes them as strings.
+STRING_FEATURES = tuple(name for name in CATEGORICAL_FEATURES if CONTRACT.columns[name].strings)
+# The features that may be missing (the model imputes them); any other missing value is an error.
+MAY_BE_MISSING = frozenset(name for name in FEATURES if CONTRACT.columns[name].missing)
 RAW_COLUMNS = (*FEATURES, RAW_TARGET)
