@@ -1,0 +1,85 @@
+"""Tables that are not the heart-disease example, for projects made from a team's own data.
+
+- ``breast_cancer``: scikit-learn's copy of the Wisconsin diagnostic table (it ships in the
+  package; the ``fetch_*`` sets download and fail offline). Binary, 30 numeric columns whose
+  names hold spaces.
+- ``messy``: a churn table of our own making, seeded: string categories (one with non-ASCII
+  values), missing values, a True/False column, an id of strings, odd column names, a free-text
+  and a date column, and an imbalanced yes/no target.
+
+Run by a generated project's Python (the scaffolder has no pandas, by design):
+``PROJECT/.venv/bin/python tests/e2e/tables.py NAME DIR`` writes ``DIR/NAME.csv``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MESSY_ROWS = 800
+
+
+def breast_cancer() -> pd.DataFrame:
+    """569 tumours, 30 measurements and ``diagnosis`` (malignant or benign)."""
+    from sklearn.datasets import load_breast_cancer  # pylint: disable=import-outside-toplevel
+
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.drop(columns="target")
+    frame["diagnosis"] = np.asarray(bunch.target_names)[bunch.target]
+    return frame
+
+
+def messy(rows: int = MESSY_ROWS, seed: int = 3) -> pd.DataFrame:
+    """A customer churn table with the usual blemishes of real exports (see the docstring)."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "standard", "premium"], rows, p=[0.5, 0.3, 0.2])
+    region = rng.choice(["Île-de-France", "Bayern", "Kraków", "Østfold", "Lombardia"], rows)
+    age = rng.normal(45, 14, rows).clip(18, 90).round()
+    charges = (rng.gamma(4, 15, rows) + (plan == "premium") * 40).round(2)
+    calls = rng.poisson(1.5, rows)
+    auto_renew = rng.random(rows) < 0.6
+    risk = (
+        0.6 * calls
+        - 1.2 * auto_renew
+        + (plan == "basic") * 0.8
+        - (age - 45) / 30
+        + rng.normal(0, 1, rows)
+    )
+    churned = np.where(risk > np.quantile(risk, 0.75), "yes", "no")
+    start = np.datetime64("2021-01-01")
+    frame = pd.DataFrame(
+        {
+            "Customer ID": [f"C-{index:05d}" for index in range(1, rows + 1)],
+            "age (years)": age,
+            "monthly charges €": charges,
+            "plan": plan,
+            "région": region,
+            "auto-renew": auto_renew,
+            "support calls": calls,
+            "notes": [f"called about invoice {rng.integers(1000, 9999)}" for _ in range(rows)],
+            "signup date": (start + rng.integers(0, 1200, rows).astype("timedelta64[D]")).astype(
+                str
+            ),
+            "churned": churned,
+        }
+    )
+    frame.loc[rng.random(rows) < 0.05, "age (years)"] = np.nan
+    frame.loc[rng.random(rows) < 0.03, "région"] = None
+    return frame
+
+
+TABLES = {"breast_cancer": breast_cancer, "messy": messy}
+
+
+def write(name: str, directory: Path) -> Path:
+    """Write table ``name`` as CSV into ``directory``; returns the file."""
+    path = directory / f"{name}.csv"
+    TABLES[name]().to_csv(path, index=False)
+    return path
+
+
+if __name__ == "__main__":
+    print(write(sys.argv[1], Path(sys.argv[2])))
