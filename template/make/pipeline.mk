@@ -15,7 +15,14 @@ LABELS ?=
 # Extra monitor flags: the retrain workflow passes --exit-zero --github (docs/monitoring.md).
 MONITOR_FLAGS ?=
 
-.PHONY: data data-docs repro metrics plots push pull predict verify mlflow-ui metrics-diff \
+# contract: the table and target to infer data/contract.yaml from (ID, POSITIVE, FORCE optional).
+DATA ?=
+TARGET ?=
+ID ?=
+POSITIVE ?=
+FORCE ?=
+
+.PHONY: contract data data-docs repro metrics plots push pull predict verify mlflow-ui metrics-diff \
 	feedback feedback-append monitor
 
 data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for plain copier copy)
@@ -23,6 +30,14 @@ data: $(RAW_DATA).dvc ## Track the raw data with DVC (scaffold new did it; for p
 $(RAW_DATA).dvc: | $(STAMP)
 	git rm --cached --quiet --ignore-unmatch $(RAW_DATA)  # DVC, not git, keeps the data
 	$(BIN)/dvc add $(RAW_DATA)
+
+contract: $(STAMP) ## Infer data/contract.yaml from a table: DATA=file TARGET=column [ID=column] [POSITIVE=value] [FORCE=1]
+	@if [ -z '$(DATA)' ] || [ -z '$(TARGET)' ]; then \
+		echo "contract: give the table and the column to predict: make contract DATA=file.csv TARGET=column" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/python -m $(PACKAGE).core.infer_contract '$(DATA)' --target '$(TARGET)' \
+		$(if $(ID),--id '$(ID)') $(if $(POSITIVE),--positive '$(POSITIVE)') $(if $(FORCE),--force)
 
 data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
 	$(BIN)/python -m $(PACKAGE).core.data_dictionary
