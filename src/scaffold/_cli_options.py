@@ -66,3 +66,32 @@ def template_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def dataset_options(command: F) -> F:
+    """--dataset FILE and how to read it: --target, --task, --id, --positive (`new`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--dataset",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Your own table (CSV or Parquet) instead of the starter data.",
+            ),
+            click.option("--target", metavar="COLUMN", help="The column to predict (--dataset)."),
+            click.option(
+                "--task",
+                type=click.Choice(["binary", "multiclass", "regression"]),
+                default="binary",
+                show_default=True,
+                help="What the model learns (only binary is implemented).",
+            ),
+            click.option(
+                "--id", "id_column", metavar="COLUMN", help="The column naming a row (--dataset)."
+            ),
+            click.option(
+                "--positive", metavar="VALUE", help="The target value of class 1 (--dataset)."
+            ),
+        )
+    ):
+        command = option(command)
+    return command

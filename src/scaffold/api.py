@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from scaffold import _git, data_tracking, locking, options, source
+from scaffold import dataset as datasets
 from scaffold.errors import (
     DestinationError,
     InvalidAnswerError,
@@ -46,6 +47,10 @@ class CreateResult:
     """The lock files written (uv.lock, and requirements.lock.txt for pip projects)."""
     lock_problem: str | None = None
     """Why the dependencies could not be locked (None when they were, or not asked)."""
+    inferred: tuple[str, ...] = ()
+    """With a dataset: what the contract's inference said (task, positive class, left-outs)."""
+    install_problem: str | None = None
+    """With a dataset: why `make install` failed where the project landed (None: it worked)."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,13 @@ def create(
     git_init: bool = True,
     lock: bool = True,
     progress: Progress | None = None,
+    dataset: datasets.Dataset | None = None,
 ) -> CreateResult:
     """Render a new project into `dest` and make its first git commit.
+
+    With a `dataset`, the project is made from that table instead of the starter data: the
+    table is copied into data/raw/, its contract inferred, and the environment installed
+    (see `scaffold.dataset`); an inference that fails leaves nothing behind either.
 
     The project is rendered into a hidden sibling directory and moved into place only when
     everything succeeded, so a failure leaves nothing behind. With `force`, the files are
@@ -152,7 +162,7 @@ def create(
     _check_name_lengths(dest)
     if dest.is_symlink() and dest.is_dir():
         dest = dest.resolve()  # the project goes where the link points
-    data = dict(data or {})
+    data = datasets.with_answer(dict(data or {}), dataset)
     _check_destination(dest, force)
     step("Preparing template")
     ref = resolve_template(template, vcs_ref)
@@ -173,6 +183,7 @@ def create(
             step("Locking the dependencies (uv lock)")
             pip_export = read_answers(staging).get("installer") == "pip"
             outcome = locking.lock(staging, pip_export=pip_export)
+        inferred = _infer_contract(staging, dataset, step)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
         if (git_init and not existing_repo) or raw_files:
@@ -206,7 +217,29 @@ def create(
         commit=commit,
         locked=outcome.files,
         lock_problem=outcome.problem,
+        inferred=tuple(inferred),
+        install_problem=_install_landed(dest, dataset, step),
     )
+
+
+def _infer_contract(staging: Path, dataset: datasets.Dataset | None, step: Progress) -> list[str]:
+    """With a dataset: the table copied in, its contract inferred; what the inference said."""
+    if dataset is None:
+        return []
+    step(f"Inferring the data contract from {dataset.name}")
+    return datasets.prepare(staging, str(read_answers(staging).get("package_name")), dataset)
+
+
+def _install_landed(dest: Path, dataset: datasets.Dataset | None, step: Progress) -> str | None:
+    """With a dataset: `make install` where the project landed; why it failed, if it did."""
+    if dataset is None:
+        return None
+    step("Installing the project's environment (make install)")
+    try:
+        datasets.install(dest, str(read_answers(dest).get("package_name")))
+    except ScaffoldError as error:
+        return error.message
+    return None
 
 
 # The hidden sibling a project is rendered in: "." + name + "." + 8 random characters + ".scaffold".

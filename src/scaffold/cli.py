@@ -21,8 +21,14 @@ from typing import Any, TypeVar
 import click
 
 from scaffold import _cli_class, _cli_feature, _cli_fleet, api, options
-from scaffold._cli_options import data_option, template_options, vcs_ref_option
+from scaffold._cli_options import (
+    data_option,
+    dataset_options,
+    template_options,
+    vcs_ref_option,
+)
 from scaffold.api import Progress
+from scaffold.dataset import TABLE_SUFFIXES, Dataset
 from scaffold.errors import ExitCode, InvalidAnswerError, ScaffoldError
 
 T = TypeVar("T")
@@ -119,6 +125,11 @@ class _Steps:
 
 
 def _answers(data: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+    if data_file is not None and data_file.suffix.lower() in TABLE_SUFFIXES:
+        raise InvalidAnswerError(
+            f"--data-file takes a YAML file of answers; {data_file} is a table: make a project "
+            f"from it with --dataset {data_file} --target COLUMN"
+        )
     answers: dict[str, Any] = options.load_data_file(data_file) if data_file else {}
     answers.update(options.parse_pairs(data))
     return answers
@@ -159,6 +170,7 @@ class _WarningLine(logging.Handler):
     show_default=True,
     help="Lock the dependencies (uv lock, needs the package index) for the first commit.",
 )
+@dataset_options
 @_quiet_option
 def new(
     dest: Path,
@@ -170,10 +182,17 @@ def new(
     force: bool,
     lock: bool,
     quiet: bool,
+    **table: Any,
 ) -> None:
-    """Create a new project in DEST."""
+    """Create a new project in DEST.
+
+    With --dataset FILE --target COLUMN the project is made from your own table (CSV or
+    Parquet) instead of the heart-disease starter data: the table goes to data/raw/, its
+    data contract is inferred (data/contract.yaml: check it) and the environment installed.
+    """
 
     def create(steps: Progress) -> api.CreateResult:
+        dataset = _dataset(**table)
         answers = _answers(data, data_file)
         if not defaults and not sys.stdin.isatty():
             raise InvalidAnswerError("no terminal to ask the questions on; pass --defaults")
@@ -186,9 +205,12 @@ def new(
             force=force,
             lock=lock,
             progress=steps,
+            dataset=dataset,
         )
 
     result = _run(create, quiet)
+    for line in result.inferred:
+        click.echo(f"  {line}", err=True)
     click.secho(
         f"Created {result.path} from template {result.version or result.template}", fg="green"
     )
@@ -200,7 +222,39 @@ def new(
             fg="yellow",
             err=True,
         )
-    click.echo(f"Next: cd {result.path} && make install test repro")
+    if result.install_problem:
+        click.secho(
+            f"warning: the environment is not installed ({result.install_problem}); run "
+            "`make install` in the project",
+            fg="yellow",
+            err=True,
+        )
+    if table["dataset"] is not None:
+        click.echo(f"Next: cd {result.path}, read data/contract.yaml, then make test repro")
+    else:
+        click.echo(f"Next: cd {result.path} && make install test repro")
+
+
+def _dataset(
+    dataset: Path | None,
+    target: str | None,
+    task: str,
+    id_column: str | None,
+    positive: str | None,
+) -> Dataset | None:
+    """The table `new` makes the project from, when --dataset names one."""
+    if dataset is None:
+        given = [
+            name
+            for name, value in (("--target", target), ("--id", id_column), ("--positive", positive))
+            if value is not None
+        ]
+        if given:
+            raise InvalidAnswerError(f"{given[0]} describes a table: pass --dataset FILE too")
+        return None
+    if target is None:
+        raise InvalidAnswerError("--dataset needs --target COLUMN, the column to predict")
+    return Dataset(dataset, target, task, id_column, positive)
 
 
 @main.command()

@@ -504,23 +504,32 @@ def run(args: argparse.Namespace) -> None:
     for line in inference.notes:
         LOG.info("%s", line)
     output: Path = args.output or get_paths().contract
+    shown = _shown(output)
     text = inference.text(args.table.name, len(frame))
-    parse(text, str(output))  # what is written must load
+    parse(text, shown)  # what is written must load
     if output.exists() and not args.force:
-        breaking, reported = compare(load(output), inference)
+        breaking, reported = compare(load(output, shown), inference)
         for line in reported:
-            LOG.info("%s: %s", output, line)
+            LOG.info("%s: %s", shown, line)
         if breaking:
             raise StageError(
                 "\n".join(
-                    [f"{output}: the table breaks the contract (--force replaces it):"]
+                    [f"{shown}: the table breaks the contract (--force replaces it):"]
                     + [f"  {line}" for line in breaking]
                 )
             )
-        LOG.info("%s exists and the table fits it: kept (--force replaces it)", output)
+        LOG.info("%s exists and the table fits it: kept (--force replaces it)", shown)
         return
     write_text(output, text)
-    LOG.info("wrote %s: check each entry, then `make data-docs`", output)
+    LOG.info("wrote %s: check each entry, then `make data-docs`", shown)
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the user would type it: relative to the working directory when below it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
