@@ -42,6 +42,9 @@ contract: $(STAMP) ## Infer data/contract.yaml from a table: DATA=file TARGET=co
 data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
 	$(BIN)/python -m $(PACKAGE).core.data_dictionary
 
+docs/data.md: data/contract.yaml | $(STAMP)
+	$(BIN)/python -m $(PACKAGE).core.data_dictionary
+
 repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped
 	@# Checks params.yaml and takes the project's lock first, then runs `dvc repro` (repro.py).
 	$(BIN)/python -m $(PACKAGE).pipeline.repro $(REPRO_FLAGS)
