@@ -106,6 +106,7 @@ PACKAGE_MODULES = (
     "core/contract.py",
     "core/data_dictionary.py",
     "core/decision.py",
+    "core/frames.py",
     "core/infer_contract.py",
     "core/metrics.py",
     "core/promotion.py",
@@ -133,6 +134,7 @@ PACKAGE_MODULES = (
 TEST_MODULES = (
     "conftest.py",
     "preload.py",
+    "synthetic.py",
     "test_config.py",
     "test_params.py",
     "test_paths.py",
@@ -274,32 +276,34 @@ def feature_files(answers: Mapping[str, Any]) -> set[str]:
 def expected_files(answers: Mapping[str, Any]) -> set[str]:
     """The exact set of files copier renders for these answers."""
     pkg = answers.get("package_name", DEFAULT_PACKAGE)
-    return feature_files(answers) | {
-        ".copier-answers.yml",
-        ".dvc/.gitignore",
-        ".dvc/config",
-        ".dvcignore",
-        ".gitignore",
-        ".pre-commit-config.yaml",
-        "LICENSE",
-        "Makefile",
-        "README.md",
-        "data/README.md",
-        "data/contract.yaml",
-        "data/raw/heart.csv",
-        "docs/data.md",
-        "docs/features.md",
-        "docs/monitoring.md",
-        "dvc.yaml",
-        "make/pipeline.mk",
-        "make/update.mk",
-        "params.yaml",
-        "pyproject.toml",
-        "tools/__init__.py",
-        "tools/run_checks.py",
-        *(f"src/{pkg}/{name}" for name in PACKAGE_MODULES),
-        *(f"tests/{name}" for name in TEST_MODULES),
-    }
+    starter = {"data/contract.yaml", "data/raw/heart.csv", "docs/data.md"}
+    return (
+        (starter if not answers.get("dataset") else set())
+        | feature_files(answers)
+        | {
+            ".copier-answers.yml",
+            ".dvc/.gitignore",
+            ".dvc/config",
+            ".dvcignore",
+            ".gitignore",
+            ".pre-commit-config.yaml",
+            "LICENSE",
+            "Makefile",
+            "README.md",
+            "data/README.md",
+            "docs/features.md",
+            "docs/monitoring.md",
+            "dvc.yaml",
+            "make/pipeline.mk",
+            "make/update.mk",
+            "params.yaml",
+            "pyproject.toml",
+            "tools/__init__.py",
+            "tools/run_checks.py",
+            *(f"src/{pkg}/{name}" for name in PACKAGE_MODULES),
+            *(f"tests/{name}" for name in TEST_MODULES),
+        }
+    )
 
 
 def git_files(repo: Path) -> set[str]:

@@ -1,0 +1,85 @@
+"""`scaffold new --dataset`: a project made from a team's table in one command, then used.
+
+One project (CI time is limited): scikit-learn's breast-cancer table, written by
+tests/e2e/tables.py with the shared project's Python (scaffold has no pandas). The command
+copies it into data/raw/, infers the contract with the project's own module, tracks the table
+with DVC and commits; the project's own `make test` and `make repro` must then pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import git_files, run, scaffold
+
+pytestmark = pytest.mark.e2e
+
+TABLES = Path(__file__).parent / "tables.py"
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory, default_project: Path) -> Path:
+    """breast_cancer.csv: 569 tumours, 30 measurements and ``diagnosis``."""
+    where = tmp_path_factory.mktemp("tables")
+    python = default_project / ".venv" / "bin" / "python"  # any project's python has pandas
+    run([python, TABLES, "breast_cancer", where], cwd=where)
+    return where / "breast_cancer.csv"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, table: Path) -> tuple[Path, str]:
+    """The project `scaffold new --dataset` made, and what the command said on stderr."""
+    root = tmp_path_factory.mktemp("dataset")
+    done = scaffold(
+        "new", "cancer", "--defaults", "-d", f"dvc_remote_url={root / 'remote'}",
+        "--dataset", table, "--target", "diagnosis", "--positive", "malignant",
+        cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root / "cancer", done.stderr
+
+
+def test_the_project_is_made_from_the_table(made: tuple[Path, str]) -> None:
+    """The table tracked by DVC, its contract committed, no heart data, the venv installed."""
+    project, said = made
+    assert "positive class: diagnosis = malignant (given by --positive)" in said
+    assert "wrote data/contract.yaml" in said
+    committed = git_files(project)
+    assert "data/raw/breast_cancer.csv.dvc" in committed
+    assert "data/raw/breast_cancer.csv" not in committed  # DVC keeps it, not git
+    assert not any("heart" in path for path in committed)
+    assert not (project / "data" / "raw" / "heart.csv").exists()
+    contract = yaml.safe_load((project / "data" / "contract.yaml").read_text(encoding="utf-8"))
+    roles = [column["role"] for column in contract["columns"].values()]
+    assert (roles.count("feature"), roles.count("id"), contract["target"]["positive"]) == (
+        30,
+        1,
+        "malignant",
+    )
+    assert "`diagnosis` is `malignant`" in (project / "docs" / "data.md").read_text("utf-8")
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout
+    assert status == "", status
+    assert (project / ".venv" / "bin" / "python").exists()
+
+
+def test_the_project_passes_its_tests_and_trains(made: tuple[Path, str]) -> None:
+    """`make test repro`: the project's own tests, then the pipeline on the table."""
+    project, _ = made
+    run(["make", "test", "repro"], cwd=project, timeout=1500)
+    metrics = yaml.safe_load((project / "reports" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["roc_auc"] > 0.95, metrics
+
+
+def test_an_inference_that_fails_leaves_nothing(tmp_path: Path, table: Path) -> None:
+    """An unknown target: one line from the inference, exit 1, no project, no staging."""
+    done = scaffold(
+        "new", "-q", "cancer", "--defaults", "--dataset", table, "--target", "outcome",
+        cwd=tmp_path,
+    )  # fmt: skip
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1, done.stderr
+    assert lines[-1].startswith("error: infer_contract: --target: no column 'outcome'"), lines
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,109 @@
+"""`scaffold new --dataset`: the template's `dataset` answer, the options, and bad tables.
+
+What needs a project's own Python (the inference, `make test repro`) is in
+tests/e2e/test_dataset.py; these run in seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from copier.errors import CopierError
+
+from scaffold.dataset import Dataset
+from tests.support import expected_files, files_under, render, scaffold
+
+TABLE = "Customer ID,plan,churned\nC-1,basic,no\nC-2,premium,yes\n"
+
+
+def test_a_dataset_project_renders_without_the_starter_data(tmp_path: Path) -> None:
+    """No heart.csv, heart contract or heart dictionary; params.yaml reads the table."""
+    project = render(tmp_path / "p", dataset="churn.parquet")
+    assert files_under(project) == expected_files({"dataset": "churn.parquet"})
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["prepare"]["raw_data"] == "data/raw/churn.parquet"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["dataset"] == "churn.parquet"  # copier update renders without them too
+
+
+def test_the_starter_project_keeps_its_data(tmp_path: Path) -> None:
+    """Without a dataset: heart.csv, its contract and params.yaml as before."""
+    project = render(tmp_path / "p")
+    assert {"data/raw/heart.csv", "data/contract.yaml", "docs/data.md"} <= files_under(project)
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["prepare"]["raw_data"] == "data/raw/heart.csv"
+
+
+@pytest.mark.parametrize("name", ["sub/churn.csv", "churn.xlsx", "churn"])
+def test_the_dataset_answer_is_a_table_file_name(tmp_path: Path, name: str) -> None:
+    """copier's validator: a file name in data/raw/ ending in .csv or .parquet."""
+    with pytest.raises((ValueError, CopierError), match=r"ending in \.csv or \.parquet"):
+        render(tmp_path / "p", dataset=name)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("exports/churn.csv", "churn.csv"),
+        ("My Data (2024).CSV", "My-Data-2024.csv"),
+        ("é.parquet", "data.parquet"),
+    ],
+)
+def test_the_table_keeps_a_name_every_tool_reads(path: str, name: str) -> None:
+    """Letters, digits, dots, dashes and underscores: params.yaml, make and DVC agree."""
+    assert Dataset(Path(path), "churned").name == name
+
+
+def test_the_inference_gets_the_options_it_was_given() -> None:
+    """--id and --positive only when given; --force always (the template's contract goes)."""
+    assert Dataset(Path("t.csv"), "churned").arguments() == [
+        "data/raw/t.csv",
+        "--target",
+        "churned",
+        "--task",
+        "binary",
+        "--force",
+    ]
+    given = Dataset(Path("t.csv"), "churned", id_column="Customer ID", positive="yes")
+    assert given.arguments()[-5:] == ["--id", "Customer ID", "--positive", "yes", "--force"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--dataset", "missing.csv", "--target", "churned"],
+            "--dataset missing.csv: no such file",
+        ),
+        (["--dataset", "table.txt", "--target", "churned"], "a table is a .csv or .parquet file"),
+        (["--dataset", "table.csv"], "--dataset needs --target COLUMN"),
+        (["--target", "churned"], "--target describes a table: pass --dataset FILE too"),
+        (["--positive", "yes"], "--positive describes a table"),
+        (
+            ["--data-file", "table.csv"],
+            "table.csv is a table: make a project from it with --dataset table.csv --target COLUMN",
+        ),
+        (["-d", "dataset=table.csv"], "'dataset' is answered by --dataset FILE --target"),
+        (
+            ["--dataset", "table.csv", "--target", "churned", "-d", "dataset=x.csv"],
+            "'dataset' is answered by --dataset FILE",
+        ),
+        (
+            ["--dataset", "table.csv", "--target", "churned", "--task", "regression"],
+            "--task regression: not implemented yet",
+        ),
+    ],
+)
+def test_bad_dataset_options_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    """Exit 1, one line, nothing rendered, before any slow step."""
+    (tmp_path / "table.csv").write_text(TABLE, encoding="utf-8")
+    (tmp_path / "table.txt").write_text(TABLE, encoding="utf-8")
+    done = scaffold("new", "-q", "out", "--defaults", "--no-lock", *args, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and message in lines[0], done.stderr
+    assert not (tmp_path / "out").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["table.csv", "table.txt"]
