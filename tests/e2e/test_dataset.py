@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import git_files, run, scaffold
+from tests.support import DEFAULT_PACKAGE, git_files, run, scaffold
 
 pytestmark = pytest.mark.e2e
 
 TABLES = Path(__file__).parent / "tables.py"
+MESSY_CONTRACT = Path(__file__).parent / "contracts" / "messy.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,26 @@ def test_an_inference_that_fails_leaves_nothing(tmp_path: Path, table: Path) -> 
     assert done.returncode == 1, done.stderr
     assert lines[-1].startswith("error: infer_contract: --target: no column 'outcome'"), lines
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_messy_table_gets_the_hand_contracts_kinds_and_roles(
+    tmp_path: Path, default_project: Path
+) -> None:
+    """The churn export's inferred contract: the kinds and roles written by hand, and the
+    hand contract, kept in place, fits the table (exit 0, untouched)."""
+    python = default_project / ".venv" / "bin" / "python"
+    run([python, TABLES, "messy", tmp_path], cwd=tmp_path)
+    infer = [python, "-m", f"{DEFAULT_PACKAGE}.core.infer_contract", tmp_path / "messy.csv"]
+    options = ["--target", "churned", "--id", "Customer ID", "--output"]
+    run([*infer, *options, tmp_path / "inferred.yaml"], cwd=tmp_path)
+    inferred = yaml.safe_load((tmp_path / "inferred.yaml").read_text(encoding="utf-8"))
+    hand = yaml.safe_load(MESSY_CONTRACT.read_text(encoding="utf-8"))
+    assert {
+        name: (column["role"], column["kind"]) for name, column in inferred["columns"].items()
+    } == {name: (column["role"], column["kind"]) for name, column in hand["columns"].items()}
+    assert inferred["target"]["positive"] == hand["target"]["positive"]
+    kept = tmp_path / "hand.yaml"
+    kept.write_bytes(MESSY_CONTRACT.read_bytes())
+    compared = run([*infer, *options, kept], cwd=tmp_path)
+    assert "hand.yaml exists and the table fits it: kept" in compared.stderr
+    assert kept.read_bytes() == MESSY_CONTRACT.read_bytes()
