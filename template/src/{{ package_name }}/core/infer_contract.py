@@ -188,7 +188,11 @@ def infer(
         else:
             columns[name], facts[name] = _column(frame[name], name, notes)
     if not any(entry["role"] == "feature" for entry in columns.values()):
-        raise StageError("no column can be a feature (see the lines above)")
+        left_out = [name for name, entry in columns.items() if entry["role"] == "ignored"]
+        raise StageError(
+            f"no column can be a feature: {', '.join(map(repr, left_out)) or 'none'} left "
+            "out (one value, an id, dates or free text)"
+        )
     rule["name"] = _free("target", frame.columns)
     data = {"task": "binary", "target": rule, "columns": columns}
     return Inference(data=data, facts=facts, notes=notes)
@@ -259,7 +263,15 @@ def _class_counts(values: pd.Series, name: str, positive: str | None) -> pd.Seri
     if positive is not None and positive not in counts.index:
         shown = ", ".join(sorted(counts.index, key=_order))
         raise StageError(f"--positive: '{positive}' is not a value of '{name}' ({shown})")
-    rare = counts[counts < 2]
+    # With --positive among more values, the others together are class 0.
+    classes = (
+        counts
+        if positive is None
+        else pd.Series(
+            {positive: counts[positive], f"other than {positive}": counts.sum() - counts[positive]}
+        )
+    )
+    rare = classes[classes < 2]
     if not rare.empty:
         raise StageError(
             f"--target: '{name}' = '{rare.index[0]}' on one row: each class needs at least two "
