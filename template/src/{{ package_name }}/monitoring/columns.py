@@ -4,12 +4,13 @@ Every monitoring function that looks at feature values takes a :class:`Features`
 :data:`SCHEMA`, the project's own contract), so that a table with words, gaps and odd column
 names is handled, and tested, with the same code as the heart-disease example.
 
-In a record read from the log, a numeric, integer-coded or boolean feature is a float (a
-boolean 0.0 or 1.0), a string feature a ``str``, and a missing value ``None`` or NaN.
+In the frames of records (:meth:`Features.typed`), a numeric, integer-coded or boolean feature
+is a float (a boolean 0.0 or 1.0), a string feature a ``str``, and a missing value NaN.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -63,16 +64,15 @@ class Features:
         return dict.fromkeys(sorted(self.strings), str)
 
     def typed(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with its features as monitoring compares them: string features as objects
-        (``None`` for missing), every other feature as float (NaN for missing; a raw
-        ``True``/``False`` as 1.0/0.0)."""
+        """``frame`` with its features as monitoring compares them (and the model reads them):
+        string features as ``str`` objects, every other feature as float (a raw
+        ``True``/``False`` as 1.0/0.0); NaN for a missing value."""
         result = frame.copy()
         for name in self.names:
             column = frame[name]
             if name in self.strings:
-                text = column.astype(object)
-                result[name] = text.where(text.notna(), None).map(
-                    lambda value: value if value is None else str(value)
+                result[name] = column.astype(object).map(
+                    lambda value: math.nan if pd.isna(value) else str(value)
                 )
             else:
                 words = column.astype(object).replace(BOOLEAN_WORDS)
