@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -143,15 +144,23 @@ def raw_rows(chosen: pd.DataFrame, raw: pd.DataFrame, contract: Contract) -> pd.
     return rows
 
 
+def append_rows(path: Path, raw: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """Add ``rows`` to the raw table ``raw`` read from ``path``, atomically: a CSV file keeps
+    its bytes and gains lines, a Parquet file is written again with them."""
+    with atomic_output(path) as partial:
+        if path.suffix.lower() == ".parquet":
+            pd.concat([raw, rows], ignore_index=True).to_parquet(partial, index=False)
+            return
+        text = path.read_text(encoding="utf-8")
+        partial.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        rows.to_csv(partial, mode="a", header=False, index=False, encoding="utf-8")
+
+
 def write(
     artifacts: Artifacts, files: MonitoringFiles, chosen: pd.DataFrame, raw: pd.DataFrame
 ) -> None:
     """Append ``chosen`` to the raw file, then add them to the record, each atomically."""
-    rows = raw_rows(chosen, raw, CONTRACT)
-    text = artifacts.raw_csv.read_text(encoding="utf-8")
-    with atomic_output(artifacts.raw_csv) as partial:
-        partial.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        rows.to_csv(partial, mode="a", header=False, index=False, encoding="utf-8")
+    append_rows(artifacts.raw_csv, raw, raw_rows(chosen, raw, CONTRACT))
     record = read_record(files)
     added = chosen[list(KEY)].assign(appended_at=datetime.now(UTC).isoformat())
     with atomic_output(files.appended) as partial:

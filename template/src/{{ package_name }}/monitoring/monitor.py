@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
+from ..core.frames import read_rows
 from ..errors import StageError
 from ..files import write_text
 from ..params import MonitorParams, read_params
@@ -67,7 +68,7 @@ def read_reference(artifacts: Artifacts) -> pd.DataFrame:
         raise StageError(
             f"reference not found: {artifacts.relative(path)} (run `make repro`, or `make pull`)"
         )
-    return SCHEMA.typed(pd.read_csv(path, dtype=SCHEMA.csv_types()))
+    return SCHEMA.typed(read_rows(path))
 
 
 def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
