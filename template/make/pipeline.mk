@@ -27,6 +27,9 @@ $(RAW_DATA).dvc: | $(STAMP)
 data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
 	$(BIN)/python -m $(PACKAGE).core.data_dictionary
 
+docs/data.md: data/contract.yaml | $(STAMP)
+	$(BIN)/python -m $(PACKAGE).core.data_dictionary
+
 repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped
 	@# Checks params.yaml and takes the project's lock first, then runs `dvc repro` (repro.py).
 	$(BIN)/python -m $(PACKAGE).pipeline.repro $(REPRO_FLAGS)
