@@ -121,7 +121,7 @@ def _title(name: str, result: dict[str, Any]) -> str:
     if result.get("drifted"):
         title += " (drift)"
     if result.get("missing_window"):
-        title += f", {result['missing_window']:.0%} missing"
+        title += f", {100 * result['missing_window']:.0f} % missing"
     return title
 
 
