@@ -64,6 +64,11 @@ def test_the_project_is_made_from_the_table(made: tuple[Path, str]) -> None:
     status = run(["git", "status", "--porcelain"], cwd=project).stdout
     assert status == "", status
     assert (project / ".venv" / "bin" / "python").exists()
+    # `make contract` on the same table: it fits the contract in place, which stays as it is.
+    table = ["DATA=data/raw/breast_cancer.csv", "TARGET=diagnosis", "POSITIVE=malignant"]
+    compared = run(["make", "contract", *table], cwd=project)
+    assert "data/contract.yaml exists and the table fits it: kept" in compared.stderr
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
 
 
 def test_the_project_passes_its_tests_and_trains(made: tuple[Path, str]) -> None:
