@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import copier
 import pytest
 import yaml
 from copier.errors import CopierError
 
+from scaffold import api
 from scaffold.dataset import Dataset
-from tests.support import expected_files, files_under, render, scaffold
+from tests.support import (
+    commit_all,
+    copy_template_repo,
+    expected_files,
+    files_under,
+    render,
+    run,
+    scaffold,
+)
 
 TABLE = "Customer ID,plan,churned\nC-1,basic,no\nC-2,premium,yes\n"
 
@@ -34,6 +44,32 @@ def test_the_starter_project_keeps_its_data(tmp_path: Path) -> None:
     assert {"data/raw/heart.csv", "data/contract.yaml", "docs/data.md"} <= files_under(project)
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["prepare"]["raw_data"] == "data/raw/heart.csv"
+
+
+def test_an_update_keeps_the_starter_data_out(tmp_path: Path) -> None:
+    """`scaffold update` to a newer template: the answer stays, and neither heart.csv nor the
+    heart contract comes back; the team's contract and table are left as they are."""
+    template = copy_template_repo(tmp_path / "template")
+    run(["git", "tag", "v1"], cwd=template)
+    project = tmp_path / "churn"
+    copier.run_copy(
+        str(template), project, data={"dataset": "churn.csv"}, defaults=True, vcs_ref="v1"
+    )
+    (project / "data" / "raw" / "churn.csv").write_text(TABLE, encoding="utf-8")
+    (project / "data" / "contract.yaml").write_text("# the team's\n", encoding="utf-8")
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
+    commit_all(project, "churn project")
+    (template / "template" / "data" / "NEW.md").write_text("new\n", encoding="utf-8")
+    commit_all(template, "v2", tag="v2")
+
+    result = api.update(project, lock=False)
+
+    assert (result.new_version, result.added, result.conflicts) == ("v2", ("data/NEW.md",), ())
+    assert sorted(path.name for path in (project / "data" / "raw").iterdir()) == ["churn.csv"]
+    assert (project / "data" / "contract.yaml").read_text(encoding="utf-8") == "# the team's\n"
+    assert not (project / "docs" / "data.md").exists()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["dataset"] == "churn.csv"
 
 
 @pytest.mark.parametrize("name", ["sub/churn.csv", "churn.xlsx", "churn"])
