@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from scaffold.dataset import TASKS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = click.Choice(["table", "json", "csv", "md"])
@@ -80,7 +82,7 @@ def dataset_options(command: F) -> F:
             click.option("--target", metavar="COLUMN", help="The column to predict (--dataset)."),
             click.option(
                 "--task",
-                type=click.Choice(["binary", "multiclass", "regression"]),
+                type=click.Choice(TASKS),
                 default="binary",
                 show_default=True,
                 help="What the model learns (only binary is implemented).",
