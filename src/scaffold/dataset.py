@@ -109,7 +109,9 @@ def prepare(project: Path, package: str, dataset: Dataset) -> list[str]:
         _run(project, package, pages, "data_dictionary")
     finally:
         shutil.rmtree(project / ".venv", ignore_errors=True)
-    return [line.removeprefix("infer_contract: ") for line in told.splitlines() if line.strip()]
+    lines = [line.removeprefix("infer_contract: ") for line in told.splitlines()]
+    # Its last line says to write docs/data.md, which was just done.
+    return [line for line in lines if line.strip() and not line.startswith("wrote ")]
 
 
 def _run(project: Path, package: str, command: list[str], name: str) -> str:
