@@ -30,9 +30,9 @@ from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
-from ..core.schema import FEATURES
 from ..errors import StageError
 from ..paths import find_project_root, get_paths
+from .columns import COLUMNS, Columns
 from .model import (
     GATE_FILE,
     METADATA_FILE,
@@ -59,6 +59,21 @@ def replace_directory(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def read_held_back(path: Path, columns: Columns = COLUMNS) -> Any:
+    """The held-back features of ``path`` (prepare's CSV) as the model met them in training:
+    string features as strings, whatever they look like (``NA``, ``1``, ``True``), numbers as
+    float64, an empty field missing (NaN)."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel  # slow import
+
+    frame = pd.read_csv(
+        path,
+        dtype=dict.fromkeys(columns.strings, object),
+        keep_default_na=False,
+        na_values=[""],
+    )
+    return frame[list(columns.names)]
+
+
 def add_onnx(
     directory: Path, held_back: Path, threshold: float, tolerance: float = TOLERANCE
 ) -> OnnxGate:
@@ -66,12 +81,11 @@ def add_onnx(
     any graph the registered version carries (with its figures)."""
     # pylint: disable=import-outside-toplevel  # slow imports
     import mlflow.sklearn
-    import pandas as pd
 
     for carried in (ONNX_FILE, GATE_FILE):
         (directory / carried).unlink(missing_ok=True)
     if held_back.is_file():
-        rows = pd.read_csv(held_back)[list(FEATURES)].to_numpy(dtype=float)
+        rows = read_held_back(held_back)
         pipeline = mlflow.sklearn.load_model(str(directory))
         result, graph = gate(pipeline, rows, threshold, tolerance)
     else:
