@@ -132,11 +132,11 @@ def numpy_route(
     if route is None:
         return None
     rows = probe_rows(columns) if probe is None else columns.array(probe)
-    expected = dataframe_route(pipeline, columns)(rows)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
+    try:
+        expected = dataframe_route(pipeline, columns)(rows)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             actual = route(rows)
-        except (Warning, ValueError, TypeError, AttributeError):
-            return None
+    except (Warning, ValueError, TypeError, AttributeError):
+        return None  # either route fails on the probe rows (e.g. an encoder refusing unknowns)
     return route if np.array_equal(actual, expected) else None
