@@ -1,6 +1,7 @@
 ##@ Pipeline: DVC stages, MLflow tracking, batch scoring (`make repro`)
-# The starter data set, tracked by DVC (see data/README.md).
-RAW_DATA := data/raw/heart.csv
+# The raw table, tracked by DVC (see data/README.md): params.yaml's prepare.raw_data.
+RAW_DATA := $(or $(shell awk '/^prepare:/ {on = 1; next} /^[^ \t#]/ {on = 0} \
+	on && $$1 == "raw_data:" {print $$2}' params.yaml 2>/dev/null),data/raw/heart.csv)
 # MLflow: the embedded SQLite store unless MLFLOW_TRACKING_URI names a tracking server.
 MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 MLFLOW_PORT ?= 5000
@@ -24,6 +25,9 @@ $(RAW_DATA).dvc: | $(STAMP)
 	$(BIN)/dvc add $(RAW_DATA)
 
 data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
+	$(BIN)/python -m $(PACKAGE).core.data_dictionary
+
+docs/data.md: data/contract.yaml | $(STAMP)
 	$(BIN)/python -m $(PACKAGE).core.data_dictionary
 
 repro: data ## Run the pipeline (prepare, validate, train, evaluate); unchanged stages are skipped

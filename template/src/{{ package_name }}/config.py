@@ -20,6 +20,8 @@ from .paths import (
 )
 
 PARAMS_FILE = "params.yaml"
+# The raw table when params.yaml's prepare.raw_data leaves it out (the starter data set).
+DEFAULT_RAW_DATA = "data/raw/heart.csv"
 # What evaluate.alias and evaluate.threshold mean when params.yaml leaves them out.
 DEFAULT_ALIAS = "champion"
 DEFAULT_THRESHOLD = 0.5
@@ -50,7 +52,7 @@ class Artifacts:  # pylint: disable=too-many-instance-attributes  # a record of 
         return cls(
             root=paths.root,
             params=paths.root / PARAMS_FILE,
-            raw_csv=paths.raw_data / "heart.csv",
+            raw_csv=paths.root / raw_data_setting(paths.root / PARAMS_FILE),
             train_csv=paths.processed_data / "train.csv",
             test_features_csv=paths.processed_data / "test_features.csv",
             test_labels_csv=paths.processed_data / "test_labels.csv",
@@ -74,6 +76,20 @@ class Artifacts:  # pylint: disable=too-many-instance-attributes  # a record of 
             return path.relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
+
+
+def raw_data_setting(params_file: Path) -> str:
+    """``prepare.raw_data`` as written in params.yaml, else the default: where the raw table is.
+
+    Read leniently (a missing or broken file gives the default): the stages check the whole
+    file before they use the path, so a mistake still stops them with its one line.
+    """
+    try:
+        params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+        value = params["prepare"]["raw_data"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return DEFAULT_RAW_DATA
+    return value if isinstance(value, str) and value else DEFAULT_RAW_DATA
 
 
 def load_params(path: Path) -> dict[str, Any]:

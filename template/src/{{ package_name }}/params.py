@@ -21,12 +21,19 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
-from .config import DEFAULT_ALIAS, DEFAULT_THRESHOLD, PARAMS_FILE, load_params
+from .config import (
+    DEFAULT_ALIAS,
+    DEFAULT_RAW_DATA,
+    DEFAULT_THRESHOLD,
+    PARAMS_FILE,
+    load_params,
+)
 from .errors import StageError
 
 ModelName = Literal["logistic_regression", "random_forest"]
 # The promotion metrics: scores where higher is better, each computed by core/metrics.py.
 GateMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
+RAW_SUFFIXES = (".csv", ".parquet")
 # numpy and scikit-learn take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 # MLflow's rule for alias names, and the names it reserves ("latest", "v1", "V2", ...).
@@ -46,9 +53,19 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class PrepareParams(Section):
-    """``prepare``: the seeded, stratified train/test split."""
+def _raw_data(value: str) -> str:
+    path = Path(value)
+    if path.is_absolute() or ".." in path.parts or path.parts[:1] != ("data",):
+        raise ValueError("must be a path below data/, relative to the project root")
+    if path.suffix.lower() not in RAW_SUFFIXES:
+        raise ValueError(f"must end in {' or '.join(RAW_SUFFIXES)}")
+    return value
 
+
+class PrepareParams(Section):
+    """``prepare``: the raw table, and the seeded, stratified train/test split."""
+
+    raw_data: Annotated[str, AfterValidator(_raw_data)] = DEFAULT_RAW_DATA
     seed: int = Field(ge=0, le=MAX_SEED)
     test_size: float = Field(gt=0, lt=1)
 

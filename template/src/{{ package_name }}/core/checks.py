@@ -12,9 +12,20 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .schema import CATEGORY_CODES, FEATURES, ID, NUMERIC_RANGES, TARGET
+from .schema import (
+    CATEGORY_CODES,
+    CONTRACT,
+    FEATURES,
+    ID,
+    MAY_BE_MISSING,
+    NUMERIC_RANGES,
+    STRING_FEATURES,
+    TARGET,
+)
 
 MAX_ROWS_SHOWN = 10
+# The columns whose values are words: never parsed as numbers.
+WORDS = frozenset((*STRING_FEATURES, *([ID] if CONTRACT.columns[ID].kind != "numeric" else [])))
 # pandera's checks on the set of columns, and how to say that they failed.
 COLUMN_SET_CHECKS = {
     "column_in_dataframe": "missing column '{}'",
@@ -25,21 +36,24 @@ COLUMN_SET_CHECKS = {
 def features_schema(
     *, with_id: bool = True, with_target: bool = False, strict: bool = True
 ) -> pa.DataFrameSchema:
-    """Schema of a file of patients: optional ``id``, the 13 features, optional ``target``.
+    """Schema of a file of rows: optional id, the features, optional target.
 
-    Complete rows only. ``strict`` (prepared files) also forbids other columns and two rows
-    with the same features (a duplicate would leak between training folds or inflate the test
-    set); files to score are checked with ``strict=False``.
+    A feature may be missing only where the contract allows it. ``strict`` (prepared files)
+    also forbids other columns and two rows with the same features (a duplicate would leak
+    between training folds or inflate the test set); files to score are checked with
+    ``strict=False``.
     """
     columns: dict[str, pa.Column] = {}
     if with_id:
-        columns[ID] = pa.Column(int, pa.Check.ge(0), unique=True)
+        columns[ID] = id_column()
     for name in FEATURES:
+        nullable = name in MAY_BE_MISSING
         if name in NUMERIC_RANGES:
             check = pa.Check.in_range(*NUMERIC_RANGES[name])
         else:
             check = pa.Check.isin(list(CATEGORY_CODES[name]))
-        columns[name] = pa.Column(float, check, coerce=True)
+        kind = str if name in STRING_FEATURES else float
+        columns[name] = pa.Column(kind, check, coerce=True, nullable=nullable)
     if with_target:
         columns[TARGET] = pa.Column(int, pa.Check.isin([0, 1]))
     return pa.DataFrameSchema(
@@ -50,11 +64,18 @@ def features_schema(
     )
 
 
+def id_column() -> pa.Column:
+    """The id: unique, a non-negative integer unless the contract makes it text."""
+    if CONTRACT.columns[ID].kind == "numeric":
+        return pa.Column(int, pa.Check.ge(0), unique=True)
+    return pa.Column(str, unique=True, coerce=True)
+
+
 def labels_schema() -> pa.DataFrameSchema:
     """Schema of the held-back actuals: ``id`` and ``target`` (1 = heart disease)."""
     return pa.DataFrameSchema(
         {
-            ID: pa.Column(int, pa.Check.ge(0), unique=True),
+            ID: id_column(),
             TARGET: pa.Column(int, pa.Check.isin([0, 1])),
         },
         strict=True,
@@ -91,7 +112,7 @@ def _non_numeric(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.Da
     parsed = frame.copy()
     problems: list[Problem] = []
     for name in schema.columns:
-        if name not in parsed.columns:
+        if name not in parsed.columns or name in WORDS:
             continue
         numbers = pd.to_numeric(parsed[name], errors="coerce")
         bad = parsed[name].notna() & numbers.isna()

@@ -54,6 +54,7 @@ CATEGORY_CODES: dict[str, tuple[Code, ...]] = {
 }
 NUMERIC_FEATURES = tuple(NUMERIC_RANGES)
 CATEGORICAL_FEATURES = tuple(CATEGORY_CODES)
+BOOLEAN_FEATURES = tuple(name for name in FEATURES if CONTRACT.columns[name].kind == "boolean")
 # The categorical features written as words: the model one-hot encodes them as strings.
 STRING_FEATURES = tuple(name for name in CATEGORICAL_FEATURES if CONTRACT.columns[name].strings)
 # The features that may be missing (the model imputes them); any other missing value is an error.

@@ -30,6 +30,7 @@ from .. import tracking
 from ..cli import stage_main
 from ..config import Artifacts
 from ..core.decision import classify
+from ..core.frames import model_input, read_rows
 from ..core.metrics import (
     classification_metrics,
     roc_points,
@@ -41,7 +42,6 @@ from ..core.promotion import (
     run_gate,
 )
 from ..core.schema import (
-    FEATURES,
     ID,
     TARGET,
 )
@@ -90,8 +90,8 @@ def read_test_set(artifacts: Artifacts) -> pd.DataFrame:
     for path in (artifacts.test_features_csv, artifacts.test_labels_csv):
         if not path.is_file():
             raise StageError(f"{artifacts.relative(path)} not found: run prepare first")
-    features = pd.read_csv(artifacts.test_features_csv)
-    labels = pd.read_csv(artifacts.test_labels_csv)
+    features = read_rows(artifacts.test_features_csv)
+    labels = read_rows(artifacts.test_labels_csv)
     joined = features.merge(labels, on=ID, how="inner", validate="one_to_one")
     if len(joined) != len(features) or len(joined) != len(labels):
         raise StageError("test features and labels do not match one to one on id")
@@ -119,7 +119,7 @@ def add_onnx_graph(
     if importlib.util.find_spec(SERVING, __package__) is None:
         return
     registration = importlib.import_module(f"{SERVING}.registration", __package__)
-    registration.attach(client, model_id, model, test[list(FEATURES)].to_numpy(float), threshold)
+    registration.attach(client, model_id, model, model_input(test), threshold)
 
 
 def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
@@ -130,7 +130,7 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
     if not artifacts.model.is_file():
         raise StageError(f"{artifacts.relative(artifacts.model)} not found: run train first")
     model = joblib.load(artifacts.model)
-    probability = model.predict_proba(test[list(FEATURES)])[:, 1]
+    probability = model.predict_proba(model_input(test))[:, 1]
     test = test.assign(predicted=classify(probability, settings.threshold))
     metrics = classification_metrics(test[TARGET], test["predicted"], probability)
     write_reports(artifacts, test, probability, metrics)
@@ -138,7 +138,7 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
 
     def score(model_uri: str) -> float:
         champion = mlflow.sklearn.load_model(model_uri)
-        champion_probability = champion.predict_proba(test[list(FEATURES)])[:, 1]
+        champion_probability = champion.predict_proba(model_input(test))[:, 1]
         predicted = classify(champion_probability, settings.threshold)
         return classification_metrics(test[TARGET], predicted, champion_probability)[
             settings.metric

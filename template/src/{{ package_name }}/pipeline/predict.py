@@ -35,8 +35,8 @@ from ..core.checks import (
     find_problems,
 )
 from ..core.decision import classify
+from ..core.frames import model_input, read_rows
 from ..core.schema import (
-    FEATURES,
     ID,
 )
 from ..errors import StageError
@@ -49,7 +49,7 @@ def read_input(path: Path) -> pd.DataFrame:
     """The rows to score, checked against the feature schema."""
     if not path.is_file():
         raise StageError(f"input file not found: {path}")
-    frame = pd.read_csv(path)
+    frame = read_rows(path)
     problems = find_problems(frame, features_schema(with_id=ID in frame, strict=False))
     if problems:
         raise StageError("\n".join(f"{path}: {problem.describe()}" for problem in problems))
@@ -70,7 +70,7 @@ def load_model(model_uri: str) -> Any:
 
 def predict(frame: pd.DataFrame, model: Any, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """``id``, ``prediction`` and ``probability`` for every row of ``frame``."""
-    probability = model.predict_proba(frame[list(FEATURES)].astype(float))[:, 1]
+    probability = model.predict_proba(model_input(frame))[:, 1]
     ids = frame[ID] if ID in frame else pd.Series(range(1, len(frame) + 1))
     return pd.DataFrame(
         {

@@ -1,9 +1,11 @@
-"""Stage 1, prepare: raw CSV to a stratified train/test split with the actuals held back.
+"""Stage 1, prepare: the raw table to a stratified train/test split with the actuals held back.
 
-Reads ``data/raw/heart.csv``, derives ``target`` by data/contract.yaml's rule (1 when
-``num`` > 0: heart disease present), drops incomplete rows (and says how many), numbers the
-remaining patients with ``id`` (their data row in the raw file) and splits them, stratified
-on ``target``, with ``prepare.seed`` and ``prepare.test_size`` from params.yaml. It writes
+Reads the raw table (params.yaml's ``prepare.raw_data``, CSV or Parquet), derives the target
+by data/contract.yaml's rule (in the starter project: 1 when ``num`` > 0, heart disease
+present), drops the rows missing the target or a feature that may not be missing (and says
+how many), keeps the id column when the raw table has one or numbers the rows with it (their
+data row in the raw file), writes boolean features as 0/1 and splits the rows, stratified on
+the target, with ``prepare.seed`` and ``prepare.test_size``. It writes
 ``train.csv`` (features and target), ``test_features.csv`` (features only) and
 ``test_labels.csv`` (``id`` and ``target``, the held-back actuals that verification joins on
 ``id``).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -23,11 +26,16 @@ from sklearn.model_selection import train_test_split
 from ..cli import stage_main
 from ..config import Artifacts
 from ..core.schema import (
+    BOOLEAN_FEATURES,
+    CONTRACT,
     FEATURES,
     ID,
+    MAY_BE_MISSING,
+    POSITIVE,
     POSITIVE_ABOVE,
     RAW_COLUMNS,
     RAW_TARGET,
+    STRING_FEATURES,
     TARGET,
 )
 from ..errors import StageError
@@ -35,6 +43,17 @@ from ..files import atomic_output
 from ..params import Params
 
 LOG = logging.getLogger(__name__)
+# Read as text whatever the values look like: string categories, the target, a string id.
+STRING_DTYPES = dict.fromkeys(
+    (*STRING_FEATURES, *([RAW_TARGET] if POSITIVE is not None else [])), "string"
+)
+BOOLEAN_WORDS = {"true": 1, "false": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
+
+
+def boolean_codes(values: pd.Series) -> pd.Series:
+    """True/False (or 1/0, in any spelling) as 1/0; anything else is kept for validate."""
+    words = values.astype(str).str.strip().str.lower()
+    return words.map(BOOLEAN_WORDS).where(words.isin(list(BOOLEAN_WORDS)), values)
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,13 @@ class Split:
     dropped: int
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A raw table as written: Parquet, else CSV with string columns kept as strings."""
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=STRING_DTYPES, keep_default_na=True)
+
+
 def read_raw(artifacts: Artifacts) -> pd.DataFrame:
     """The raw table as written (no type coercion), with every expected column present."""
     path = artifacts.raw_csv
@@ -55,22 +81,40 @@ def read_raw(artifacts: Artifacts) -> pd.DataFrame:
             f"raw data not found: {artifacts.relative(path)} "
             "(restore it with `dvc pull`, or `dvc checkout` in a fresh clone)"
         )
-    frame = pd.read_csv(path)
+    frame = read_table(path)
     missing = [name for name in RAW_COLUMNS if name not in frame.columns]
     if missing:
         raise StageError(f"{artifacts.relative(path)} lacks columns: {', '.join(missing)}")
     return frame
 
 
+def label(raw_target: pd.Series) -> pd.Series:
+    """The target by the contract's rule: 1, 0, or missing (<NA>) where the raw value is."""
+    if POSITIVE is not None:
+        values = raw_target.astype("string")
+        return (values == str(POSITIVE)).astype("Int64").where(values.notna())
+    numbers = pd.to_numeric(raw_target, errors="coerce")
+    return (numbers > POSITIVE_ABOVE).astype("Int64").where(numbers.notna())
+
+
 def split(raw: pd.DataFrame, *, test_size: float, seed: int) -> Split:
     """Number, complete, label and split the raw rows (deterministic for a given seed)."""
     frame = raw.reset_index(drop=True)
-    frame.insert(0, ID, range(1, len(frame) + 1))
-    num = pd.to_numeric(frame[RAW_TARGET], errors="coerce")
-    complete = frame[list(FEATURES)].notna().all(axis=1) & num.notna()
-    frame = frame[complete].assign(**{TARGET: (num[complete] > POSITIVE_ABOVE).astype(int)})
-    if frame[TARGET].nunique() < 2 or frame[TARGET].value_counts().min() < 2:
-        raise StageError("need at least two patients with and two without heart disease")
+    if ID not in frame.columns:
+        frame.insert(0, ID, range(1, len(frame) + 1))
+    target = label(frame[RAW_TARGET])
+    required = [name for name in FEATURES if name not in MAY_BE_MISSING]
+    complete = frame[required].notna().all(axis=1) & target.notna()
+    frame = frame[complete].assign(**{TARGET: target[complete].astype(int)})
+    for name in BOOLEAN_FEATURES:
+        frame[name] = boolean_codes(frame[name])
+    counts = frame[TARGET].value_counts()
+    if min(counts.get(0, 0), counts.get(1, 0)) < 2:
+        raise StageError(
+            f"need at least two rows of each class ({TARGET} = 1 when "
+            f"{CONTRACT.target.rule()}): found {counts.get(1, 0)} of class 1 and "
+            f"{counts.get(0, 0)} of class 0"
+        )
     train, test = train_test_split(
         frame, test_size=test_size, random_state=seed, stratify=frame[TARGET]
     )

@@ -31,6 +31,7 @@ from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
@@ -39,10 +40,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from .. import tracking
 from ..cli import stage_main
 from ..config import Artifacts
+from ..core.frames import model_input, read_rows
 from ..core.schema import (
     CATEGORICAL_FEATURES,
-    FEATURES,
     ID,
+    MAY_BE_MISSING,
     NUMERIC_FEATURES,
     TARGET,
 )
@@ -53,7 +55,9 @@ from ..params import Params
 LOG = logging.getLogger(__name__)
 MODELS = {"logistic_regression": LogisticRegression, "random_forest": RandomForestClassifier}
 # Types beyond skops' defaults that a model holds; trusted because this stage creates the model.
+# numpy.dtype: what the imputers and encoders keep of columns of words.
 SKOPS_TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}
+SKOPS_TRUSTED_FOR_ALL = ["numpy.dtype"]
 CV_SCORES = ("roc_auc", "accuracy", "f1")
 # Pinned in the logged model's requirements: MLflow would otherwise spend seconds guessing them.
 MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
@@ -75,14 +79,37 @@ class TrainSettings:
         return cls(section.model, section.seed, section.cv_folds, section.hyperparameters)
 
 
+def preprocessing() -> ColumnTransformer:
+    """Scale numbers and one-hot encode categories (words or codes; unseen ones are ignored),
+    imputing first in the features the contract lets be missing. Groups without columns are
+    left out, so the starter project's model is the two plain groups."""
+    numeric = [name for name in NUMERIC_FEATURES if name not in MAY_BE_MISSING]
+    categorical = [name for name in CATEGORICAL_FEATURES if name not in MAY_BE_MISSING]
+    groups: list[tuple[str, Any, list[str]]] = [
+        ("numeric", StandardScaler(), numeric),
+        ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+        (
+            "numeric_missing",
+            Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+            [name for name in NUMERIC_FEATURES if name in MAY_BE_MISSING],
+        ),
+        (
+            "categorical_missing",
+            Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="most_frequent")),
+                    ("encode", OneHotEncoder(handle_unknown="ignore")),
+                ]
+            ),
+            [name for name in CATEGORICAL_FEATURES if name in MAY_BE_MISSING],
+        ),
+    ]
+    return ColumnTransformer([group for group in groups if group[2]])
+
+
 def build_pipeline(settings: TrainSettings) -> Pipeline:
     """Preprocessing and classifier, seeded so that a given seed gives the same model."""
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), list(NUMERIC_FEATURES)),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL_FEATURES)),
-        ]
-    )
+    preprocess = preprocessing()
     classifier = MODELS[settings.model](random_state=settings.seed, **settings.hyperparameters)
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
@@ -105,7 +132,7 @@ def read_training_data(artifacts: Artifacts) -> pd.DataFrame:
     """The validated training split."""
     if not artifacts.train_csv.is_file():
         raise StageError(f"{artifacts.relative(artifacts.train_csv)} not found: run prepare first")
-    return pd.read_csv(artifacts.train_csv)
+    return read_rows(artifacts.train_csv)
 
 
 def raw_data_md5(artifacts: Artifacts) -> str:
@@ -137,11 +164,13 @@ def log_run(
     metrics: dict[str, float],
 ) -> dict[str, str]:
     """Log parameters, metrics, data set, tags and model to MLflow; return the run's ids."""
-    features = data[list(FEATURES)]
+    features = model_input(data)
     source = get_dataset_source_from_json(
         json.dumps({"uri": str(artifacts.train_csv)}), source_type="local"
     )
-    dataset = from_pandas(data.drop(columns=ID), source=source, name="heart-train", targets=TARGET)
+    dataset = from_pandas(
+        data.drop(columns=ID), source=source, name="training-data", targets=TARGET
+    )
     hyperparameters = {f"{settings.model}.{k}": v for k, v in settings.hyperparameters.items()}
     with mlflow.start_run(run_name=f"train-{settings.model}") as run:
         mlflow.log_params(
@@ -171,7 +200,7 @@ def log_run(
             pyfunc_predict_fn="predict_proba",
             # skops loads only allow-listed types, unlike (cloud)pickle; recent MLflow's default.
             serialization_format="skops",
-            skops_trusted_types=SKOPS_TRUSTED_TYPES.get(settings.model),
+            skops_trusted_types=SKOPS_TRUSTED_FOR_ALL + SKOPS_TRUSTED_TYPES.get(settings.model, []),
             pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
         )
     return {
@@ -186,7 +215,7 @@ def train(artifacts: Artifacts, params: Params) -> dict[str, str]:
     """Run the stage: fit, cross-validate, save the model and log the run."""
     settings = TrainSettings.from_params(params)
     data = read_training_data(artifacts)
-    features, target = data[list(FEATURES)], data[TARGET]
+    features, target = model_input(data), data[TARGET]
     pipeline = build_pipeline(settings)
     metrics = cross_validated_metrics(pipeline, features, target, settings)
     pipeline.fit(features, target)

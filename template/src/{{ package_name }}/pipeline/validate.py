@@ -25,6 +25,7 @@ from ..core.checks import (
     find_problems,
     labels_schema,
 )
+from ..core.frames import read_rows
 from ..core.schema import (
     ID,
 )
@@ -39,7 +40,7 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
     if not path.is_file():
         raise StageError(f"{label}: file not found (run the prepare stage first)")
     try:
-        return pd.read_csv(path)
+        return read_rows(path)
     except pd.errors.EmptyDataError:
         raise StageError(f"{label}: file is empty") from None
 

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
+from ..core.frames import read_rows
 from ..core.metrics import (
     classification_metrics,
     summary,
@@ -38,7 +39,7 @@ def read(path: Path, columns: tuple[str, ...], role: str) -> pd.DataFrame:
     """A CSV file with the given columns and unique ids."""
     if not path.is_file():
         raise StageError(f"{role} file not found: {path}")
-    frame = pd.read_csv(path)
+    frame = read_rows(path)
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise StageError(f"{path} lacks the {role} column(s): {', '.join(missing)}")
