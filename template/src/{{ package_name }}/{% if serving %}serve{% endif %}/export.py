@@ -32,7 +32,6 @@ from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
 from ..errors import StageError
 from ..paths import find_project_root, get_paths
-from .columns import COLUMNS, Columns
 from .model import (
     GATE_FILE,
     METADATA_FILE,
@@ -59,21 +58,6 @@ def replace_directory(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_held_back(path: Path, columns: Columns = COLUMNS) -> Any:
-    """The held-back features of ``path`` (prepare's CSV) as the model met them in training:
-    string features as strings, whatever they look like (``NA``, ``1``, ``True``), numbers as
-    float64, an empty field missing (NaN)."""
-    import pandas as pd  # pylint: disable=import-outside-toplevel  # slow import
-
-    frame = pd.read_csv(
-        path,
-        dtype=dict.fromkeys(columns.strings, object),
-        keep_default_na=False,
-        na_values=[""],
-    )
-    return frame[list(columns.names)]
-
-
 def add_onnx(
     directory: Path, held_back: Path, threshold: float, tolerance: float = TOLERANCE
 ) -> OnnxGate:
@@ -82,10 +66,12 @@ def add_onnx(
     # pylint: disable=import-outside-toplevel  # slow imports
     import mlflow.sklearn
 
+    from ..core.frames import model_input, read_rows  # pandas
+
     for carried in (ONNX_FILE, GATE_FILE):
         (directory / carried).unlink(missing_ok=True)
     if held_back.is_file():
-        rows = read_held_back(held_back)
+        rows = model_input(read_rows(held_back))  # words as words, NaN where missing
         pipeline = mlflow.sklearn.load_model(str(directory))
         result, graph = gate(pipeline, rows, threshold, tolerance)
     else:
