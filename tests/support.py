@@ -106,6 +106,7 @@ PACKAGE_MODULES = (
     "core/contract.py",
     "core/data_dictionary.py",
     "core/decision.py",
+    "core/frames.py",
     "core/metrics.py",
     "core/promotion.py",
     "core/schema.py",
@@ -132,6 +133,7 @@ PACKAGE_MODULES = (
 TEST_MODULES = (
     "conftest.py",
     "preload.py",
+    "synthetic.py",
     "test_config.py",
     "test_params.py",
     "test_paths.py",
