@@ -77,7 +77,7 @@ metrics-diff: $(STAMP) ## Metrics and params against METRICS_BASE (markdown, als
 feedback: $(STAMP) ## Join outcomes (LABELS=file.csv) to the prediction log; labelled performance per window
 	$(BIN)/python -m $(PACKAGE).monitoring.feedback $(if $(LABELS),--labels '$(LABELS)')
 
-feedback-append: data ## Append the labelled rows to data/raw/heart.csv (once each), then `dvc add` it
+feedback-append: data ## Append the labelled rows to the raw table (prepare.raw_data, once each), then `dvc add` it
 	$(BIN)/python -m $(PACKAGE).monitoring.append
 	$(BIN)/dvc add --quiet $(RAW_DATA)
 

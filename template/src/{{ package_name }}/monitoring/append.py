@@ -1,12 +1,15 @@
-"""Append the labelled production rows to the training data (data/raw/heart.csv).
+"""Append the labelled production rows to the training data (the raw file).
 
 Usage, from the project root (``make feedback-append`` also runs ``dvc add`` after it)::
 
     python -m <package>.monitoring.append
 
 Every joined label of ``data/feedback/labels.csv`` not appended before becomes one row of the
-raw file, in its columns (the 13 features, ``num`` = the outcome 0 or 1), so that the next
-``dvc repro`` prepares, validates and trains on it. ``data/feedback/appended.csv`` records the
+raw file, in its columns and their order: the features as logged (strings as strings, a
+missing value as an empty field, a boolean as the raw file writes it), the raw target in its
+raw form (:func:`raw_outcomes`), the id when the raw file has one (``<request_id>:<index>``,
+or the next number for a numeric id), other columns empty; so that the next ``dvc repro``
+prepares, validates and trains on it. ``data/feedback/appended.csv`` records the
 appended predictions (``request_id``, ``index``): running it again appends nothing twice.
 Rows the validate stage would refuse are skipped and counted: a value outside core/schema.py,
 or the same features as a row already in the raw file (a duplicate would leak between the
@@ -18,15 +21,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
 from ..cli import stage_main
 from ..config import Artifacts
-from ..core.schema import FEATURES, RAW_COLUMNS, RAW_TARGET
+from ..core.contract import Code, Contract
+from ..core.schema import CONTRACT, category_codes
+from ..errors import StageError
 from ..files import atomic_output
 from ..params import Params
 from ..pipeline.prepare import read_raw
+from .columns import SCHEMA, Features
 from .labels import read_store
 from .locations import MonitoringFiles
 from .predlog import KEY
@@ -58,13 +65,14 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
 
 
 def select(
-    labels: pd.DataFrame, record: pd.DataFrame, raw: pd.DataFrame
+    labels: pd.DataFrame, record: pd.DataFrame, raw: pd.DataFrame, features: Features = SCHEMA
 ) -> tuple[pd.DataFrame, Appended]:
     """The labelled rows to append, and the counts of :class:`Appended`."""
     fresh = labels[~_keys(labels).isin(_keys(record))] if len(labels) else labels
-    outside = out_of_schema(fresh) if len(fresh) else pd.Series(dtype=bool)
+    outside = out_of_schema(fresh, features) if len(fresh) else pd.Series(dtype=bool)
     candidates = fresh[~outside]
-    known = pd.concat([raw[list(FEATURES)].astype(float), candidates[list(FEATURES)]])
+    names = list(features.names)
+    known = pd.concat([features.typed(raw[names]), features.typed(candidates[names])])
     repeated = known.duplicated(keep="first").to_numpy()[len(raw) :]
     chosen = candidates[~repeated]
     counts = Appended(
@@ -73,13 +81,86 @@ def select(
     return chosen, counts
 
 
-def write(artifacts: Artifacts, files: MonitoringFiles, chosen: pd.DataFrame) -> None:
-    """Append ``chosen`` to the raw file, then add them to the record, each atomically."""
-    rows = chosen[list(FEATURES)].assign(**{RAW_TARGET: chosen["actual"].astype(int)})
-    text = artifacts.raw_csv.read_text(encoding="utf-8")
-    with atomic_output(artifacts.raw_csv) as partial:
+def raw_outcomes(contract: Contract) -> dict[int, Code]:
+    """The raw target's value for an outcome 0 and 1: the positive value and, for 0, the
+    target's other category (when it has exactly two); for a threshold ``t``, 0 and 1 when
+    0 <= t < 1, else the target's one category on each side. Raises a :class:`StageError`
+    when the contract does not say."""
+    target = contract.target
+    kind = contract.columns[target.column].kind
+    codes = category_codes(contract, target.column) if kind != "numeric" else ()
+    if target.positive is not None:
+        others = [code for code in codes if code != target.positive]
+        if len(others) == 1:
+            return {0: others[0], 1: target.positive}
+        rule = f"{target.column} is not {target.positive!r}"
+    else:
+        threshold = target.positive_when_above
+        assert threshold is not None  # the contract has one rule or the other
+        if 0 <= threshold < 1:
+            return {0: 0, 1: 1}
+        below = [code for code in codes if isinstance(code, int) and code <= threshold]
+        above = [code for code in codes if isinstance(code, int) and code > threshold]
+        if len(below) == 1 and len(above) == 1:
+            return {0: below[0], 1: above[0]}
+        rule = f"{target.column} = 0 or 1 against positive_when_above {threshold}"
+    raise StageError(
+        f"cannot write an outcome back as a raw {target.column}: the contract does not say "
+        f"which raw value an outcome {'0' if target.positive is not None else '0 or 1'} is "
+        f"({rule}); nothing appended"
+    )
+
+
+def _like(values: pd.Series, raw: pd.Series) -> pd.Series:
+    """Feature values written as the raw column writes them: ``True``/``False`` for a column
+    of booleans, integers for a column of integers, else as logged."""
+    present, written = values.dropna(), set(raw.dropna().astype(str))
+    if pd.api.types.is_bool_dtype(raw) or (written and written <= {"True", "False"}):
+        return values.map(lambda value: value if pd.isna(value) else bool(value))
+    if pd.api.types.is_integer_dtype(raw) and present.map(float.is_integer).all():
+        return values.astype("Int64")
+    return values
+
+
+def raw_rows(chosen: pd.DataFrame, raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """The labelled rows ``chosen`` as rows of the raw table ``raw`` (its columns, in order)."""
+    features = Features.of(contract)
+    rows = pd.DataFrame(index=range(len(chosen)), columns=list(raw.columns), dtype=object)
+    for name in features.names:
+        values = chosen[name].reset_index(drop=True)
+        rows[name] = values if name in features.strings else _like(values, raw[name])
+    outcomes = raw_outcomes(contract)
+    rows[contract.target.column] = [outcomes[int(actual)] for actual in chosen["actual"]]
+    identifier = contract.named("id")[0]
+    if identifier in rows.columns:
+        if contract.columns[identifier].kind == "numeric":
+            first = int(pd.to_numeric(raw[identifier]).max()) + 1 if len(raw) else 1
+            rows[identifier] = range(first, first + len(chosen))
+        else:
+            rows[identifier] = [
+                f"{request_id}:{index}"
+                for request_id, index in zip(chosen["request_id"], chosen["index"], strict=True)
+            ]
+    return rows
+
+
+def append_rows(path: Path, raw: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """Add ``rows`` to the raw table ``raw`` read from ``path``, atomically: a CSV file keeps
+    its bytes and gains lines, a Parquet file is written again with them."""
+    with atomic_output(path) as partial:
+        if path.suffix.lower() == ".parquet":
+            pd.concat([raw, rows], ignore_index=True).to_parquet(partial, index=False)
+            return
+        text = path.read_text(encoding="utf-8")
         partial.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        rows[list(RAW_COLUMNS)].to_csv(partial, mode="a", header=False, index=False)
+        rows.to_csv(partial, mode="a", header=False, index=False, encoding="utf-8")
+
+
+def write(
+    artifacts: Artifacts, files: MonitoringFiles, chosen: pd.DataFrame, raw: pd.DataFrame
+) -> None:
+    """Append ``chosen`` to the raw file, then add them to the record, each atomically."""
+    append_rows(artifacts.raw_csv, raw, raw_rows(chosen, raw, CONTRACT))
     record = read_record(files)
     added = chosen[list(KEY)].assign(appended_at=datetime.now(UTC).isoformat())
     with atomic_output(files.appended) as partial:
@@ -91,9 +172,10 @@ def append(artifacts: Artifacts, _params: Params) -> Appended:
     """Append the new labelled rows (the raw file first: a crash in between leaves rows that
     the next run skips as duplicates, never a row twice)."""
     files = MonitoringFiles.below(artifacts.root)
-    chosen, result = select(read_store(files.labels), read_record(files), read_raw(artifacts))
+    raw = read_raw(artifacts)
+    chosen, result = select(read_store(files.labels), read_record(files), raw)
     if len(chosen):
-        write(artifacts, files, chosen)
+        write(artifacts, files, chosen, raw)
     LOG.info(
         "%d labelled row(s) appended to %s; skipped: %d appended before, %d outside the schema, "
         "%d with the features of a row already there",

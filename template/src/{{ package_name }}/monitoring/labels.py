@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import StageError
 from ..files import atomic_output
+from .columns import SCHEMA
 from .predlog import COLUMNS, KEY
 
 REQUIRED = ("request_id", "actual")
@@ -40,7 +41,8 @@ def read_store(path: Path) -> pd.DataFrame:
     """The joined labels kept so far (an empty table before the first label file)."""
     if not path.is_file():
         return pd.DataFrame(columns=list(STORE_COLUMNS))
-    store = pd.read_csv(path, dtype={"request_id": str, "model_name": str, "model_version": str})
+    text = {"request_id": str, "model_name": str, "model_version": str, **SCHEMA.csv_types()}
+    store = SCHEMA.typed(pd.read_csv(path, dtype=text))
     store["time"] = pd.to_datetime(store["time"], utc=True, format="ISO8601")
     return store
 

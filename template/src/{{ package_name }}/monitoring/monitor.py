@@ -33,16 +33,18 @@ import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
+from ..core.frames import read_rows
 from ..errors import StageError
 from ..files import write_text
 from ..params import MonitorParams, read_params
+from .columns import SCHEMA
 from .drift import DriftSettings, feature_drift
 from .feedback import parse_now
 from .labels import read_store
 from .locations import MonitoringFiles
 from .performance import calibration, join_labels, scores, windows
 from .predlog import in_window, log_directory, read_log
-from .quality import window_checks
+from .quality import missing_rates, window_checks
 from .report import render_html, render_markdown
 
 LOG = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def read_reference(artifacts: Artifacts) -> pd.DataFrame:
         raise StageError(
             f"reference not found: {artifacts.relative(path)} (run `make repro`, or `make pull`)"
         )
-    return pd.read_csv(path)
+    return SCHEMA.typed(read_rows(path))
 
 
 def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
@@ -85,6 +87,7 @@ def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
         "drifted_features": [],
         "checks": {},
         "failed_checks": [],
+        "missing_rates": missing_rates(inputs.window),
     }
     if not section["judged"]:
         return section

@@ -3,7 +3,9 @@
 Each line is ``{"time", "request", "response"}``: the request's body as the service received
 it, ``{"records": [...]}``, and the response's body as it sent it, with ``request_id``,
 ``model`` (``name``, ``version``…) and ``predictions`` (docs/monitoring.md). It is read here,
-never written, as one flat record per scored record (``COLUMNS``). A last line without its
+never written, as one flat record per scored record (``COLUMNS``, features by their contract
+names). Features are kept as logged: a string stays a string (a category the contract does not
+list too), ``null`` is a missing value; the monitor judges them. A last line without its
 newline that does not parse is a request being written or a writer that died: it is skipped
 and counted (``partial_lines``), as is any other line that is not a complete request
 (``malformed_lines``); neither stops a reader.
@@ -17,20 +19,32 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 
 from ..config import Artifacts
-from ..core.schema import FEATURES
 from ..errors import StageError
+from .columns import SCHEMA, Features
 
 LOG = logging.getLogger(__name__)
 LOG_DIR_ENV = "PREDICTION_LOG_DIR"
 FILE_PATTERN = "predictions-*.jsonl"
 KEY = ("request_id", "index")
-COLUMNS = (*KEY, "time", "model_name", "model_version", *FEATURES, "probability", "prediction")
+META = (*KEY, "time", "model_name", "model_version")
+ANSWER = ("probability", "prediction")
+COLUMNS = (*META, *SCHEMA.names, *ANSWER)
 MAX_PROBLEMS_SHOWN = 3
 
 
@@ -52,7 +66,7 @@ def log_directory(artifacts: Artifacts, configured: str, environ: Mapping[str, s
     return path if path.is_absolute() else artifacts.root / path
 
 
-def parse_line(line: str) -> list[dict[str, Any]]:
+def parse_line(line: str, features: Features = SCHEMA) -> list[dict[str, Any]]:
     """One log line (one request) as its flat records, in the request's order; ``ValueError``
     says what is wrong with it."""
     try:
@@ -84,7 +98,7 @@ def parse_line(line: str) -> list[dict[str, Any]]:
         "model_version": _text(model.get("version")),
     }
     return [
-        {"index": index, **shared, **_features(record, index), **_answer(answer, index)}
+        {"index": index, **shared, **_features(record, index, features), **_answer(answer, index)}
         for index, (record, answer) in enumerate(zip(records, predictions, strict=True))
     ]
 
@@ -100,17 +114,48 @@ def _time(value: Any) -> pd.Timestamp:
     return time.tz_convert("UTC")
 
 
-def _features(record: Any, index: int) -> dict[str, float]:
-    """A record's features, each a finite number."""
+FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+@cache
+def record_model(features: Features) -> type[BaseModel]:
+    """The pydantic model of a logged record: each feature under its contract name, a string
+    feature a string, a boolean true/false or a number, any other a finite number; ``null``
+    anywhere (a missing value, judged by the monitor, not here); a feature that may be missing
+    may also be left out; other keys are ignored."""
+    fields: dict[str, Any] = {}
+    for position, name in enumerate(features.names):
+        kind: Any = FiniteNumber
+        if name in features.strings:
+            kind = StrictStr
+        elif name in features.booleans:
+            kind = StrictBool | FiniteNumber
+        default = None if name in features.may_be_missing else ...
+        fields[f"feature_{position}"] = (kind | None, Field(default, alias=name))
+    return create_model("LoggedRecord", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+def _features(record: Any, index: int, features: Features) -> dict[str, float | str | None]:
+    """A record's features by contract name: floats (a boolean as 0.0 or 1.0), strings, None."""
     if not isinstance(record, dict):
         raise ValueError(f"request.records[{index}] must be a JSON object")
-    values = {name: record.get(name) for name in FEATURES}
-    missing = [name for name, value in values.items() if not _is_number(value)]
-    if missing:
-        raise ValueError(
-            f"request.records[{index}]: features without a finite number: {', '.join(missing)}"
-        )
-    return {name: float(value) for name, value in values.items()}
+    try:
+        values = record_model(features).model_validate(record).__dict__.values()
+    except ValidationError as error:
+        problems = {str(problem["loc"][0]): problem["type"] for problem in error.errors()}
+        absent = [name for name, kind in problems.items() if kind == "missing"]
+        wrong = [
+            f"{name} must be {features.expected(name)}"
+            for name, kind in problems.items()
+            if kind != "missing"
+        ]
+        if absent:
+            wrong.insert(0, f"features absent: {', '.join(absent)}")
+        raise ValueError(f"request.records[{index}]: {'; '.join(wrong)}") from None
+    return {
+        name: value if value is None or isinstance(value, str) else float(value)
+        for name, value in zip(features.names, values, strict=True)
+    }
 
 
 def _answer(answer: Any, index: int) -> dict[str, Any]:
@@ -151,7 +196,9 @@ def log_files(directory: Path, since: datetime | None = None) -> list[Path]:
     return [path for path in files if path.stat().st_mtime >= cutoff]
 
 
-def read_file(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
+def read_file(
+    path: Path, features: Features = SCHEMA
+) -> tuple[list[dict[str, Any]], int, list[str]]:
     """One file's records, its partial last line (0 or 1) and its malformed lines (a line is
     a request: all its records or none)."""
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
@@ -163,7 +210,7 @@ def read_file(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
         if not line.strip():
             continue
         try:
-            rows += parse_line(line)
+            rows += parse_line(line, features)
         except ValueError as error:
             if number == len(lines):  # after the last newline: "" when the file is complete
                 partial += 1
@@ -172,14 +219,23 @@ def read_file(path: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
     return rows, partial, problems
 
 
-def read_log(directory: Path, since: datetime | None = None) -> LogRead:
-    """Every complete record of the log (of the files touched ``since``, if given)."""
+def read_log(
+    directory: Path, since: datetime | None = None, features: Features = SCHEMA
+) -> LogRead:
+    """Every complete record of the log (of the files touched ``since``, if given), its
+    features typed as :meth:`.Features.typed` says."""
+    clashes = [name for name in features.names if name in (*META, *ANSWER)]
+    if clashes:
+        raise StageError(
+            f"the feature(s) {', '.join(clashes)} have the name of a column the monitor adds to "
+            f"each record ({', '.join((*META, *ANSWER))}): rename them in the data contract"
+        )
     rows: list[dict[str, Any]] = []
     partial = 0
     problems: list[str] = []
     files = log_files(directory, since)
     for path in files:
-        file_rows, file_partial, file_problems = read_file(path)
+        file_rows, file_partial, file_problems = read_file(path, features)
         rows += file_rows
         partial += file_partial
         problems += file_problems
@@ -193,7 +249,7 @@ def read_log(directory: Path, since: datetime | None = None) -> LogRead:
             "; ".join(problems[:MAX_PROBLEMS_SHOWN]),
             f" (and {more} more)" if more > 0 else "",
         )
-    records = pd.DataFrame(rows, columns=list(COLUMNS))
+    records = features.typed(pd.DataFrame(rows, columns=[*META, *features.names, *ANSWER]))
     records["time"] = pd.to_datetime(records["time"], utc=True)
     repeated = records.duplicated(subset=list(KEY))
     if repeated.any():

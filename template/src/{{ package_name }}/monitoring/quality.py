@@ -1,9 +1,12 @@
 """Whole-window checks beside the per-feature tests: data quality and the predictions.
 
-- duplicate rate: the share of records whose 13 features repeat an earlier record's;
-- out-of-schema rate: the share of records with a value outside core/schema.py (a range, or
-  not one of the codes);
+- duplicate rate: the share of records whose features repeat an earlier record's;
+- out-of-schema rate: the share of records with a value outside data/contract.yaml (outside a
+  range, not one of the categories, e.g. a string the contract does not list, or missing
+  where the contract does not allow it);
 - positive rate: the share predicted positive, against the training data's prevalence.
+
+Each feature's missing rate is reported beside them (:func:`missing_rates`).
 """
 
 from __future__ import annotations
@@ -13,17 +16,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.schema import CATEGORY_CODES, FEATURES, NUMERIC_RANGES, TARGET
+from ..core.schema import TARGET
+from .columns import SCHEMA, Features
 
 
-def out_of_schema(records: pd.DataFrame) -> pd.Series:
-    """Whether each record has a value outside the schema's ranges and codes."""
+def out_of_schema(records: pd.DataFrame, features: Features = SCHEMA) -> pd.Series:
+    """Whether each record has a value outside the contract: out of its range, not one of its
+    categories, or missing where the contract does not allow it."""
     outside = pd.Series(False, index=records.index)
-    for name, (low, high) in NUMERIC_RANGES.items():
-        outside |= ~records[name].between(low, high)
-    for name, codes in CATEGORY_CODES.items():
-        outside |= ~records[name].isin(codes)
+    for name in features.names:
+        values = records[name]
+        present = values.notna()
+        if name in features.ranges:
+            low, high = features.ranges[name]
+            outside |= present & ~values.between(low, high)
+        else:
+            outside |= present & ~values.isin(features.codes[name])
+        if name not in features.may_be_missing:
+            outside |= ~present
     return outside
+
+
+def missing_rates(records: pd.DataFrame, features: Features = SCHEMA) -> dict[str, float]:
+    """Each feature's share of missing values."""
+    return {name: _rate(records[name].isna()) for name in features.names}
 
 
 def _rate(flags: pd.Series) -> float:
@@ -39,7 +55,7 @@ def window_checks(
     max_positive_rate_shift: float,
 ) -> dict[str, dict[str, Any]]:
     """The three checks, each with its value, threshold and whether it failed."""
-    duplicates = _rate(records.duplicated(subset=list(FEATURES)))
+    duplicates = _rate(records.duplicated(subset=list(SCHEMA.names)))
     outside = _rate(out_of_schema(records))
     positive = _rate(records["prediction"] == 1)
     prevalence = round(float(np.mean(reference[TARGET])), 6)

@@ -2,15 +2,18 @@
 
 The HTML page has no script and loads nothing: its figures (matplotlib) are embedded as
 base64 PNG, so it opens offline, as a CI artifact or an e-mail attachment. Sections: the
-verdict, the window and the log; the data-quality checks; every feature's test, p-values and
-PSI with its distribution against the reference; the predicted probabilities; the labelled
-performance per window with a calibration plot; the notes.
+verdict, the window and the log; the data-quality checks; every feature's test, p-values,
+PSI and missing rates with its distribution against the reference (missing values left out; a
+categorical feature as bars, at most ``MAX_BARS`` of them: the most frequent categories and
+``(other)``); the predicted probabilities; the labelled performance per window with a
+calibration plot; the notes.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import math
 from html import escape
 from typing import Any
 
@@ -18,9 +21,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..core.schema import CATEGORY_CODES, FEATURES
+from ..core.contract import Code
+from ..core.schema import CONTRACT
+from .columns import OTHER, SCHEMA, Features
+from .drift import code_counts
 
 COLOURS = {"reference": "#4c72b0", "window": "#dd8452"}
+MAX_BARS = 10  # per categorical feature: the most frequent categories, the rest as (other)
+GRID_COLUMNS = 5
+LABEL_CHARS = 14  # a longer category or feature name is cut in a figure
+POSITIVE = CONTRACT.target.positive_label
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
@@ -52,33 +62,87 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _bars(axis: Any, name: str, reference: pd.DataFrame, window: pd.DataFrame) -> None:
-    codes = np.array(CATEGORY_CODES[name])
-    for offset, label, data in ((-0.2, "reference", reference), (0.2, "window", window)):
-        shares = data[name].value_counts(normalize=True).reindex(codes, fill_value=0)
-        axis.bar(np.arange(len(codes)) + offset, shares, 0.4, color=COLOURS[label], label=label)
-    axis.set_xticks(np.arange(len(codes)), [str(code) for code in codes])
+def _short(text: object, chars: int = LABEL_CHARS) -> str:
+    """A label for a figure: cut to ``chars``, dollars escaped (matplotlib reads $…$ as maths)."""
+    label = str(text)
+    label = label if len(label) <= chars else label[: chars - 1] + "…"
+    return label.replace("$", r"\$")
 
 
-def _histograms(axis: Any, name: str, reference: pd.DataFrame, window: pd.DataFrame) -> None:
-    bins = np.histogram_bin_edges(np.concatenate([reference[name], window[name]]), bins=20)
+def bar_shares(reference: pd.Series, window: pd.Series, codes: tuple[Code, ...]) -> pd.DataFrame:
+    """Each category's share of the values present in the reference and the window, values
+    outside ``codes`` as ``(other)`` (shown when there are some); beyond ``MAX_BARS`` rows, the
+    ``MAX_BARS - 1`` most frequent categories and the rest pooled into ``(other)``."""
+    counts = pd.DataFrame(
+        {
+            "reference": code_counts(reference.dropna(), codes),
+            "window": code_counts(window.dropna(), codes),
+        }
+    )
+    shares = counts / counts.sum().replace(0, 1)
+    if len(shares) > MAX_BARS:
+        named = shares.drop(index=OTHER)
+        top = named.sum(axis=1).sort_values(ascending=False, kind="stable").index[: MAX_BARS - 1]
+        rest = shares.drop(index=top).sum().rename(OTHER)
+        shares = pd.concat([shares.loc[top], rest.to_frame().T])
+    if not shares.loc[OTHER].any():
+        shares = shares.drop(index=OTHER)
+    return shares
+
+
+def _bars(axis: Any, shares: pd.DataFrame) -> None:
+    positions = np.arange(len(shares))
+    for offset, label in ((-0.2, "reference"), (0.2, "window")):
+        axis.bar(positions + offset, shares[label], 0.4, color=COLOURS[label], label=label)
+    words = any(isinstance(code, str) for code in shares.index)
+    axis.set_xticks(
+        positions,
+        [_short(code) for code in shares.index],
+        rotation=30 if words else 0,
+        ha="right" if words else "center",
+        fontsize=8,
+    )
+
+
+def _histograms(axis: Any, reference: pd.Series, window: pd.Series) -> None:
+    reference, window = reference.dropna(), window.dropna()
+    if reference.empty and window.empty:
+        axis.text(0.5, 0.5, "all missing", ha="center", transform=axis.transAxes)
+        return
+    bins = np.histogram_bin_edges(np.concatenate([reference, window]), bins=20)
     for label, data in (("reference", reference), ("window", window)):
-        axis.hist(data[name], bins=bins, density=True, histtype="step", color=COLOURS[label])
+        if not data.empty:
+            axis.hist(data, bins=bins, density=True, histtype="step", color=COLOURS[label])
+
+
+def _title(name: str, result: dict[str, Any]) -> str:
+    """``name: PSI 0.12 (drift), 8% missing`` (the window's missing rate, when there is one)."""
+    title = f"{_short(name, 2 * LABEL_CHARS)}: PSI {result.get('psi', float('nan')):.2f}"
+    if result.get("drifted"):
+        title += " (drift)"
+    if result.get("missing_window"):
+        title += f", {100 * result['missing_window']:.0f} % missing"
+    return title
 
 
 def distributions_figure(
-    reference: pd.DataFrame, window: pd.DataFrame, drift: dict[str, Any]
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    drift: dict[str, Any],
+    features: Features = SCHEMA,
 ) -> Figure:
-    """Each feature's distribution in the reference and in the window (shares)."""
-    figure = Figure(figsize=(15, 9))
-    axes = figure.subplots(3, 5).ravel()
-    for axis, name in zip(axes, FEATURES, strict=False):
-        draw = _bars if name in CATEGORY_CODES else _histograms
-        draw(axis, name, reference, window)
-        result = drift["features"].get(name, {})
-        mark = " (drift)" if result.get("drifted") else ""
-        axis.set_title(f"{name}: PSI {result.get('psi', float('nan')):.2f}{mark}", fontsize=10)
-    for axis in axes[len(FEATURES) :]:
+    """Each feature's distribution in the reference and in the window (shares; missing values
+    left out, their rate in the title)."""
+    rows = math.ceil(len(features.names) / GRID_COLUMNS)
+    figure = Figure(figsize=(15, 3 * rows))
+    axes = figure.subplots(rows, GRID_COLUMNS, squeeze=False).ravel()
+    for axis, name in zip(axes, features.names, strict=False):
+        if name in features.codes:
+            _bars(axis, bar_shares(reference[name], window[name], features.codes[name]))
+        else:
+            _histograms(axis, reference[name], window[name])
+        axis.set_title(_title(name, drift["features"].get(name, {})), fontsize=10)
+    for axis in axes[len(features.names) :]:
         axis.set_visible(False)
     axes[0].legend(list(COLOURS), fontsize=8)
     figure.tight_layout()
@@ -93,7 +157,7 @@ def probability_figure(window: pd.DataFrame, prevalence: float | None) -> Figure
     if prevalence is not None:
         axis.axvline(prevalence, color=COLOURS["reference"], label="training prevalence")
         axis.legend(fontsize=8)
-    axis.set_xlabel("predicted probability of heart disease")
+    axis.set_xlabel(f"predicted probability: {_short(POSITIVE, 4 * LABEL_CHARS)}")
     axis.set_ylabel("records")
     return figure
 
@@ -110,7 +174,7 @@ def calibration_figure(points: list[dict[str, float]]) -> Figure:
         color=COLOURS["window"],
     )
     axis.set_xlabel("mean predicted probability")
-    axis.set_ylabel("observed rate of heart disease")
+    axis.set_ylabel(f"observed rate: {_short(POSITIVE, 4 * LABEL_CHARS)}")
     return figure
 
 
@@ -123,7 +187,8 @@ def _drift_html(summary: dict[str, Any], reference: pd.DataFrame, window: pd.Dat
         [name, check.get("shift", check["value"]), check["threshold"], check["failed"]]
         for name, check in drift["checks"].items()
     ]
-    keys = ["test", "statistic", "p_value", "adjusted_p_value", "psi", "drifted"]
+    keys = ["test", "statistic", "p_value", "adjusted_p_value", "psi"]
+    keys += ["missing_reference", "missing_window", "missing_rose", "drifted"]
     features = [[name, *(row[key] for key in keys)] for name, row in drift["features"].items()]
     return (
         "<h2>Data quality and predictions</h2>"
@@ -132,7 +197,8 @@ def _drift_html(summary: dict[str, Any], reference: pd.DataFrame, window: pd.Dat
         f"prevalence ({positive['value']:.3f} against {positive['training_prevalence']:.3f}).</p>"
         + "<h2>Feature drift</h2>"
         + f"<p>A feature drifts when its Benjamini-Hochberg adjusted p-value is below "
-        f"{drift['alpha']} and its PSI reaches {drift['psi_threshold']}.</p>"
+        f"{drift['alpha']} and its PSI reaches {drift['psi_threshold']}, or when its share "
+        "of missing values rose (missing values are left out of the tests and figures).</p>"
         + _table(["feature", *keys], features)
         + _png(distributions_figure(reference, window, drift))
         + "<h3>Predicted probabilities</h3>"
