@@ -25,7 +25,7 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from .columns import COLUMNS, Columns
+from .rows import COLUMNS, Columns
 
 Route = Callable[[np.ndarray], np.ndarray]
 # A string feature's value that no contract lists: the probe rows check that it is scored.

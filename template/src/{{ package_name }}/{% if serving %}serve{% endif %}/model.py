@@ -43,8 +43,8 @@ from ..config import (
 from ..core.decision import classify
 from ..errors import StageError
 from ..params import Params, read_params
-from .columns import COLUMNS
 from .payloads import ModelDescription
+from .rows import COLUMNS
 
 MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
@@ -137,7 +137,7 @@ class LoadedModel:
 
     def predict(self, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted classes and probabilities of heart disease for rows of features (numbers,
-        strings, ``None`` when missing; see ``columns.py``)."""
+        strings, ``None`` when missing; see ``rows.py``)."""
         probability = self.route(COLUMNS.array(rows))[:, 1]
         return classify(probability, self.description.threshold), probability
 

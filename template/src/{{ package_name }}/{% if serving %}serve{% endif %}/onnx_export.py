@@ -28,8 +28,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ..core.decision import classify
 from . import onnx_missing, onnx_model
-from .columns import COLUMNS, Columns
 from .fastpath import dataframe_route, probe_rows
+from .rows import COLUMNS, Columns
 
 # Opsets of the graph: fixed, so that an export does not change with the installed skl2onnx.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}

@@ -21,8 +21,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
-from .columns import Columns
 from .onnx_model import MISSING
+from .rows import Columns
 
 
 class FloatImputer(SimpleImputer):  # pylint: disable=too-many-ancestors  # scikit-learn's

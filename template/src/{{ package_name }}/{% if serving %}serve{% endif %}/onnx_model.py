@@ -23,7 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
-from .columns import COLUMNS, Columns
+from .rows import COLUMNS, Columns
 
 PROBABILITIES = "probabilities"
 FEATURES_KEY = "features"  # the graph's metadata: the contract's names of its inputs, in order

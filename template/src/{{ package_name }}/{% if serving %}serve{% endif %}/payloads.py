@@ -1,4 +1,4 @@
-"""Request and response bodies of the service, derived from the data contract (``columns.py``).
+"""Request and response bodies of the service, derived from the data contract (``rows.py``).
 
 A record holds exactly the features, each under its column name in the contract (names that
 are not Python identifiers, such as ``age (years)``, are the fields' aliases): numbers within
@@ -26,7 +26,7 @@ from pydantic import (
     create_model,
 )
 
-from .columns import COLUMNS, Columns
+from .rows import COLUMNS, Columns
 
 STRICT = ConfigDict(extra="forbid")
 
