@@ -181,10 +181,12 @@ SERVING_FILES: tuple[str, ...] = (
             "limits.py",
             "model.py",
             "onnx_export.py",
+            "onnx_missing.py",
             "onnx_model.py",
             "payloads.py",
             "prediction_log.py",
             "registration.py",
+            "rows.py",
             "telemetry.py",
         )
     ),
@@ -199,6 +201,7 @@ SERVING_FILES: tuple[str, ...] = (
             "test_main.py",
             "test_model.py",
             "test_onnx.py",
+            "test_other_contracts.py",
             "test_prediction_log.py",
             "test_registration.py",
         )

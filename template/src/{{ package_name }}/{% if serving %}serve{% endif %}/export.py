@@ -30,7 +30,6 @@ from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
-from ..core.schema import FEATURES
 from ..errors import StageError
 from ..paths import find_project_root, get_paths
 from .model import (
@@ -66,12 +65,13 @@ def add_onnx(
     any graph the registered version carries (with its figures)."""
     # pylint: disable=import-outside-toplevel  # slow imports
     import mlflow.sklearn
-    import pandas as pd
+
+    from ..core.frames import model_input, read_rows  # pandas
 
     for carried in (ONNX_FILE, GATE_FILE):
         (directory / carried).unlink(missing_ok=True)
     if held_back.is_file():
-        rows = pd.read_csv(held_back)[list(FEATURES)].to_numpy(dtype=float)
+        rows = model_input(read_rows(held_back))  # words as words, NaN where missing
         pipeline = mlflow.sklearn.load_model(str(directory))
         result, graph = gate(pipeline, rows, threshold, tolerance)
     else:

@@ -3,17 +3,20 @@
 Fed a DataFrame, scikit-learn checks and slices it column by column on each call, which costs
 several milliseconds even for one row. The training pipeline (a ``ColumnTransformer`` of named
 columns, then the classifier) gives the same answer when each fitted transformer receives its
-columns of a plain array. :func:`numpy_route` builds that route, and keeps it only when it
-reproduces the pipeline's own probabilities exactly, without a warning, on rows that cover
-every category code and both ends of every numeric range; otherwise (another kind of model)
-the service calls the pipeline with a DataFrame as usual.
+columns of a plain array: float64 for numbers and integer codes, objects (strings, NaN when
+missing) for a group that holds a string feature, as the DataFrame's columns were in training.
+:func:`numpy_route` builds that route, and keeps it only when it reproduces the pipeline's own
+probabilities exactly, without a warning, on rows that cover every category, both ends of
+every numeric range, each missing value the contract allows and an unknown string
+(:func:`probe_rows`); otherwise (another kind of model) the service calls the pipeline with a
+DataFrame as usual.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,48 +25,71 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from ..core.schema import CATEGORY_CODES, FEATURES, NUMERIC_RANGES
+from .rows import COLUMNS, Columns
 
 Route = Callable[[np.ndarray], np.ndarray]
+# A string feature's value that no contract lists: the probe rows check that it is scored.
+UNKNOWN_PROBE = "(a value that the contract does not list)"
 
 
-def probe_rows() -> np.ndarray:
-    """Valid rows covering each category code and each numeric bound at least once."""
+def probe_rows(columns: Columns = COLUMNS) -> np.ndarray:
+    """Valid rows covering each category, each numeric bound, each feature that may be missing
+    (missing) and each string feature (an unknown value) at least once."""
     base = {
-        name: (sum(NUMERIC_RANGES[name]) / 2 if name in NUMERIC_RANGES else CATEGORY_CODES[name][0])
-        for name in FEATURES
+        name: (sum(columns.ranges[name]) / 2 if name in columns.ranges else columns.codes[name][0])
+        for name in columns.names
     }
     rows = [base]
-    rows += [{**base, name: code} for name, codes in CATEGORY_CODES.items() for code in codes]
-    rows += [{**base, name: bound} for name, bounds in NUMERIC_RANGES.items() for bound in bounds]
-    return np.array([[row[name] for name in FEATURES] for row in rows], dtype=float)
+    rows += [{**base, name: code} for name, codes in columns.codes.items() for code in codes]
+    rows += [{**base, name: bound} for name, bounds in columns.ranges.items() for bound in bounds]
+    rows += [{**base, name: None} for name in columns.names if name in columns.may_be_missing]
+    rows += [{**base, name: UNKNOWN_PROBE} for name in columns.strings]
+    return columns.array([[row[name] for name in columns.names] for row in rows])
 
 
-def _parts(columns: ColumnTransformer) -> list[tuple[Any, np.ndarray]] | None:
-    """Each fitted transformer with the positions of its columns, or None if unsupported."""
+def _unnamed(transformer: Any) -> Any:
+    """A copy of a fitted transformer (or of each step of a pipeline of them) that forgets the
+    column names it was fitted with: it will see an array, not a DataFrame."""
+    unnamed = copy.deepcopy(transformer)
+    for step in unnamed.named_steps.values() if isinstance(unnamed, Pipeline) else [unnamed]:
+        vars(step).pop("feature_names_in_", None)
+    return unnamed
+
+
+Part = tuple[Any, np.ndarray, bool]  # a fitted transformer, its columns' positions, numbers?
+
+
+def _parts(columns: ColumnTransformer, features: Columns) -> list[Part] | None:
+    """Each fitted transformer with the positions of its columns and whether they are all
+    numbers (cast to float64), or None if unsupported."""
     parts = []
     for _, transformer, names in columns.transformers_:
         if isinstance(transformer, str) and transformer == "drop":
             continue
-        if isinstance(transformer, str) or not all(name in FEATURES for name in names):
+        if isinstance(transformer, str) or not all(name in features.names for name in names):
             return None  # passthrough, or columns chosen by position or by a callable
-        unnamed = copy.deepcopy(transformer)
-        vars(unnamed).pop("feature_names_in_", None)  # it will see an array, not a DataFrame
-        parts.append((unnamed, np.array([FEATURES.index(name) for name in names])))
+        positions = np.array([features.names.index(name) for name in names])
+        numbers = not any(name in features.strings for name in names)
+        parts.append((_unnamed(transformer), positions, numbers))
     return parts
 
 
-def _route(pipeline: Any) -> Route | None:
+def _route(pipeline: Any, features: Columns) -> Route | None:
     """The array route through ``pipeline``, if it has the supported shape."""
     if not isinstance(pipeline, Pipeline) or len(pipeline) < 2:
         return None
     columns, rest = pipeline[0], pipeline[1:]
-    parts = _parts(columns) if isinstance(columns, ColumnTransformer) else None
+    parts = _parts(columns, features) if isinstance(columns, ColumnTransformer) else None
     if not parts:
         return None
 
     def predict_proba(rows: np.ndarray) -> np.ndarray:
-        blocks = [transformer.transform(rows[:, positions]) for transformer, positions in parts]
+        blocks = [
+            transformer.transform(
+                rows[:, positions].astype(float) if numbers else rows[:, positions]
+            )
+            for transformer, positions, numbers in parts
+        ]
         if columns.sparse_output_:
             return rest.predict_proba(sparse.hstack(blocks).tocsr())
         dense = [block.toarray() if sparse.issparse(block) else block for block in blocks]
@@ -72,26 +98,45 @@ def _route(pipeline: Any) -> Route | None:
     return predict_proba
 
 
-def dataframe_route(pipeline: Any) -> Route:
+def frame(rows: np.ndarray, columns: Columns = COLUMNS) -> pd.DataFrame:
+    """Rows as the DataFrame the pipeline was fitted on: float64 columns, and object columns
+    (strings, NaN when missing) for the string features."""
+    if rows.dtype != object:
+        return pd.DataFrame(rows, columns=columns.names)
+    return pd.DataFrame(
+        {
+            name: (
+                pd.Series(rows[:, i], dtype=object)
+                if name in columns.strings
+                else rows[:, i].astype(float)
+            )
+            for i, name in enumerate(columns.names)
+        }
+    )
+
+
+def dataframe_route(pipeline: Any, columns: Columns = COLUMNS) -> Route:
     """The usual route: the whole pipeline, fed a DataFrame with the feature names."""
 
     def predict_proba(rows: np.ndarray) -> np.ndarray:
-        return pipeline.predict_proba(pd.DataFrame(rows, columns=FEATURES))
+        return pipeline.predict_proba(frame(rows, columns))
 
     return predict_proba
 
 
-def numpy_route(pipeline: Any, probe: Sequence[Sequence[float]] | None = None) -> Route | None:
+def numpy_route(
+    pipeline: Any, probe: np.ndarray | None = None, columns: Columns = COLUMNS
+) -> Route | None:
     """The array route when it matches the pipeline exactly on ``probe`` rows, else None."""
-    route = _route(pipeline)
+    route = _route(pipeline, columns)
     if route is None:
         return None
-    rows = probe_rows() if probe is None else np.asarray(probe, dtype=float)
-    expected = dataframe_route(pipeline)(rows)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
+    rows = probe_rows(columns) if probe is None else columns.array(probe)
+    try:
+        expected = dataframe_route(pipeline, columns)(rows)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
             actual = route(rows)
-        except (Warning, ValueError, TypeError, AttributeError):
-            return None
+    except (Warning, ValueError, TypeError, AttributeError):
+        return None  # either route fails on the probe rows (e.g. an encoder refusing unknowns)
     return route if np.array_equal(actual, expected) else None

@@ -44,13 +44,15 @@ from ..core.decision import classify
 from ..errors import StageError
 from ..params import Params, read_params
 from .payloads import ModelDescription
+from .rows import COLUMNS
 
 MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
 GATE_FILE = "onnx_gate.json"  # the gate's figures for a registered version's graph
-Route = Callable[[np.ndarray], np.ndarray]  # rows of features -> probabilities of each class
+# rows of features (``Columns.array``) -> probabilities of each class
+Route = Callable[[np.ndarray], np.ndarray]
 SQLITE_PREFIX = "sqlite:///"  # then the database file's path, absolute or relative
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
@@ -133,9 +135,10 @@ class LoadedModel:
         route, runtime = onnx_model.load(path)
         return cls(description.model_copy(update={"runtime": runtime}), route, quick=True)
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted classes and probabilities of heart disease for rows of features."""
-        probability = self.route(np.asarray(rows, dtype=float))[:, 1]
+    def predict(self, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted classes and probabilities of heart disease for rows of features (numbers,
+        strings, ``None`` when missing; see ``rows.py``)."""
+        probability = self.route(COLUMNS.array(rows))[:, 1]
         return classify(probability, self.description.threshold), probability
 
 

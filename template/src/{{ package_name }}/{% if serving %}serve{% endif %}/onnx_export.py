@@ -1,10 +1,12 @@
 """The exported pipeline as ONNX, kept only when ONNX Runtime reproduces scikit-learn exactly.
 
 skl2onnx converts the fitted pipeline (the column transformer, then the classifier) at a fixed
-opset, with one float64 input per feature. scikit-learn's trees compare float32 copies of their
-inputs, so a cast to float32 is placed before a tree model, as scikit-learn does. The exactness
-gate then scores, with scikit-learn (a DataFrame, as in training) and with ONNX Runtime, the
-held-back rows and rows covering every category code and both ends of every numeric range
+opset, with one input per feature: float64, or strings for a string feature (see
+``onnx_model.py``; its imputers are made convertible by ``onnx_missing.py``). scikit-learn's
+trees compare float32 copies of their inputs, so a cast to float32 is placed before a tree
+model, as scikit-learn does. The exactness gate then scores, with scikit-learn (a DataFrame, as
+in training) and with ONNX Runtime, the held-back rows and rows covering every category, both
+ends of every numeric range, each feature that may be missing and an unknown string
 (``fastpath.probe_rows``): every probability must agree within :data:`TOLERANCE` and give the
 same class at the threshold. If it does not, or if the conversion fails, no graph is kept and
 the service scores with scikit-learn; :class:`OnnxGate` records why, and with which figures.
@@ -12,20 +14,22 @@ the service scores with scikit-learn; :class:`OnnxGate` records why, and with wh
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from ..core.decision import classify
-from ..core.schema import FEATURES
-from . import onnx_model
+from . import onnx_missing, onnx_model
 from .fastpath import dataframe_route, probe_rows
+from .rows import COLUMNS, Columns
 
 # Opsets of the graph: fixed, so that an export does not change with the installed skl2onnx.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -60,26 +64,40 @@ class OnnxGate:  # pylint: disable=too-many-instance-attributes  # a record of f
         return asdict(self)
 
 
-def for_conversion(pipeline: Any) -> Any:
-    """The pipeline as skl2onnx should see it: a float32 cast before a tree model."""
+def feature_rows(data: pd.DataFrame | np.ndarray, columns: Columns = COLUMNS) -> np.ndarray:
+    """Held-back rows (a DataFrame with the feature columns, or rows in feature order) as the
+    service's array of them (``Columns.array``)."""
+    if isinstance(data, pd.DataFrame):
+        return columns.array(data[list(columns.names)].to_numpy(dtype=object))
+    return columns.array(np.asarray(data, dtype=object if columns.strings else float))
+
+
+def for_conversion(pipeline: Any, columns: Columns = COLUMNS) -> Any:
+    """The pipeline as skl2onnx should see it: imputers it can convert (``onnx_missing.py``)
+    and a float32 cast before a tree model."""
     from skl2onnx.sklapi import CastTransformer  # pylint: disable=import-outside-toplevel
 
+    pipeline = onnx_missing.convertible(pipeline, columns)
     if isinstance(pipeline, Pipeline) and isinstance(pipeline[-1], FLOAT32_MODELS):
         cast = ("float32", CastTransformer(dtype=np.float32).fit(np.zeros((1, 1))))
         return Pipeline([*pipeline.steps[:-1], cast, pipeline.steps[-1]])
     return pipeline
 
 
-def convert(pipeline: Any) -> bytes:
-    """The fitted pipeline as a serialized ONNX graph (one float64 input per feature)."""
+def convert(pipeline: Any, columns: Columns = COLUMNS) -> bytes:
+    """The fitted pipeline as a serialized ONNX graph (one input per feature, see above)."""
     # pylint: disable=import-outside-toplevel  # only the export converts
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
-    model = for_conversion(pipeline)
+    onnx_missing.register()
+    model = for_conversion(pipeline, columns)
     classifier = model[-1] if isinstance(model, Pipeline) else model
     no_zipmap = {"zipmap": False}  # probabilities as a matrix, not a list of dicts
-    inputs = [(name, DoubleTensorType([None, 1])) for name in FEATURES]
+    inputs = [
+        (name, (StringTensorType if name in columns.strings else DoubleTensorType)([None, 1]))
+        for name in columns.names
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skl2onnx's notes on opsets are not the user's concern
         graph = convert_sklearn(
@@ -88,20 +106,25 @@ def convert(pipeline: Any) -> bytes:
             target_opset=TARGET_OPSET,
             options={id(classifier): no_zipmap},
         )
+    names = graph.metadata_props.add()  # skl2onnx rewrites names that are not identifiers
+    names.key, names.value = onnx_model.FEATURES_KEY, json.dumps(list(columns.names))
     return graph.SerializeToString()
 
 
-def check(
+def check(  # pylint: disable=too-many-arguments  # the gate's settings
     pipeline: Any,
     graph: bytes,
-    held_back: np.ndarray,
+    held_back: pd.DataFrame | np.ndarray,
     threshold: float,
     tolerance: float = TOLERANCE,
+    *,
+    columns: Columns = COLUMNS,
 ) -> OnnxGate:
     """Score the held-back and the probe rows both ways, and compare (see the docstring)."""
-    rows = np.vstack([np.asarray(held_back, dtype=float).reshape(-1, len(FEATURES)), probe_rows()])
-    expected = dataframe_route(pipeline)(rows)[:, 1]
-    actual = onnx_model.route(onnx_model.session(graph))(rows)[:, 1]
+    held = feature_rows(held_back, columns).reshape(-1, len(columns.names))
+    rows = np.vstack([held, probe_rows(columns)])
+    expected = dataframe_route(pipeline, columns)(rows)[:, 1]
+    actual = onnx_model.route(onnx_model.session(graph), columns)(rows)[:, 1]
     difference = float(np.max(np.abs(actual - expected)))
     mismatches = int(np.sum(classify(actual, threshold) != classify(expected, threshold)))
     figures = {"rows": len(rows), "max_abs_difference": difference, "class_mismatches": mismatches}
@@ -117,12 +140,20 @@ def check(
 
 
 def gate(
-    pipeline: Any, held_back: np.ndarray, threshold: float, tolerance: float = TOLERANCE
+    pipeline: Any,
+    held_back: pd.DataFrame | np.ndarray,
+    threshold: float,
+    tolerance: float = TOLERANCE,
+    *,
+    columns: Columns = COLUMNS,
 ) -> tuple[OnnxGate, bytes | None]:
-    """Convert and check; the graph only when it passed, else None with the reason."""
+    """Convert and check; the graph only when it passed, else None with the reason.
+
+    ``held_back``: the held-back rows' features, a DataFrame (its feature columns are used) or
+    rows in feature order."""
     try:
-        graph = convert(pipeline)
-        result = check(pipeline, graph, held_back, threshold, tolerance)
+        graph = convert(pipeline, columns)
+        result = check(pipeline, graph, held_back, threshold, tolerance, columns=columns)
     except CONVERSION_ERRORS as error:  # skl2onnx's (RuntimeError) and ONNX Runtime's
         lines = str(error).strip().splitlines()
         reason = f"cannot convert the model to ONNX: {lines[0] if lines else type(error).__name__}"

@@ -1,24 +1,35 @@
 """Scoring with ONNX Runtime: the exported graph in one session, fed NumPy arrays.
 
 ``make export-model`` writes ``model.onnx`` beside the scikit-learn model only once ONNX Runtime
-has reproduced its probabilities (see ``onnx_export.py``). The graph takes one float64 column
-per feature, named after it, and returns ``probabilities`` (one column per class). A call runs
+has reproduced its probabilities (see ``onnx_export.py``). The graph takes one column per
+feature, in the contract's order: float64, or strings for a string feature, and returns
+``probabilities`` (one column per class). Its inputs' names are the contract's when those are
+identifiers (the converter rewrites others), and its metadata (``features``) lists the
+contract's names. A string input has no NaN: a missing value goes in as :data:`MISSING`, which
+the graph imputes, and a value that the contract does not list as :data:`UNKNOWN`, which the
+encoder knows not (as it knows no unlisted value). A call runs
 on one thread: for a graph this small, spreading it over cores costs more than it saves. Only
 NumPy and onnxruntime are imported here, so the service scores without the training stack.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
-from ..core.schema import FEATURES
+from .rows import COLUMNS, Columns
 
 PROBABILITIES = "probabilities"
+FEATURES_KEY = "features"  # the graph's metadata: the contract's names of its inputs, in order
+STRING_INPUT = "tensor(string)"
+MISSING = "\x00missing"  # a string feature's missing value, as the graph's imputer knows it
+UNKNOWN = "\x00unknown"  # any value of a string feature that the contract does not list
 THREADS = 1
 ERRORS = (
     ort_errors.Fail,
@@ -26,6 +37,7 @@ ERRORS = (
     ort_errors.InvalidGraph,
     ort_errors.InvalidProtobuf,
     ort_errors.NoSuchFile,
+    ort_errors.NotImplemented,
     ort_errors.RuntimeException,
 )
 
@@ -44,23 +56,70 @@ def session(model: Path | bytes) -> ort.InferenceSession:
         raise ValueError(f"ONNX Runtime cannot load the graph: {error}") from None
 
 
-def route(scorer: ort.InferenceSession) -> Callable[[np.ndarray], np.ndarray]:
-    """rows (one column per feature, in ``FEATURES`` order) -> probabilities of each class."""
+def _contract_names(scorer: ort.InferenceSession) -> list[str]:
+    """The contract's names of the graph's inputs: its metadata's, else the inputs' own."""
+    declared = scorer.get_modelmeta().custom_metadata_map.get(FEATURES_KEY)
+    names: list[str] = (
+        json.loads(declared) if declared else [node.name for node in scorer.get_inputs()]
+    )
+    return names
+
+
+def _as_strings(values: np.ndarray, listed: frozenset[Any]) -> np.ndarray:
+    """A string feature's column as the graph takes it: listed values as they are, a missing
+    one (NaN) as :data:`MISSING`, any other as :data:`UNKNOWN`."""
+    column = [
+        value if value in listed else UNKNOWN if isinstance(value, str) else MISSING
+        for value in values
+    ]
+    return np.array(column, dtype=object).reshape(-1, 1)
+
+
+def route(
+    scorer: ort.InferenceSession, columns: Columns = COLUMNS
+) -> Callable[[np.ndarray], np.ndarray]:
+    """rows (``Columns.array``: one column per feature, in order) -> probabilities of each class."""
     inputs = [node.name for node in scorer.get_inputs()]
+    strings = [node.name for node in scorer.get_inputs() if node.type == STRING_INPUT]
     outputs = [node.name for node in scorer.get_outputs()]
-    if inputs != list(FEATURES) or PROBABILITIES not in outputs:
+    names = _contract_names(scorer)
+    if names != list(columns.names) or len(inputs) != len(names) or PROBABILITIES not in outputs:
         raise ValueError(
-            f"the ONNX graph takes {inputs} and gives {outputs}; expected one input per "
-            f"feature ({', '.join(FEATURES)}) and '{PROBABILITIES}'"
+            f"the ONNX graph takes {names} and gives {outputs}; expected one input per "
+            f"feature ({', '.join(columns.names)}) and '{PROBABILITIES}'"
+        )
+    if [names[inputs.index(name)] for name in strings] != list(columns.strings):
+        raise ValueError(
+            f"the ONNX graph takes strings for {strings}; expected them for the string "
+            f"features ({', '.join(columns.strings) or 'none'})"
         )
     wanted = [PROBABILITIES]
+    if not strings:
 
-    def predict_proba(rows: np.ndarray) -> np.ndarray:
-        columns = np.ascontiguousarray(rows.T, dtype=np.float64)  # each feature one (n, 1) view
-        feed = {name: columns[i].reshape(-1, 1) for i, name in enumerate(inputs)}
+        def predict_proba(rows: np.ndarray) -> np.ndarray:
+            by_feature = np.ascontiguousarray(rows.T, dtype=np.float64)  # (n, 1) views
+            feed = {name: by_feature[i].reshape(-1, 1) for i, name in enumerate(inputs)}
+            return np.asarray(scorer.run(wanted, feed)[0], dtype=np.float64)
+
+        return predict_proba
+
+    listed = [
+        frozenset(columns.codes[names[i]]) if name in strings else None
+        for i, name in enumerate(inputs)
+    ]
+
+    def predict_mixed(rows: np.ndarray) -> np.ndarray:
+        feed = {
+            name: (
+                rows[:, i].astype(np.float64).reshape(-1, 1)
+                if known is None
+                else _as_strings(rows[:, i], known)
+            )
+            for i, (name, known) in enumerate(zip(inputs, listed, strict=True))
+        }
         return np.asarray(scorer.run(wanted, feed)[0], dtype=np.float64)
 
-    return predict_proba
+    return predict_mixed
 
 
 def load(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], str]:

@@ -1,28 +1,37 @@
-"""Request and response bodies of the service, derived from the feature schema (``schema.py``).
+"""Request and response bodies of the service, derived from the data contract (``rows.py``).
 
-A record holds exactly the features: numbers within ``NUMERIC_RANGES`` and categorical codes
-from ``CATEGORY_CODES`` (``1`` and ``1.0`` are the same code). Anything else, extra fields
-included, is rejected before the model sees it, so a change to the data contract
-(data/contract.yaml, which ``schema.py`` reads) changes the API.
+A record holds exactly the features, each under its column name in the contract (names that
+are not Python identifiers, such as ``age (years)``, are the fields' aliases): numbers within
+their range, integer codes from the contract's categories (``1`` and ``1.0`` are the same
+code), ``true``/``false`` or 0/1 for a boolean, and any string for a string category: a value
+the contract does not list is scored as unknown to the model (and counted in the metrics,
+see ``app.py``). ``null`` is accepted only for a feature that may be missing. Anything else,
+extra fields included, is rejected before the model sees it, so a change to the data contract
+(data/contract.yaml) changes the API.
 """
 
 from __future__ import annotations
 
+import keyword
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
-
-from ..core.schema import (
-    CATEGORY_CODES,
-    FEATURES,
-    NUMERIC_RANGES,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
 )
+
+from .rows import COLUMNS, Columns
 
 STRICT = ConfigDict(extra="forbid")
 
 
-def _code_check(codes: tuple[int, ...]) -> AfterValidator:
+def _code_check(codes: tuple[Any, ...]) -> AfterValidator:
     """A validator that accepts the given codes only."""
     allowed = ", ".join(map(str, codes))
 
@@ -34,35 +43,89 @@ def _code_check(codes: tuple[int, ...]) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _field(name: str) -> Any:
-    """The annotated type of one feature: a bounded number or one of its codes."""
-    if name in NUMERIC_RANGES:
-        low, high = NUMERIC_RANGES[name]
-        return Annotated[float, Field(strict=True, ge=low, le=high)]
-    codes = CATEGORY_CODES[name]
-    return Annotated[
-        float, Field(strict=True, json_schema_extra={"enum": list(codes)}), _code_check(codes)
-    ]
+def _boolean(value: Any) -> Any:
+    """``true``/``false`` as the codes 1.0/0.0 that the data files hold."""
+    return float(value) if isinstance(value, bool) else value
 
 
-def example_record() -> dict[str, float]:
-    """A valid record for the docs: mid-range numbers, the first code of each category."""
+# A boolean in the OpenAPI document: JSON's true/false, or the 0/1 of the data files.
+BOOLEAN_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "boolean"}, {"type": "number", "enum": [0, 1]}]
+}
+
+
+def _field(columns: Columns, name: str) -> Any:
+    """The annotated type of one feature: a bounded number, a code, a boolean or a string."""
+    if name in columns.ranges:
+        low, high = columns.ranges[name]
+        kind: Any = Annotated[float, Field(strict=True, ge=low, le=high)]
+    elif name in columns.strings:
+        values = list(columns.codes[name])
+        kind = Annotated[str, Field(strict=True, json_schema_extra={"examples": values})]
+    elif name in columns.booleans:
+        codes = columns.codes[name]
+        kind = Annotated[
+            float,
+            BeforeValidator(_boolean),
+            Field(strict=True),
+            _code_check(codes),
+            WithJsonSchema(BOOLEAN_SCHEMA),
+        ]
+    else:
+        codes = columns.codes[name]
+        kind = Annotated[
+            float, Field(strict=True, json_schema_extra={"enum": list(codes)}), _code_check(codes)
+        ]
+    return kind | None if name in columns.may_be_missing else kind
+
+
+def attribute_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The record's attribute for each column: its name when that is a plain identifier,
+    else ``feature_<position>`` (the name is then the field's alias)."""
+    reserved = set(dir(BaseModel))
+    attributes: list[str] = []
+    for position, name in enumerate(names):
+        plain = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+        attribute = name if plain and not name.startswith("_") and name not in reserved else ""
+        if not attribute:
+            attribute = f"feature_{position}"
+            while attribute in names or attribute in attributes:
+                attribute += "_"
+        attributes.append(attribute)
+    return tuple(attributes)
+
+
+def example_record(columns: Columns = COLUMNS) -> dict[str, Any]:
+    """A valid record for the docs: mid-range numbers, the first value of each category."""
     return {
         name: (
-            round(sum(NUMERIC_RANGES[name]) / 2, 1)
-            if name in NUMERIC_RANGES
-            else CATEGORY_CODES[name][0]
+            round(sum(columns.ranges[name]) / 2, 1)
+            if name in columns.ranges
+            else columns.codes[name][0]
         )
-        for name in FEATURES
+        for name in columns.names
     }
 
 
-Record: type[BaseModel] = create_model(
-    "Record",
-    __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example_record()]}),
-    __doc__="One patient: every feature, nothing else.",
-    **{name: (_field(name), ...) for name in FEATURES},
-)
+def record_model(columns: Columns) -> type[BaseModel]:
+    """The model of one record: every feature of ``columns``, nothing else."""
+    fields: dict[str, Any] = {}
+    for name, attribute in zip(columns.names, attribute_names(columns.names), strict=True):
+        alias = {} if attribute == name else {"alias": name}
+        fields[attribute] = (_field(columns, name), Field(..., **alias))
+    return create_model(
+        "Record",
+        __config__=ConfigDict(
+            extra="forbid", json_schema_extra={"examples": [example_record(columns)]}
+        ),
+        __doc__="One patient: every feature, nothing else.",
+        **fields,
+    )
+
+
+Record = record_model(COLUMNS)
+# The record's attributes in feature order (the column names, or their stand-ins).
+ATTRIBUTES = attribute_names(COLUMNS.names)
 
 
 @cache

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 
 from .model import GATE_FILE, ONNX_FILE
@@ -28,10 +29,15 @@ LOG = logging.getLogger(__name__)
 
 
 def attach(
-    client: MlflowClient, model_id: str | None, pipeline: Any, rows: np.ndarray, threshold: float
+    client: MlflowClient,
+    model_id: str | None,
+    pipeline: Any,
+    rows: pd.DataFrame | np.ndarray,
+    threshold: float,
 ) -> OnnxGate | None:
-    """Gate the fitted ``pipeline`` on the held-back ``rows`` (features, in schema order) and
-    log the figures, and the graph if it passed, to the logged model ``model_id``.
+    """Gate the fitted ``pipeline`` on the held-back ``rows`` (a DataFrame with the feature
+    columns, as the pipeline was fitted on, or rows of features in schema order) and log the
+    figures, and the graph if it passed, to the logged model ``model_id``.
 
     ``None`` when there is no logged model to add them to (``models/run.json`` from a train
     stage older than MLflow's logged models): the version is registered as it is.

@@ -24,7 +24,7 @@ CLIENT_CLOSED = 499
 class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per instrument
     """The service's instruments, registered in a private :class:`CollectorRegistry`."""
 
-    def __init__(self) -> None:
+    def __init__(self, string_features: Iterable[str] = ()) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -53,6 +53,16 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
             buckets=PROBABILITY_BUCKETS,
             registry=self.registry,
         )
+        # String features' values that the contract does not list: scored (the model knows
+        # them not), counted so that a new category in the live data shows.
+        self.out_of_schema = Counter(
+            "out_of_schema_values",
+            "Values of a string feature that the data contract does not list, by feature",
+            ("feature",),
+            registry=self.registry,
+        )
+        for feature in string_features:
+            self.out_of_schema.labels(feature)
         self.model_loaded = Gauge(
             "model_loaded", "1 once the model is loaded, else 0", registry=self.registry
         )
@@ -92,6 +102,11 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
         self._negative.inc(len(classes) - positives)
         for value in probabilities:
             self.probability.observe(value)
+
+    def observe_unlisted(self, features: Iterable[str]) -> None:
+        """Count values outside the contract's categories, one ``feature`` name for each."""
+        for feature in features:
+            self.out_of_schema.labels(feature).inc()
 
     def exposition(self) -> bytes:
         """Every metric in Prometheus' text format."""
