@@ -153,6 +153,7 @@ TEST_MODULES = (
     "pipeline/test_validate.py",
     "pipeline/test_verify.py",
     "monitoring/conftest.py",
+    "monitoring/records.py",
     "monitoring/test_any_contract.py",
     "monitoring/test_append.py",
     "monitoring/test_drift.py",
