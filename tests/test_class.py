@@ -277,12 +277,14 @@ def test_pipeline_state_compares_dvc_lock_with_the_commit(tmp_path: Path) -> Non
         repo,
         {
             "data.csv": "1\n2\n3\n",
-            "params.yaml": "prepare:\n  factor: 2\n",
+            "params.yaml": "prepare:\n  data: data.csv\n  factor: 2\n",
             "prepare.py": "import yaml\n"
             "f = yaml.safe_load(open('params.yaml'))['prepare']['factor']\n"
             "open('out.txt', 'w').write(str(f * sum(map(int, open('data.csv')))))\n",
+            # The data's path is a parameter, as the generated projects' raw table is.
             "dvc.yaml": "stages:\n  prepare:\n    cmd: python prepare.py\n"
-            "    deps: [data.csv, prepare.py]\n    params: [prepare]\n    outs: [out.txt]\n"
+            "    deps: ['${prepare.data}', prepare.py]\n    params: [prepare]\n"
+            "    outs: [out.txt]\n"
             "  report:\n    cmd: cp out.txt report.txt\n"
             "    deps: [out.txt]\n    outs: [report.txt]\n",
         },
@@ -294,7 +296,7 @@ def test_pipeline_state_compares_dvc_lock_with_the_commit(tmp_path: Path) -> Non
     commit_all(repo, "ran it")
     assert pipeline_state(repo) == "current"
 
-    write_files(repo, {"params.yaml": "prepare:\n  factor: 3\n"})
+    write_files(repo, {"params.yaml": "prepare:\n  data: data.csv\n  factor: 3\n"})
     commit_all(repo, "new factor")
     assert pipeline_state(repo) == "stale: prepare (parameter prepare changed)"
     _dvc(repo, "repro", "--quiet")

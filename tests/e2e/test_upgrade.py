@@ -127,7 +127,8 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
         assert on_branch(name) == content, f"{name}: the team's edit must survive"
     # Files both sides changed hold both: the team's value, the template's new comments.
     assert kinds["params.yaml"] == "merged"
-    newer_params = (template / "template" / "params.yaml").read_text(encoding="utf-8")
+    newer_params = (template / "template" / "params.yaml.jinja").read_text(encoding="utf-8")
+    newer_params = newer_params.replace('{{ dataset or "heart.csv" }}', "heart.csv")
     assert on_branch("params.yaml").decode() == newer_params.replace("    C: 1.0\n", "    C: 0.5\n")
     assert b'"humanize>=4.9"' in on_branch("pyproject.toml")
     assert b'name = "humanize"' in on_branch("uv.lock")

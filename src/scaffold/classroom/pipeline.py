@@ -12,6 +12,7 @@ parameter's locked value must equal `params.yaml`'s. No data, no DVC run, a few 
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,8 @@ import yaml
 CURRENT = "current"
 NOT_RUN = "not run"
 NO_PIPELINE = "no pipeline"
+# DVC's templating: `${prepare.raw_data}` in dvc.yaml is a value of params.yaml.
+VARIABLE = re.compile(r"\$\{\s*([\w.-]+)\s*\}")
 
 
 def pipeline_state(repo: Path, ref: str = "HEAD") -> str:
@@ -61,7 +64,10 @@ def _stale(
     if str(stage.get("cmd")) != str(locked.get("cmd")):
         return "command changed"
     locked_deps = {str(dep.get("path")): dep for dep in locked.get("deps") or []}
-    for path in stage.get("deps") or []:
+    if "params.yaml" not in params_cache:
+        params_cache["params.yaml"] = _yaml(_show(repo, ref, "params.yaml")) or {}
+    for written in stage.get("deps") or []:
+        path = _resolved(str(written), params_cache["params.yaml"])
         dep = locked_deps.get(str(path))
         if dep is None:
             return f"{path} is a new dependency"
@@ -95,6 +101,11 @@ def _current_md5(
     if dep.get("hash") != "md5" and b"\0" not in data[:8000]:
         data = data.replace(b"\r\n", b"\n")  # DVC 2's md5 normalised text line ends
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _resolved(path: str, params: Mapping[str, Any]) -> str:
+    """``path`` with its ``${key}`` variables replaced by params.yaml's values, as DVC does."""
+    return VARIABLE.sub(lambda match: str(_lookup(params, match.group(1))), path)
 
 
 def _lookup(params: Any, dotted: str) -> Any:
