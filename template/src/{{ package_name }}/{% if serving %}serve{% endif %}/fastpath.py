@@ -68,7 +68,7 @@ def _parts(columns: ColumnTransformer, features: Columns) -> list[Part] | None:
             continue
         if isinstance(transformer, str) or not all(name in features.names for name in names):
             return None  # passthrough, or columns chosen by position or by a callable
-        positions = np.array([features.names.index(name) for name in names])
+        positions = np.array([features.names.index(name) for name in names], dtype=np.intp)
         numbers = not any(name in features.strings for name in names)
         parts.append((_unnamed(transformer), positions, numbers))
     return parts
