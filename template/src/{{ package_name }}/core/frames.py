@@ -21,6 +21,15 @@ from .schema import CONTRACT, FEATURES, ID, STRING_FEATURES
 WORD_COLUMNS = (*STRING_FEATURES, *((ID,) if CONTRACT.columns[ID].kind != "numeric" else ()))
 
 
+BOOLEAN_WORDS = {"true": 1, "false": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
+
+
+def boolean_codes(values: pd.Series) -> pd.Series:
+    """True/False (or 1/0, in any spelling) as 1/0; anything else is kept as it was."""
+    spelled = values.astype(str).str.strip().str.lower()
+    return spelled.map(BOOLEAN_WORDS).where(spelled.isin(list(BOOLEAN_WORDS)), values)
+
+
 def words(values: pd.Series) -> pd.Series:
     """Strings in an object column, ``NaN`` where missing (what scikit-learn expects)."""
     return values.astype(object).where(values.notna(), np.nan)

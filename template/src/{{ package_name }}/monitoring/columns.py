@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.contract import Code, Contract
+from ..core.frames import boolean_codes
 from ..core.schema import CONTRACT, category_codes
 
 OTHER = "(other)"  # a value outside the contract's categories, pooled in counts and charts
@@ -75,17 +76,9 @@ class Features:
                     lambda value: math.nan if pd.isna(value) else str(value)
                 )
             else:
-                words = column.astype(object).replace(BOOLEAN_WORDS)
-                result[name] = pd.to_numeric(words, errors="coerce").astype(float)
+                coded = boolean_codes(column.astype(object))
+                result[name] = pd.to_numeric(coded, errors="coerce").astype(float)
         return result
 
 
-BOOLEAN_WORDS: dict[object, object] = {
-    True: 1.0,
-    False: 0.0,
-    "True": 1.0,
-    "False": 0.0,
-    "true": 1.0,
-    "false": 0.0,
-}
 SCHEMA = Features.of(CONTRACT)

@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from ..cli import stage_main
 from ..config import Artifacts
+from ..core.frames import boolean_codes
 from ..core.schema import (
     BOOLEAN_FEATURES,
     CONTRACT,
@@ -47,13 +48,6 @@ LOG = logging.getLogger(__name__)
 STRING_DTYPES = dict.fromkeys(
     (*STRING_FEATURES, *([RAW_TARGET] if POSITIVE is not None else [])), "string"
 )
-BOOLEAN_WORDS = {"true": 1, "false": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
-
-
-def boolean_codes(values: pd.Series) -> pd.Series:
-    """True/False (or 1/0, in any spelling) as 1/0; anything else is kept for validate."""
-    words = values.astype(str).str.strip().str.lower()
-    return words.map(BOOLEAN_WORDS).where(words.isin(list(BOOLEAN_WORDS)), values)
 
 
 @dataclass(frozen=True)
