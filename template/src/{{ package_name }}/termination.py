@@ -7,7 +7,9 @@ signal into :class:`Terminated` instead, so ``with mlflow.start_run()`` ends the
 
 The exception is never raised inside the database code of MLflow's tracking store: cut there,
 a SQLite transaction stays open and locks the store, and MLflow could not even mark the run
-failed. The signal then waits for that code to return: a watcher thread sends it again every
+failed. Nor is it raised while a module is imported: a native extension's initialisation turns
+it into ``ImportError: initialization failed`` (seen with onnxruntime). The signal then waits
+for that code to return: a watcher thread sends it again every
 50 ms while it is pending (not SIGALRM, which MLflow uses for time-outs of its own).
 :func:`sigterm_deferred` holds it back across several steps that must not be cut in two.
 """
@@ -24,8 +26,9 @@ from dataclasses import dataclass
 from types import FrameType
 
 EXIT_STATUS = 128 + signal.SIGTERM
-# Code that an exception must not interrupt: MLflow's stores and the database code below them.
-UNINTERRUPTIBLE = ("mlflow.store.", "sqlalchemy.", "alembic.", "sqlite3")
+# Code that an exception must not interrupt: MLflow's stores, the database code below them,
+# and Python's import machinery.
+UNINTERRUPTIBLE = ("mlflow.store.", "sqlalchemy.", "alembic.", "sqlite3", "importlib._bootstrap")
 RETRY_SECONDS = 0.05
 
 
