@@ -29,17 +29,13 @@ _RAW = Path("data") / "raw"
 _FOREIGN = {"PROJECT_ROOT", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
 
 
-class NotImplementedTaskError(InvalidAnswerError):
-    """A task the template cannot train yet (multiclass, regression)."""
-
-
 @dataclass(frozen=True)
 class Dataset:
     """The table and how to read it: the column to predict, the id, the positive class."""
 
     path: Path
     target: str
-    task: str = "binary"
+    task: str | None = None  # None: inferred from the target
     id_column: str | None = None
     positive: str | None = None
 
@@ -56,12 +52,14 @@ class Dataset:
             raise InvalidAnswerError(f"--dataset {self.path}: a table is a .csv or .parquet file")
         if not self.path.is_file():
             raise InvalidAnswerError(f"--dataset {self.path}: no such file")
-        if self.task != "binary":
-            raise NotImplementedTaskError(f"--task {self.task}: not implemented yet")
+        if self.positive is not None and self.task not in (None, "binary"):
+            raise InvalidAnswerError(f"--positive: only a binary task has one, not {self.task}")
 
     def arguments(self) -> list[str]:
         """The inference's command-line arguments (the table as copied into the project)."""
-        args = [str(_RAW / self.name), "--target", self.target, "--task", self.task]
+        args = [str(_RAW / self.name), "--target", self.target]
+        if self.task is not None:
+            args += ["--task", self.task]
         if self.id_column is not None:
             args += ["--id", self.id_column]
         if self.positive is not None:
