@@ -184,6 +184,12 @@ def create(
             pip_export = read_answers(staging).get("installer") == "pip"
             outcome = locking.lock(staging, pip_export=pip_export)
         inferred = _infer_contract(staging, dataset, step)
+        if dataset is not None and dataset.task is None:
+            task = datasets.inferred_task(staging)
+            if task != "binary":  # the answer's default: params.yaml is rendered for it
+                step(f"Rendering params.yaml and the chart for a {task} task")
+                answered = {k: v for k, v in read_answers(staging).items() if k[:1] != "_"}
+                render(ref, staging, {**answered, datasets.TASK_ANSWER: task}, defaults=True)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
         if (git_init and not existing_repo) or raw_files:

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scaffold.errors import InvalidAnswerError, ScaffoldError
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 ANSWER = "dataset"  # the copier question that names the table in data/raw/
+TASK_ANSWER = "task"  # the copier question that renders params.yaml for the task
 _RAW = Path("data") / "raw"
 # Variables that would point the project's commands at another project or environment.
 _FOREIGN = {"PROJECT_ROOT", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
@@ -77,9 +80,17 @@ def with_answer(data: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]
             )
         return data
     dataset.check()
-    if ANSWER in data:
-        raise InvalidAnswerError(f"'{ANSWER}' is answered by --dataset FILE")
-    return {**data, ANSWER: dataset.name}
+    for answer, option in ((ANSWER, "--dataset FILE"), (TASK_ANSWER, "--task")):
+        if answer in data:
+            raise InvalidAnswerError(f"'{answer}' is answered by {option}")
+    task = {TASK_ANSWER: dataset.task} if dataset.task is not None else {}
+    return {**data, ANSWER: dataset.name, **task}
+
+
+def inferred_task(project: Path) -> str:
+    """The task data/contract.yaml declares (as the inference wrote it)."""
+    contract = yaml.safe_load((project / "data" / "contract.yaml").read_text(encoding="utf-8"))
+    return str(contract["task"])
 
 
 def install(project: Path, package: str) -> None:

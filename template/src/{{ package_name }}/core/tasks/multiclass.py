@@ -107,4 +107,8 @@ class Multiclass(Classifier):
 
     def read_predictions(self, frame: pd.DataFrame) -> Predictions:
         names = list(self.answer_columns()[1:])
-        return Predictions(frame["prediction"].to_numpy(), frame[names].to_numpy(dtype=float))
+        probabilities = frame[names].to_numpy(dtype=float)
+        # Written to 6 places: each row sums to 1 again before log loss reads it.
+        return Predictions(
+            frame["prediction"].to_numpy(), probabilities / probabilities.sum(axis=1, keepdims=True)
+        )
