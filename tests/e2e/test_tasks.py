@@ -9,33 +9,21 @@ MLflow loads, exported or from the registry) and `make monitor` without traffic.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.test_serve import _service
-from tests.support import DEFAULT_PACKAGE, run, scaffold
+from tests.e2e.champion import (
+    assert_monitor_says_there_is_no_traffic,
+    assert_service_answers_like_the_champion,
+)
+from tests.support import run, scaffold
 
 pytestmark = pytest.mark.e2e
 
 TABLES = Path(__file__).parent / "tables.py"
-MODEL_NAME = DEFAULT_PACKAGE.replace("_", "-")
-# The held-back rows as the service takes them, and the champion's answers through MLflow's
-# own loader: a classifier's probabilities per class, a regressor's values.
-CHAMPION_PROBE = """
-import json, sys
-import mlflow.sklearn
-from {package}.core.frames import model_input, read_rows
-from {package}.core.tasks import TASK
-rows = model_input(read_rows(sys.argv[1]))
-model = mlflow.sklearn.load_model("models:/{name}@champion")
-records = json.loads(rows.to_json(orient="records", force_ascii=False))
-print(json.dumps({{"records": records, "answers": TASK.model_output(model, rows).tolist()}}))
-"""
 
 
 @dataclass(frozen=True)
@@ -116,39 +104,12 @@ def test_the_pipeline_scores_and_gates_with_the_tasks_metrics(trained: tuple[Tab
 
 
 def test_the_service_answers_like_the_registered_champion(trained: tuple[Table, Path]) -> None:
-    """Exported or from the registry: the champion's answers on the held-back rows (a class and
-    each class's probability; a value)."""
+    """Exported or from the registry: the champion's answers on the held-back rows (each
+    class's probability; a value)."""
     table, project = trained
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    probe = CHAMPION_PROBE.format(package=DEFAULT_PACKAGE, name=MODEL_NAME)
-    held_back = project / "data" / "processed" / "test_features.csv"
-    out = run([project / ".venv/bin/python", "-c", probe, held_back], cwd=project, env=env)
-    expected = json.loads(out.stdout.strip().splitlines()[-1])
-    run(["make", "export-model"], cwd=project, timeout=600)
-    registry = {"MODEL_DIR": "", "MODEL_URI": f"models:/{MODEL_NAME}@champion"}
-    exported = {"MODEL_DIR": str(project / "models" / "serving")}
-    for settings in (exported, {**env, **registry}):
-        with _service(project, settings) as service:
-            status, answer = service.post("/predict", {"records": expected["records"]})
-            assert status == 200, answer
-            if table.task == "regression":
-                served = [p["prediction"] for p in answer["predictions"]]
-            else:
-                served = [list(p["probabilities"].values()) for p in answer["predictions"]]
-            assert served == pytest.approx(expected["answers"], rel=1e-5, abs=1e-5)
+    assert_service_answers_like_the_champion(project, table.task)
 
 
 def test_monitor_without_traffic_says_so(made: tuple[Table, Path, str]) -> None:
-    """No prediction log yet: one line and the documented status (1), not a traceback."""
-    _, project, _ = made
-    done = subprocess.run(
-        [project / ".venv/bin/python", "-m", f"{DEFAULT_PACKAGE}.monitoring.monitor"],
-        cwd=project,
-        env={k: v for k, v in os.environ.items() if k != "PREDICTION_LOG_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith("monitor: no prediction log"), done.stderr
+    """No prediction log yet: one line and the documented status."""
+    assert_monitor_says_there_is_no_traffic(made[1])
