@@ -31,11 +31,6 @@ from .. import tracking
 from ..cli import stage_main
 from ..config import Artifacts
 from ..core.frames import model_input, read_rows
-from ..core.promotion import (
-    Candidate,
-    GateResult,
-    run_gate,
-)
 from ..core.schema import (
     ID,
     TARGET,
@@ -44,6 +39,11 @@ from ..core.tasks import TASK, Predictions
 from ..errors import StageError
 from ..files import write_text
 from ..params import Params
+from .promotion import (
+    Candidate,
+    GateResult,
+    run_gate,
+)
 
 LOG = logging.getLogger(__name__)
 # The serving feature's package, relative to this one: a project made without it has none.
