@@ -14,7 +14,8 @@ import yaml
 from copier.errors import CopierError
 
 from scaffold import api
-from scaffold.dataset import Dataset
+from scaffold.dataset import Dataset, with_answer
+from scaffold.errors import InvalidAnswerError
 from tests.support import (
     commit_all,
     copy_template_repo,
@@ -93,15 +94,15 @@ def test_the_table_keeps_a_name_every_tool_reads(path: str, name: str) -> None:
 
 
 def test_the_inference_gets_the_options_it_was_given() -> None:
-    """--id and --positive only when given; --force always (the template's contract goes)."""
+    """--task, --id and --positive only when given; --force always (the template's contract
+    goes)."""
     assert Dataset(Path("t.csv"), "churned").arguments() == [
         "data/raw/t.csv",
         "--target",
         "churned",
-        "--task",
-        "binary",
         "--force",
     ]
+    assert Dataset(Path("t.csv"), "n", "regression").arguments()[3:5] == ["--task", "regression"]
     given = Dataset(Path("t.csv"), "churned", id_column="Customer ID", positive="yes")
     assert given.arguments()[-5:] == ["--id", "Customer ID", "--positive", "yes", "--force"]
 
@@ -143,3 +144,15 @@ def test_bad_dataset_options_are_one_line(tmp_path: Path, args: list[str], messa
     assert lines[0].startswith("error: ") and message in lines[0], done.stderr
     assert not (tmp_path / "out").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["table.csv", "table.txt"]
+
+
+def test_the_task_is_an_answer_only_through_task(tmp_path: Path) -> None:
+    """--task becomes copier's `task` answer (params.yaml is rendered for it); given by hand
+    beside --dataset, it is refused; left out, the inference decides after the render."""
+    table = tmp_path / "t.csv"
+    table.write_text(TABLE, encoding="utf-8")
+    answers = with_answer({}, Dataset(table, "n", "regression"))
+    assert (answers["dataset"], answers["task"]) == ("t.csv", "regression")
+    assert "task" not in with_answer({}, Dataset(table, "n"))
+    with pytest.raises(InvalidAnswerError, match="'task' is answered by --task"):
+        with_answer({"task": "binary"}, Dataset(table, "n"))

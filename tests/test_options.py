@@ -28,8 +28,8 @@ def test_every_question_has_type_and_help() -> None:
 def test_model_matches_what_copier_records(tmp_path: Path) -> None:
     """Same questions, and the model's rendered defaults are the answers copier's defaults give."""
     recorded = yaml.safe_load((render(tmp_path / "p") / ".copier-answers.yml").read_text())
-    # `dataset` is recorded only when given (scaffold new --dataset): its `when` is its value.
-    unanswered = {"dataset"}
+    # `dataset` and `task` are recorded only with a table (scaffold new --dataset).
+    unanswered = {"dataset", "task"}
     asked = {
         q.name: q.default_value
         for q in api.questions()
