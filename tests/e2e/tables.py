@@ -7,6 +7,8 @@
   columns, one of them named ``od280/od315_of_diluted_wines``.
 - ``diabetes``: scikit-learn's diabetes table (unscaled copy): regression of a disease
   progression score from 10 columns, ``sex`` coded 1/2.
+- ``wide``: 240 columns of our own making, seeded: 160 numeric (some with gaps), 64 string
+  categories, 16 True/False columns, and a yes/no target that a dozen of them drive.
 - ``messy``: a churn table of our own making, seeded: string categories (one with non-ASCII
   values), missing values, a True/False column, an id of strings, odd column names, a free-text
   and a date column, and an imbalanced yes/no target.
@@ -93,7 +95,36 @@ def messy(rows: int = MESSY_ROWS, seed: int = 3) -> pd.DataFrame:
     return frame
 
 
-TABLES = {"breast_cancer": breast_cancer, "wine": wine, "diabetes": diabetes, "messy": messy}
+def wide(rows: int = 600, seed: int = 11) -> pd.DataFrame:
+    """A wide export: numbers, words and flags by the hundred, and a few that matter."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, object] = {}
+    score = rng.normal(0, 1, rows)
+    for index in range(160):
+        values = rng.normal(50, 10, rows).round(2)
+        if index < 12:
+            score += (values - 50) / 10
+        if index % 10 == 0:
+            values = np.where(rng.random(rows) < 0.04, np.nan, values)
+        columns[f"measure {index:03d}"] = values
+    for index in range(64):
+        words = rng.choice([f"level-{level}" for level in range(5)], rows)
+        if index < 4:
+            score += (words == "level-0") * 1.5
+        columns[f"category_{index:02d}"] = words
+    for index in range(16):
+        columns[f"flag-{index:02d}"] = rng.random(rows) < 0.5
+    columns["outcome"] = np.where(score > np.median(score), "yes", "no")
+    return pd.DataFrame(columns)
+
+
+TABLES = {
+    "breast_cancer": breast_cancer,
+    "wine": wine,
+    "diabetes": diabetes,
+    "messy": messy,
+    "wide": wide,
+}
 
 
 def write(name: str, directory: Path) -> Path:
