@@ -105,7 +105,8 @@ HEADER = """\
 # data's range widened by 10 % of its span on each side (floored at 0 when no value is
 # negative); words with at most 20 distinct values are categorical. Dates, free text, columns
 # with one value and columns that differ on every row (ids) are ignored. A feature with gaps
-# may be missing (the model imputes it).
+# may be missing (the model imputes it). The task: binary for two target values, regression for
+# numbers that are not whole or take more than 10 values, multiclass for 3 to 20 values else.
 #
 # Write what each column means in `description`, meanings of categories (`value: meaning`),
 # units, and a range that is plausible rather than observed. Roles: feature (a model input),
