@@ -347,9 +347,10 @@ def _finite_numbers(text: pd.Series) -> pd.Series | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     numbers = parsed.to_numpy(zero_copy_only=False)
-    # Infinities, NaN and -0 (pandas reads "-0" as the integer 0) are left to pandas.
-    if not np.isfinite(numbers).all() or np.signbit(numbers[numbers == 0]).any():
-        return None
+    if not np.isfinite(numbers).all():
+        return None  # inf, nan: pandas' spellings
+    if 0 in (numbers.min(), numbers.max()) and np.signbit(numbers[numbers == 0]).any():
+        return None  # an extreme of -0, which pandas reads as 0 in a column of whole numbers
     return pd.Series(numbers, index=text.index, dtype="float64")
 
 
