@@ -127,8 +127,8 @@ def test_the_inference_gets_the_options_it_was_given() -> None:
             "'dataset' is answered by --dataset FILE",
         ),
         (
-            ["--dataset", "table.csv", "--target", "churned", "--task", "regression"],
-            "--task regression: not implemented yet",
+            ["--dataset", "table.csv", "--target", "n", "--task", "regression", "--positive", "1"],
+            "--positive: only a binary task has one, not regression",
         ),
     ],
 )

@@ -83,9 +83,7 @@ def dataset_options(command: F) -> F:
             click.option(
                 "--task",
                 type=click.Choice(TASKS),
-                default="binary",
-                show_default=True,
-                help="What the model learns (only binary is implemented).",
+                help="What the model learns (default: inferred from the target, and said).",
             ),
             click.option(
                 "--id", "id_column", metavar="COLUMN", help="The column naming a row (--dataset)."

@@ -183,7 +183,7 @@ def create(
             step("Locking the dependencies (uv lock)")
             pip_export = read_answers(staging).get("installer") == "pip"
             outcome = locking.lock(staging, pip_export=pip_export)
-        inferred = _infer_contract(staging, dataset, step)
+        inferred = _infer_contract(ref, staging, dataset, step)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
         if (git_init and not existing_repo) or raw_files:
@@ -222,12 +222,31 @@ def create(
     )
 
 
-def _infer_contract(staging: Path, dataset: datasets.Dataset | None, step: Progress) -> list[str]:
-    """With a dataset: the table copied in, its contract inferred; what the inference said."""
+def _infer_contract(
+    ref: source.TemplateRef, staging: Path, dataset: datasets.Dataset | None, step: Progress
+) -> list[str]:
+    """With a dataset: the table copied in, its contract inferred, the project rendered for
+    the inferred task; what the inference said."""
     if dataset is None:
         return []
     step(f"Inferring the data contract from {dataset.name}")
-    return datasets.prepare(staging, str(read_answers(staging).get("package_name")), dataset)
+    said = datasets.prepare(staging, str(read_answers(staging).get("package_name")), dataset)
+    _render_for_inferred_task(ref, staging, dataset, step)
+    return said
+
+
+def _render_for_inferred_task(
+    ref: source.TemplateRef, staging: Path, dataset: datasets.Dataset, step: Progress
+) -> None:
+    """With a dataset whose task was inferred, not given: rendered again for that task, with
+    the answers as recorded, when it is not the answer's default (binary)."""
+    if dataset.task is not None:
+        return
+    task = datasets.inferred_task(staging)
+    if task != "binary":
+        step(f"Rendering params.yaml and the chart for a {task} task")
+        answered = {k: v for k, v in read_answers(staging).items() if k[:1] != "_"}
+        render(ref, staging, {**answered, datasets.TASK_ANSWER: task}, defaults=True)
 
 
 def _install_landed(dest: Path, dataset: datasets.Dataset | None, step: Progress) -> str | None:

@@ -238,7 +238,7 @@ def new(
 def _dataset(
     dataset: Path | None,
     target: str | None,
-    task: str,
+    task: str | None,
     id_column: str | None,
     positive: str | None,
 ) -> Dataset | None:

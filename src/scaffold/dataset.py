@@ -19,18 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scaffold.errors import InvalidAnswerError, ScaffoldError
 
 TABLE_SUFFIXES = (".csv", ".parquet")
 TASKS = ("binary", "multiclass", "regression")
 ANSWER = "dataset"  # the copier question that names the table in data/raw/
+TASK_ANSWER = "task"  # the copier question that renders params.yaml for the task
 _RAW = Path("data") / "raw"
 # Variables that would point the project's commands at another project or environment.
 _FOREIGN = {"PROJECT_ROOT", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
-
-
-class NotImplementedTaskError(InvalidAnswerError):
-    """A task the template cannot train yet (multiclass, regression)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class Dataset:
 
     path: Path
     target: str
-    task: str = "binary"
+    task: str | None = None  # None: inferred from the target
     id_column: str | None = None
     positive: str | None = None
 
@@ -56,12 +55,14 @@ class Dataset:
             raise InvalidAnswerError(f"--dataset {self.path}: a table is a .csv or .parquet file")
         if not self.path.is_file():
             raise InvalidAnswerError(f"--dataset {self.path}: no such file")
-        if self.task != "binary":
-            raise NotImplementedTaskError(f"--task {self.task}: not implemented yet")
+        if self.positive is not None and self.task not in (None, "binary"):
+            raise InvalidAnswerError(f"--positive: only a binary task has one, not {self.task}")
 
     def arguments(self) -> list[str]:
         """The inference's command-line arguments (the table as copied into the project)."""
-        args = [str(_RAW / self.name), "--target", self.target, "--task", self.task]
+        args = [str(_RAW / self.name), "--target", self.target]
+        if self.task is not None:
+            args += ["--task", self.task]
         if self.id_column is not None:
             args += ["--id", self.id_column]
         if self.positive is not None:
@@ -79,9 +80,17 @@ def with_answer(data: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]
             )
         return data
     dataset.check()
-    if ANSWER in data:
-        raise InvalidAnswerError(f"'{ANSWER}' is answered by --dataset FILE")
-    return {**data, ANSWER: dataset.name}
+    for answer, option in ((ANSWER, "--dataset FILE"), (TASK_ANSWER, "--task")):
+        if answer in data:
+            raise InvalidAnswerError(f"'{answer}' is answered by {option}")
+    task = {TASK_ANSWER: dataset.task} if dataset.task is not None else {}
+    return {**data, ANSWER: dataset.name, **task}
+
+
+def inferred_task(project: Path) -> str:
+    """The task data/contract.yaml declares (as the inference wrote it)."""
+    contract = yaml.safe_load((project / "data" / "contract.yaml").read_text(encoding="utf-8"))
+    return str(contract["task"])
 
 
 def install(project: Path, package: str) -> None:

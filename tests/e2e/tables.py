@@ -3,6 +3,10 @@
 - ``breast_cancer``: scikit-learn's copy of the Wisconsin diagnostic table (it ships in the
   package; the ``fetch_*`` sets download and fail offline). Binary, 30 numeric columns whose
   names hold spaces.
+- ``wine``: scikit-learn's wine recognition table: multiclass (three cultivars), 13 numeric
+  columns, one of them named ``od280/od315_of_diluted_wines``.
+- ``diabetes``: scikit-learn's diabetes table (unscaled copy): regression of a disease
+  progression score from 10 columns, ``sex`` coded 1/2.
 - ``messy``: a churn table of our own making, seeded: string categories (one with non-ASCII
   values), missing values, a True/False column, an id of strings, odd column names, a free-text
   and a date column, and an imbalanced yes/no target.
@@ -30,6 +34,24 @@ def breast_cancer() -> pd.DataFrame:
     frame = bunch.frame.drop(columns="target")
     frame["diagnosis"] = np.asarray(bunch.target_names)[bunch.target]
     return frame
+
+
+def wine() -> pd.DataFrame:
+    """178 wines, 13 measurements and ``cultivar`` (class_0, class_1 or class_2)."""
+    from sklearn.datasets import load_wine  # pylint: disable=import-outside-toplevel
+
+    bunch = load_wine(as_frame=True)
+    frame = bunch.frame.drop(columns="target")
+    frame["cultivar"] = np.asarray(bunch.target_names)[bunch.target]
+    return frame
+
+
+def diabetes() -> pd.DataFrame:
+    """442 patients, 10 baseline variables and ``progression`` a year later (25 to 346)."""
+    from sklearn.datasets import load_diabetes  # pylint: disable=import-outside-toplevel
+
+    bunch = load_diabetes(as_frame=True, scaled=False)
+    return bunch.frame.rename(columns={"target": "progression"})
 
 
 def messy(rows: int = MESSY_ROWS, seed: int = 3) -> pd.DataFrame:
@@ -71,7 +93,7 @@ def messy(rows: int = MESSY_ROWS, seed: int = 3) -> pd.DataFrame:
     return frame
 
 
-TABLES = {"breast_cancer": breast_cancer, "messy": messy}
+TABLES = {"breast_cancer": breast_cancer, "wine": wine, "diabetes": diabetes, "messy": messy}
 
 
 def write(name: str, directory: Path) -> Path:

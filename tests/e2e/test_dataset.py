@@ -13,6 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.champion import (
+    assert_monitor_says_there_is_no_traffic,
+    assert_service_answers_like_the_champion,
+)
 from tests.support import DEFAULT_PACKAGE, git_files, run, scaffold
 
 pytestmark = pytest.mark.e2e
@@ -73,12 +77,30 @@ def test_the_project_is_made_from_the_table(made: tuple[Path, str]) -> None:
     assert (project / "data" / "contract.yaml").read_bytes() == before
 
 
-def test_the_project_passes_its_tests_and_trains(made: tuple[Path, str]) -> None:
-    """`make test repro`: the project's own tests, then the pipeline on the table."""
+@pytest.fixture(scope="module")
+def trained(made: tuple[Path, str]) -> Path:
+    """`make test repro verify`: the project's own tests, the pipeline, the held-back verdict."""
     project, _ = made
     run(["make", "test", "repro"], cwd=project, timeout=1500)
-    metrics = yaml.safe_load((project / "reports" / "metrics.json").read_text(encoding="utf-8"))
+    verified = run(["make", "verify"], cwd=project, timeout=300)
+    assert "predictions matched to actuals" in verified.stdout
+    return project
+
+
+def test_the_project_passes_its_tests_and_trains(trained: Path) -> None:
+    """The pipeline learnt the table: ROC AUC on the held-back tumours."""
+    metrics = yaml.safe_load((trained / "reports" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["roc_auc"] > 0.95, metrics
+
+
+def test_the_service_answers_like_the_registered_champion(trained: Path) -> None:
+    """Exported or from the registry: the champion's probabilities on the held-back rows."""
+    assert_service_answers_like_the_champion(trained, "binary")
+
+
+def test_monitor_without_traffic_says_so(made: tuple[Path, str]) -> None:
+    """No prediction log yet: one line and the documented status."""
+    assert_monitor_says_there_is_no_traffic(made[0])
 
 
 def test_an_inference_that_fails_leaves_nothing(tmp_path: Path, table: Path) -> None:

@@ -10,12 +10,11 @@ service (its `/predict` equal to the champion that MLflow loads) and `make monit
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.champion import assert_monitor_says_there_is_no_traffic
 from tests.e2e.test_serve import _service
 from tests.support import DEFAULT_PACKAGE, run, scaffold
 
@@ -113,15 +112,4 @@ def test_the_service_answers_like_the_registered_champion(churn_champion: Path) 
 
 def test_monitor_without_traffic_says_so(swapped: Path) -> None:
     """No prediction log yet: one line and the documented status (1), not a traceback."""
-    done = subprocess.run(
-        [swapped / ".venv/bin/python", "-m", f"{DEFAULT_PACKAGE}.monitoring.monitor"],
-        cwd=swapped,
-        env={k: v for k, v in os.environ.items() if k != "PREDICTION_LOG_DIR"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith("monitor: no prediction log"), done.stderr
-    assert "Traceback" not in done.stderr
+    assert_monitor_says_there_is_no_traffic(swapped)

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from scaffold.locking import uv_binary
@@ -127,8 +128,10 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
         assert on_branch(name) == content, f"{name}: the team's edit must survive"
     # Files both sides changed hold both: the team's value, the template's new comments.
     assert kinds["params.yaml"] == "merged"
-    newer_params = (template / "template" / "params.yaml.jinja").read_text(encoding="utf-8")
-    newer_params = newer_params.replace('{{ dataset or "heart.csv" }}', "heart.csv")
+    newer_params = jinja2.Template(
+        (template / "template" / "params.yaml.jinja").read_text(encoding="utf-8"),
+        keep_trailing_newline=True,
+    ).render(dataset="", task="binary")
     assert on_branch("params.yaml").decode() == newer_params.replace("    C: 1.0\n", "    C: 0.5\n")
     assert b'"humanize>=4.9"' in on_branch("pyproject.toml")
     assert b'name = "humanize"' in on_branch("uv.lock")

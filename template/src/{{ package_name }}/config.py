@@ -41,6 +41,7 @@ class Artifacts:  # pylint: disable=too-many-instance-attributes  # a record of 
     model: Path
     run_info: Path
     metrics: Path
+    plots: Path
     roc_plot: Path
     confusion_plot: Path
     promotion_report: Path
@@ -60,6 +61,7 @@ class Artifacts:  # pylint: disable=too-many-instance-attributes  # a record of 
             model=paths.models / "model.joblib",
             run_info=paths.models / "run.json",
             metrics=paths.reports / "metrics.json",
+            plots=plots,
             roc_plot=plots / "roc.json",
             confusion_plot=plots / "confusion.csv",
             promotion_report=paths.reports / "promotion.json",

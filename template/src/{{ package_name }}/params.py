@@ -24,15 +24,26 @@ from pydantic.fields import FieldInfo
 from .config import (
     DEFAULT_ALIAS,
     DEFAULT_RAW_DATA,
-    DEFAULT_THRESHOLD,
     PARAMS_FILE,
     load_params,
 )
 from .errors import StageError
 
-ModelName = Literal["logistic_regression", "random_forest"]
-# The promotion metrics: scores where higher is better, each computed by core/metrics.py.
-GateMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
+# Every task's models and gate metrics (core/tasks says which belong to the contract's task).
+ModelName = Literal["logistic_regression", "ridge", "random_forest", "hist_gradient_boosting"]
+GateMetric = Literal[
+    "roc_auc",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "log_loss",
+    "brier",
+    "f1_macro",
+    "rmse",
+    "mae",
+    "r2",
+]
 RAW_SUFFIXES = (".csv", ".parquet")
 # numpy and scikit-learn take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -77,8 +88,24 @@ class LogisticRegressionParams(Section):
     max_iter: int = Field(default=100, ge=1)
 
 
+class RidgeParams(Section):
+    """``train.ridge``: scikit-learn's Ridge regression (its defaults)."""
+
+    alpha: float = Field(default=1.0, ge=0)
+
+
+class HistGradientBoostingParams(Section):
+    """``train.hist_gradient_boosting``: scikit-learn's HistGradientBoosting{Classifier,
+    Regressor} (its defaults; made for large tables)."""
+
+    max_iter: int = Field(default=100, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_leaf_nodes: int | None = Field(default=31, ge=2)
+    l2_regularization: float = Field(default=0.0, ge=0)
+
+
 class RandomForestParams(Section):
-    """``train.random_forest``: scikit-learn's RandomForestClassifier (its defaults)."""
+    """``train.random_forest``: scikit-learn's RandomForest{Classifier,Regressor} (defaults)."""
 
     n_estimators: int = Field(default=100, ge=1)
     max_depth: int | None = Field(default=None, ge=1)
@@ -92,7 +119,9 @@ class TrainParams(Section):
     seed: int = Field(ge=0, le=MAX_SEED)
     cv_folds: int = Field(ge=2)
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    ridge: RidgeParams = RidgeParams()
     random_forest: RandomForestParams = RandomForestParams()
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
@@ -102,7 +131,8 @@ class TrainParams(Section):
 
 
 class EvaluateParams(Section):
-    """``evaluate``: the promotion gate and the decision threshold."""
+    """``evaluate``: the promotion gate, and a binary task's decision threshold (none given:
+    0.5; the other tasks have none)."""
 
     alias: Annotated[str, AfterValidator(_alias)] = Field(
         default=DEFAULT_ALIAS,
@@ -110,7 +140,7 @@ class EvaluateParams(Section):
     )
     metric: GateMetric
     min_improvement: float = Field(ge=0)
-    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, lt=1)
+    threshold: float | None = Field(default=None, gt=0, lt=1, description="a number > 0 and < 1")
 
 
 class MlflowParams(Section):

@@ -14,6 +14,7 @@ from pandera.errors import SchemaErrors
 
 from .schema import (
     CATEGORY_CODES,
+    CLASSES,
     CONTRACT,
     FEATURES,
     ID,
@@ -21,6 +22,8 @@ from .schema import (
     NUMERIC_RANGES,
     STRING_FEATURES,
     TARGET,
+    TARGET_RANGE,
+    TASK_NAME,
 )
 
 MAX_ROWS_SHOWN = 10
@@ -55,7 +58,7 @@ def features_schema(
         kind = str if name in STRING_FEATURES else float
         columns[name] = pa.Column(kind, check, coerce=True, nullable=nullable)
     if with_target:
-        columns[TARGET] = pa.Column(int, pa.Check.isin([0, 1]))
+        columns[TARGET] = target_column()
     return pa.DataFrameSchema(
         columns,
         strict=strict,
@@ -71,15 +74,19 @@ def id_column() -> pa.Column:
     return pa.Column(str, unique=True, coerce=True)
 
 
+def target_column() -> pa.Column:
+    """The prepared target: 0/1 (binary), a class's position (multiclass), a number in the
+    contract's range if it gives one (regression)."""
+    if TASK_NAME == "regression":
+        checks = [pa.Check.in_range(*TARGET_RANGE)] if TARGET_RANGE is not None else []
+        return pa.Column(float, checks, coerce=True)
+    positions = list(range(len(CLASSES))) if TASK_NAME == "multiclass" else [0, 1]
+    return pa.Column(int, pa.Check.isin(positions))
+
+
 def labels_schema() -> pa.DataFrameSchema:
-    """Schema of the held-back actuals: ``id`` and ``target`` (1 = heart disease)."""
-    return pa.DataFrameSchema(
-        {
-            ID: id_column(),
-            TARGET: pa.Column(int, pa.Check.isin([0, 1])),
-        },
-        strict=True,
-    )
+    """Schema of the held-back actuals: ``id`` and ``target``."""
+    return pa.DataFrameSchema({ID: id_column(), TARGET: target_column()}, strict=True)
 
 
 @dataclass(frozen=True)

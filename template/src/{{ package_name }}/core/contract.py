@@ -90,37 +90,84 @@ class Column(Strict):
         return any(isinstance(code, str) for code in self.categories or ())
 
 
-class Target(Strict):
-    """What the model predicts: ``name`` = 1 when the raw ``column`` is the positive class.
+Task = Literal["binary", "multiclass", "regression"]
 
-    The positive class is either a raw value (``positive``, e.g. ``M`` or ``1``) or every
-    raw value above a number (``positive_when_above``): one of the two, not both.
+
+class Target(Strict):
+    """What the model predicts, ``name``, derived from the raw ``column`` by the task's rule.
+
+    - binary: 1 when the raw value is the positive class, a raw value (``positive``, e.g. ``M``
+      or ``1``) or every raw value above a number (``positive_when_above``): one of the two,
+      with a label for each class;
+    - multiclass: the class's position in the target column's ``categories`` (0, 1, 2, ...);
+    - regression: the raw number itself.
     """
 
     column: str
     name: str
     positive_when_above: Number | None = None
     positive: Code | None = None
-    positive_label: str
-    negative_label: str
-
-    @model_validator(mode="after")
-    def _one_rule(self) -> Target:
-        if (self.positive is None) == (self.positive_when_above is None):
-            raise ValueError("give the positive class by one of positive or positive_when_above")
-        return self
+    positive_label: str | None = None
+    negative_label: str | None = None
 
     def rule(self) -> str:
-        """The rule in words, e.g. ``num > 0`` or ``diagnosis = M``."""
+        """The binary rule in words, e.g. ``num > 0`` or ``diagnosis = M``."""
         if self.positive is not None:
             return f"{self.column} = {self.positive}"
         return f"{self.column} > {self.positive_when_above}"
+
+    def check(self, task: Task, column: Column) -> None:
+        """Whether the target suits the task and the target column (a ValueError if not)."""
+        rules = (self.positive, self.positive_when_above)
+        if task != "binary":
+            values = (*rules, *self._labels())
+            given = [
+                key for key, value in zip(BINARY_KEYS, values, strict=True) if value is not None
+            ]
+            if given:
+                raise ValueError(f"target.{given[0]}: only a binary task has it, not {task}")
+        if task == "binary":
+            self._check_binary(column)
+        elif task == "multiclass":
+            if column.kind != "categorical" or len(column.categories or ()) < 3:
+                raise ValueError(
+                    "task multiclass: the target column lists its classes as categories, "
+                    "at least three (two classes: task binary)"
+                )
+        elif column.kind != "numeric":
+            raise ValueError(f"task regression: the target column is numeric, not {column.kind}")
+
+    def _labels(self) -> tuple[str | None, str | None]:
+        return self.positive_label, self.negative_label
+
+    def _check_binary(self, column: Column) -> None:
+        if (self.positive is None) == (self.positive_when_above is None):
+            raise ValueError(
+                "target: give the positive class by one of positive or positive_when_above"
+            )
+        for key, value in zip(BINARY_KEYS[2:], self._labels(), strict=True):
+            if value is None:
+                raise ValueError(f"target.{key}: a binary task names each class")
+        if (
+            self.positive is not None
+            and column.categories
+            and self.positive not in column.categories
+        ):
+            raise ValueError(
+                f"target.positive: {self.positive!r} is not one of the target's categories "
+                f"({', '.join(map(str, column.categories))})"
+            )
+        if self.positive_when_above is not None and column.strings:
+            raise ValueError("target.positive_when_above: the target's values are strings")
+
+
+BINARY_KEYS = ("positive", "positive_when_above", "positive_label", "negative_label")
 
 
 class Contract(Strict):
     """The whole file: the task, the target rule and every column in the raw file's order."""
 
-    task: Literal["binary"]  # multiclass and regression: not implemented yet
+    task: Task
     target: Target
     columns: Annotated[dict[str, Column], Field(min_length=1)]
 
@@ -138,18 +185,17 @@ class Contract(Strict):
             raise ValueError(f"columns: need one id column, found {_listed(ids)}")
         if not self.named("feature"):
             raise ValueError("columns: need at least one feature")
-        target = self.columns[targets[0]]
-        positive = self.target.positive
-        if positive is not None and target.categories and positive not in target.categories:
-            raise ValueError(
-                f"target.positive: {positive!r} is not one of the target's categories "
-                f"({', '.join(map(str, target.categories))})"
-            )
-        if self.target.positive_when_above is not None and target.strings:
-            raise ValueError("target.positive_when_above: the target's values are strings")
+        self.target.check(self.task, self.columns[targets[0]])
         if self.target.name in self.columns:
             raise ValueError(f"target.name: '{self.target.name}' is already a column")
         return self
+
+    @property
+    def classes(self) -> tuple[Code, ...]:
+        """A multiclass target's classes, in the order of their positions; else empty."""
+        if self.task != "multiclass":
+            return ()
+        return tuple(self.columns[self.target.column].categories or ())
 
     def named(self, role: Role) -> tuple[str, ...]:
         """The columns with ``role``, in the file's order."""

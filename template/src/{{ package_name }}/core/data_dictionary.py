@@ -36,15 +36,12 @@ def _allowed(column: Column) -> str:
 
 def render(contract: Contract, source: str) -> str:
     """The Markdown page for ``contract``; ``source`` names the file it comes from."""
-    target = contract.target
     lines = [
         "# Data dictionary",
         "",
         f"<!-- Made from {source} by `make data-docs`: edit the contract, not this page. -->",
         "",
-        f"Task: **{contract.task}**. The model predicts `{target.name}`: 1 "
-        f"({_cell(target.positive_label)}) when {_rule(target)}, else 0 "
-        f"({_cell(target.negative_label)}).",
+        f"Task: **{contract.task}**. {_predicts(contract)}",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
@@ -61,6 +58,25 @@ def render(contract: Contract, source: str) -> str:
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     lines += ["", _missing(contract), ""]
     return "\n".join(lines)
+
+
+def _predicts(contract: Contract) -> str:
+    """What the model predicts, by task."""
+    target = contract.target
+    if contract.task == "multiclass":
+        classes = ", ".join(
+            f"{position} = `{value}`" for position, value in enumerate(contract.classes)
+        )
+        return f"The model predicts `{target.name}`, the class of `{target.column}`: {classes}."
+    if contract.task == "regression":
+        unit = contract.columns[target.column].unit
+        return f"The model predicts `{target.name}`, the value of `{target.column}`" + (
+            f" ({_cell(unit)})." if unit else "."
+        )
+    return (
+        f"The model predicts `{target.name}`: 1 ({_cell(target.positive_label or '')}) when "
+        f"{_rule(target)}, else 0 ({_cell(target.negative_label or '')})."
+    )
 
 
 def _rule(target: Target) -> str:

@@ -1,8 +1,8 @@
 """A first data contract for a table of one's own: ``make contract DATA=file TARGET=column``.
 
-``python -m <package>.core.infer_contract TABLE --target COLUMN [--id COLUMN] [--positive
-VALUE] [--output data/contract.yaml] [--force]`` reads a CSV or Parquet table and writes a
-contract that :mod:`.contract` loads. Every column is judged on its values, by these rules:
+``python -m <package>.core.infer_contract TABLE --target COLUMN [--task TASK] [--id COLUMN]
+[--positive VALUE] [--output data/contract.yaml] [--force]`` reads a CSV or Parquet table and
+writes a contract that :mod:`.contract` loads. Every column is judged on its values, by these rules:
 
 - **boolean**: the values are True/False (any case) or exactly 0 and 1;
 - **categorical, integer codes**: whole numbers with at most 6 distinct values, and no more
@@ -17,9 +17,11 @@ contract that :mod:`.contract` loads. Every column is judged on its values, by t
   and how to bring it in.
 
 A feature with gaps gets ``missing: true`` (the model imputes it). Without ``--id`` the rows
-are numbered by prepare (an ``id`` entry says so). The task is binary (two target values,
-or ``--positive`` naming the value that is class 1 among more); the positive class is
-``--positive``, else 1, ``yes`` or ``true`` when present, else the rarer class.
+are numbered by prepare (an ``id`` entry says so). The task, unless ``--task`` names it:
+**binary** for two target values (or ``--positive`` naming the value that is class 1 among
+more; the positive class is ``--positive``, else 1, ``yes`` or ``true`` when present, else the
+rarer class); **regression** for numbers that are not whole or take more than 10 values;
+**multiclass** for 3 to 20 values otherwise (each class needs two rows).
 
 An existing contract is never overwritten without ``--force``: the table is compared with it
 instead. A removed column, a changed kind or other target classes break it (exit status 1,
@@ -59,7 +61,7 @@ MAX_CODE_SHARE = 0.05  # ... when that is at most this share of the rows
 MAX_WORDS = 20  # words with at most this many values (each seen twice on average) are categories
 TRUE_WORDS = ("1", "yes", "true")  # the positive class when the target has one of them
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-NOT_IMPLEMENTED = 2  # the exit status of a task that is not implemented yet
+MAX_CLASSES = 10  # a target of whole numbers with more values than this is a regression's
 
 
 @dataclass(frozen=True)
@@ -160,10 +162,12 @@ def infer(
     frame: pd.DataFrame,
     target: str,
     *,
+    task: str | None = None,
     id_column: str | None = None,
     positive: str | None = None,
 ) -> Inference:
-    """The contract of ``frame`` predicting ``target`` (binary), with the reasons to tell."""
+    """The contract of ``frame`` predicting ``target`` for ``task`` (inferred when None),
+    with the reasons to tell."""
     for option, name in (("--target", target), ("--id", id_column)):
         if name is not None and name not in frame.columns:
             raise StageError(f"{option}: no column '{name}' in the table ({_names(frame)})")
@@ -179,11 +183,10 @@ def infer(
             "kind": "numeric",
             "description": "Not in the raw table: prepare numbers the rows from 1.",
         }
-    target_entry, rule = _target(frame[target], target, positive, notes)
+    task, target_entry, rule, target_facts = _target(frame[target], target, task, positive, notes)
     for name in frame.columns:
         if name == target:
-            columns[name] = target_entry
-            facts[name] = Facts("categorical", values=tuple(target_entry["categories"]))
+            columns[name], facts[name] = target_entry, target_facts
         elif name == id_column:
             columns[name], facts[name] = _id(frame[name], name)
         else:
@@ -195,7 +198,7 @@ def infer(
             "out (one value, an id, dates or free text)"
         )
     rule["name"] = _free("target", frame.columns)
-    data = {"task": "binary", "target": rule, "columns": columns}
+    data = {"task": task, "target": rule, "columns": columns}
     return Inference(data=data, facts=facts, notes=notes)
 
 
@@ -215,12 +218,108 @@ def _free(name: str, taken: Sequence[str]) -> str:
 
 
 def _target(
+    values: pd.Series, name: str, task: str | None, positive: str | None, notes: list[str]
+) -> tuple[str, dict[str, Any], dict[str, Any], Facts]:
+    """The task, the target's column entry, its rule and its facts."""
+    counts = values.dropna().astype(str).value_counts()
+    if counts.empty:
+        raise StageError(f"--target: '{name}' has no value on any row")
+    if len(counts) == 1:
+        raise StageError(
+            f"--target: '{name}' has one value ('{counts.index[0]}'): nothing to predict"
+        )
+    numbers = _numbers(values)
+    task, why = _task(task, positive, name, counts, numbers)
+    notes.append(f"task: {task} ({why})")
+    rule: dict[str, Any] = {"column": name, "name": "target"}
+    missing = int(values.isna().sum())
+    dropped = f"; {missing} rows without a value (prepare drops them)." if missing else "."
+    if task == "regression":
+        assert numbers is not None
+        entry, facts = _regression_target(numbers, len(values), dropped)
+        return task, entry, rule, facts
+    if task == "multiclass":
+        entry = _multiclass_target(counts, name, dropped)
+    else:
+        entry, binary = _binary_target(values, name, positive, notes)
+        rule |= binary
+    return task, entry, rule, Facts("categorical", values=tuple(entry["categories"]))
+
+
+def _multiclass_target(counts: pd.Series, name: str, dropped: str) -> dict[str, Any]:
+    """A multiclass target's column: its classes in order, each on two rows at least."""
+    classes = sorted(counts.index, key=_order)
+    rare = [value for value in classes if counts[value] < 2]
+    if rare:
+        raise StageError(
+            f"--target: '{name}' = '{rare[0]}' on one row: each class needs at least two "
+            "(one to train on, one to test)"
+        )
+    return _target_entry(classes, counts, dropped)
+
+
+def _regression_target(numbers: pd.Series, rows: int, dropped: str) -> tuple[dict[str, Any], Facts]:
+    """A regressor's target column: numeric, its range widened as a feature's."""
+    entry, facts = _numeric(numbers, 0, rows, codes=False)
+    seen = f"{_plain(facts.low or 0)} to {_plain(facts.high or 0)}"
+    described = {"description": f"Inferred: {seen}{dropped}"}
+    return {"role": "target", "kind": "numeric", "range": entry["range"]} | described, facts
+
+
+def _task(
+    task: str | None,
+    positive: str | None,
+    name: str,
+    counts: pd.Series,
+    numbers: pd.Series | None,
+) -> tuple[str, str]:
+    """The task (``task`` when given, if the target can have it) and why."""
+    shown = _classes(sorted(counts.index, key=_order)[:MAX_CLASSES], counts)
+    if len(counts) > MAX_CLASSES:
+        shown += f", and {len(counts) - MAX_CLASSES} more values"
+    if task == "regression" and numbers is None:
+        raise StageError(f"--task regression: '{name}' holds words, not numbers")
+    if task == "multiclass" and len(counts) < 3:
+        raise StageError(f"--task multiclass: '{name}' has two values ({shown}): task binary")
+    if task == "multiclass" and len(counts) > MAX_WORDS:
+        raise StageError(
+            f"--task multiclass: '{name}' has {len(counts)} values: at most {MAX_WORDS} classes"
+        )
+    if task is not None:
+        return task, f"given by --task; '{name}' has {shown}"
+    if positive is not None or len(counts) == 2:
+        return "binary", f"'{name}' has {shown}"
+    if numbers is not None and (not _whole(numbers) or len(counts) > MAX_CLASSES):
+        low, high = _plain(float(numbers.min())), _plain(float(numbers.max()))
+        return "regression", (
+            f"'{name}' holds {len(counts)} distinct numbers, {low} to {high}; "
+            "--task multiclass changes it"
+        )
+    if len(counts) <= MAX_WORDS:
+        other = "; --task regression changes it" if numbers is not None else ""
+        return "multiclass", f"'{name}' has {shown}{other}"
+    raise StageError(
+        f"--target: '{name}' has {len(counts)} distinct words: too many classes (at most "
+        f"{MAX_WORDS}); --positive VALUE makes a binary task of one of them"
+    )
+
+
+def _target_entry(classes: list[str], counts: pd.Series, dropped: str) -> dict[str, Any]:
+    """A classifier's target column: its classes as categories."""
+    return {
+        "role": "target",
+        "kind": "categorical",
+        "categories": [_code(value) for value in classes],
+        "description": f"Inferred: {_classes(classes, counts)}{dropped}",
+    }
+
+
+def _binary_target(
     values: pd.Series, name: str, positive: str | None, notes: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The target's column entry and its rule (raw values are compared as written)."""
+    """A binary target's column entry and its rule (raw values are compared as written)."""
     counts = _class_counts(values, name, positive)
     classes = sorted(counts.index, key=_order)
-    notes.append(f"task: binary ('{name}' has {_classes(classes, counts)})")
     if positive is None:
         positive, why = _positive(classes, counts)
     else:
@@ -228,16 +327,9 @@ def _target(
     notes.append(f"positive class: {name} = {positive} ({why})")
     others = [value for value in classes if value != positive]
     missing = int(values.isna().sum())
-    entry: dict[str, Any] = {
-        "role": "target",
-        "kind": "categorical",
-        "categories": [_code(value) for value in classes],
-        "description": f"Inferred: {_classes(classes, counts)}"
-        + (f"; {missing} rows without a value (prepare drops them)." if missing else "."),
-    }
+    dropped = f"; {missing} rows without a value (prepare drops them)." if missing else "."
+    entry = _target_entry(classes, counts, dropped)
     rule = {
-        "column": name,
-        "name": "target",
         "positive": _code(positive),
         "positive_label": f"{name} = {positive}",
         "negative_label": (
@@ -250,16 +342,10 @@ def _target(
 def _class_counts(values: pd.Series, name: str, positive: str | None) -> pd.Series:
     """Rows per target value (as written); one line and no contract when they cannot train."""
     counts = values.dropna().astype(str).value_counts()
-    if counts.empty:
-        raise StageError(f"--target: '{name}' has no value on any row")
-    if len(counts) == 1:
-        raise StageError(
-            f"--target: '{name}' has one value ('{counts.index[0]}'): nothing to predict"
-        )
     if positive is None and len(counts) > 2:
         raise StageError(
-            f"--target: '{name}' has {len(counts)} values, so the task would be multiclass or "
-            "regression (not implemented yet); --positive VALUE makes one of them class 1"
+            f"--task binary: '{name}' has {len(counts)} values; --positive VALUE makes one of "
+            "them class 1"
         )
     if positive is not None and positive not in counts.index:
         shown = ", ".join(sorted(counts.index, key=_order))
@@ -380,10 +466,13 @@ def _column(values: pd.Series, name: str, notes: list[str]) -> tuple[dict[str, A
     return _numeric(numbers, gaps, len(values))
 
 
-def _numeric(numbers: pd.Series, gaps: int, rows: int) -> tuple[dict[str, Any], Facts]:
-    """Numbers: integer codes when whole and few, else numeric with a widened range."""
+def _numeric(
+    numbers: pd.Series, gaps: int, rows: int, *, codes: bool = True
+) -> tuple[dict[str, Any], Facts]:
+    """Numbers: integer codes when whole and few (and ``codes``), else numeric with a
+    widened range."""
     whole = _whole(numbers)
-    if whole and numbers.nunique() <= min(MAX_CODES, MAX_CODE_SHARE * rows):
+    if codes and whole and numbers.nunique() <= min(MAX_CODES, MAX_CODE_SHARE * rows):
         codes = sorted(int(value) for value in numbers.unique())
         entry = _feature("categorical", gaps, _counted(numbers.astype(int)), categories=codes)
         return entry, Facts("categorical", tuple(codes), low=codes[0], high=codes[-1], gaps=gaps)
@@ -466,6 +555,9 @@ def compare(old: Contract, inference: Inference) -> tuple[list[str], list[str]]:
     """What breaks ``old`` in the table, and what is only new: two lists of lines."""
     breaking: list[str] = []
     reported: list[str] = []
+    task = inference.data["task"]
+    if task != old.task:
+        breaking.append(f"task: {task} for the table, {old.task} in the contract")
     for name, column in old.columns.items():
         facts = inference.facts.get(name)
         if facts is None:
@@ -539,7 +631,7 @@ def _changes(name: str, column: Column, facts: Facts) -> list[str]:
 def run(args: argparse.Namespace) -> None:
     """Infer, then write the contract or compare it with the one in place."""
     frame = read_table(args.table)
-    inference = infer(frame, args.target, id_column=args.id, positive=args.positive)
+    inference = infer(frame, args.target, task=args.task, id_column=args.id, positive=args.positive)
     for line in inference.notes:
         LOG.info("%s", line)
     output: Path = args.output or get_paths().contract
@@ -576,15 +668,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser(__doc__)
     parser.add_argument("table", type=Path, help="the table, CSV or Parquet")
     parser.add_argument("--target", required=True, help="the column the model predicts")
-    parser.add_argument("--task", choices=TASKS, default="binary", help="only binary so far")
+    parser.add_argument("--task", choices=TASKS, help="default: inferred from the target")
     parser.add_argument("--id", help="the column that names a row (default: rows numbered)")
     parser.add_argument("--positive", help="the target value that is class 1")
     parser.add_argument("--output", type=Path, help="default: data/contract.yaml")
     parser.add_argument("--force", action="store_true", help="replace an existing contract")
     args = parse_args(parser, argv)
-    if args.task != "binary":
-        print(f"infer_contract: --task {args.task}: not implemented yet", file=sys.stderr)
-        return NOT_IMPLEMENTED
+    if args.positive is not None and args.task not in (None, "binary"):
+        print(
+            f"infer_contract: --positive: only a binary task has one, not {args.task}",
+            file=sys.stderr,
+        )
+        return 1
     return run_stage("infer_contract", lambda: run(args))
 
 

@@ -38,7 +38,13 @@ except StageError as error:
 ID = CONTRACT.named("id")[0]
 TARGET = CONTRACT.target.name
 RAW_TARGET = CONTRACT.target.column
-# target = 1 when RAW_TARGET equals POSITIVE (when given), else when it is > POSITIVE_ABOVE.
+# binary, multiclass or regression (core/tasks has one module each).
+TASK_NAME = CONTRACT.task
+# A multiclass target's classes: the target is a class's position in this tuple.
+CLASSES = CONTRACT.classes
+# A regression target's allowed range, when the contract gives one.
+TARGET_RANGE = CONTRACT.columns[RAW_TARGET].range if TASK_NAME == "regression" else None
+# binary: target = 1 when RAW_TARGET equals POSITIVE (when given), else when > POSITIVE_ABOVE.
 POSITIVE = CONTRACT.target.positive
 POSITIVE_ABOVE = CONTRACT.target.positive_when_above
 # The raw file's column order.

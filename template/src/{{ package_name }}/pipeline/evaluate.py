@@ -1,13 +1,14 @@
 """Stage 4, evaluate: score the model on the held-back test set, register it, apply the gate.
 
-Writes ``reports/metrics.json`` (``dvc metrics show``), the ROC curve
-``reports/plots/roc.json`` and the confusion matrix ``reports/plots/confusion.csv``
-(``dvc plots show``), and logs the test metrics to the training run in MLflow. The model is
-then registered as a new version and the promotion gate (``promotion.py``) decides whether it
-takes the ``champion`` alias; ``reports/promotion.json`` says what happened. In a project with
-the serving feature, the model's ONNX graph is checked on the test set first and, when exact,
-registered with it, for the service to score with (``serve/registration.py``).
-"""
+Writes ``reports/metrics.json`` (``dvc metrics show``) with the task's scores
+(:mod:`..core.tasks`) and its plots in ``reports/plots/`` (``dvc plots show``: a classifier's
+confusion matrix, a binary one's ROC curve, a regressor's predicted against actual values), and
+logs the test metrics to the training run in MLflow. The model is then registered as a new
+version and the promotion gate (``promotion.py``) decides whether it takes the ``champion``
+alias (each gate metric knows whether higher or lower is better); ``reports/promotion.json``
+says what happened. In a project with the serving feature, the model's ONNX graph is checked on
+the test set first and, when exact, registered with it, for the service to score with
+(``serve/registration.py``)."""
 
 from __future__ import annotations
 
@@ -29,25 +30,20 @@ from mlflow.exceptions import MlflowException
 from .. import tracking
 from ..cli import stage_main
 from ..config import Artifacts
-from ..core.decision import classify
 from ..core.frames import model_input, read_rows
-from ..core.metrics import (
-    classification_metrics,
-    roc_points,
-    summary,
-)
-from ..core.promotion import (
-    Candidate,
-    GateResult,
-    run_gate,
-)
 from ..core.schema import (
     ID,
     TARGET,
 )
+from ..core.tasks import TASK, Predictions
 from ..errors import StageError
-from ..files import atomic_output, write_text
+from ..files import write_text
 from ..params import Params
+from .promotion import (
+    Candidate,
+    GateResult,
+    run_gate,
+)
 
 LOG = logging.getLogger(__name__)
 # The serving feature's package, relative to this one: a project made without it has none.
@@ -61,12 +57,14 @@ class EvaluateSettings:
     alias: str
     metric: str
     min_improvement: float
-    threshold: float
+    threshold: float | None
 
     @classmethod
     def from_params(cls, params: Params | Mapping[str, Any]) -> EvaluateSettings:
         """The settings of checked parameters (a plain mapping is checked first)."""
         section = (params if isinstance(params, Params) else Params.check(params)).evaluate
+        TASK.check_metric(section.metric)
+        TASK.check_threshold(section.threshold)
         return cls(section.alias, section.metric, section.min_improvement, section.threshold)
 
 
@@ -99,24 +97,28 @@ def read_test_set(artifacts: Artifacts) -> pd.DataFrame:
 
 
 def write_reports(
-    artifacts: Artifacts, test: pd.DataFrame, probability: pd.Series, metrics: dict[str, Any]
+    artifacts: Artifacts, test: pd.DataFrame, predictions: Predictions, metrics: dict[str, Any]
 ) -> None:
-    """metrics.json, the ROC points and the confusion rows for DVC."""
+    """metrics.json and the task's plot files, for DVC."""
     write_text(artifacts.metrics, json.dumps(metrics, indent=2) + "\n")
-    roc = {"roc": roc_points(test[TARGET], probability)}
-    write_text(artifacts.roc_plot, json.dumps(roc, indent=2) + "\n")
-    confusion = pd.DataFrame({"actual": test[TARGET], "predicted": test["predicted"]})
-    with atomic_output(artifacts.confusion_plot) as partial:
-        confusion.to_csv(partial, index=False)
+    for name, text in TASK.plots(test[TARGET].to_numpy(), predictions).items():
+        write_text(artifacts.plots / name, text)
 
 
 def add_onnx_graph(
-    client: MlflowClient, model_id: str | None, model: Any, test: pd.DataFrame, threshold: float
+    client: MlflowClient,
+    model_id: str | None,
+    model: Any,
+    test: pd.DataFrame,
+    threshold: float | None,
 ) -> None:
     """With the serving feature, the ONNX graph joins the logged model if it is exact on the test
     set (``serve/registration.py``); without it, nothing to do. Imported by name, so that this
     module reads the same in projects with and without the feature."""
     if importlib.util.find_spec(SERVING, __package__) is None:
+        return
+    if TASK.name != "binary":
+        LOG.warning("registered without model.onnx: the ONNX export is binary only so far")
         return
     registration = importlib.import_module(f"{SERVING}.registration", __package__)
     registration.attach(client, model_id, model, model_input(test), threshold)
@@ -130,25 +132,27 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
     if not artifacts.model.is_file():
         raise StageError(f"{artifacts.relative(artifacts.model)} not found: run train first")
     model = joblib.load(artifacts.model)
-    probability = model.predict_proba(model_input(test))[:, 1]
-    test = test.assign(predicted=classify(probability, settings.threshold))
-    metrics = classification_metrics(test[TARGET], test["predicted"], probability)
-    write_reports(artifacts, test, probability, metrics)
-    LOG.info("held-back test set, %s", summary(metrics))
+    predictions = TASK.predict(model, model_input(test), settings.threshold)
+    metrics = TASK.metrics(test[TARGET], predictions)
+    write_reports(artifacts, test, predictions, metrics)
+    LOG.info("held-back test set, %s", TASK.summary(metrics))
 
     def score(model_uri: str) -> float:
         champion = mlflow.sklearn.load_model(model_uri)
-        champion_probability = champion.predict_proba(model_input(test))[:, 1]
-        predicted = classify(champion_probability, settings.threshold)
-        return classification_metrics(test[TARGET], predicted, champion_probability)[
-            settings.metric
-        ]
+        answers = TASK.predict(champion, model_input(test), settings.threshold)
+        return float(TASK.metrics(test[TARGET], answers)[settings.metric])
 
     tracking.configure(artifacts.root, params.mlflow.tracking_uri)
     try:
         # The gate runs within the training run: if it is stopped, the run is marked FAILED.
         with mlflow.start_run(run_id=run_info["run_id"]):
-            mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items() if v is not None})
+            mlflow.log_metrics(
+                {
+                    f"test_{name}": float(value)
+                    for name, value in metrics.items()
+                    if isinstance(value, (int, float))
+                }
+            )
             client = MlflowClient()
             add_onnx_graph(client, run_info.get("model_id"), model, test, settings.threshold)
             result = run_gate(
@@ -156,6 +160,7 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
                 name=tracking.REGISTERED_MODEL_NAME,
                 alias=settings.alias,
                 metric=settings.metric,
+                higher_is_better=TASK.gate_metrics[settings.metric],
                 min_improvement=settings.min_improvement,
                 candidate=Candidate(
                     model_uri=run_info["model_uri"],

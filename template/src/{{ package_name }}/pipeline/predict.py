@@ -1,14 +1,17 @@
-"""Score a CSV file of patients with the champion model (batch prediction).
+"""Score a CSV file of rows with the champion model (batch prediction).
 
 Usage, from the project root::
 
     python -m <package>.pipeline.predict --input IN.csv --output OUT.csv
         [--model-uri URI]
 
-The input holds the 13 feature columns (other columns are ignored) and, optionally, ``id``;
-its rows are checked with the training data's schema first. The output has one row per input
-row: ``id`` (the input's, else the data row number from 1), ``prediction`` (1 = heart disease,
-from ``evaluate.threshold`` in params.yaml) and ``probability`` of heart disease. The model
+The input holds the contract's feature columns (other columns are ignored) and, optionally,
+the id; its rows are checked with the training data's schema first. The output has one row
+per input row: the id (the input's, else the data row number from 1) and the task's answer
+(:mod:`..core.tasks`): binary, ``prediction`` (1 = the positive class, from
+``evaluate.threshold`` in params.yaml) and ``probability`` of the positive class; multiclass,
+``prediction`` (the class's position in the contract) and ``probability_<position>`` of each
+class; regression, the predicted value as ``prediction``. The model
 comes from the MLflow registry (see ``tracking.py``): by default the version that holds the
 ``evaluate.alias`` alias (``champion``) of the registered model named after the project.
 """
@@ -25,20 +28,16 @@ from mlflow.exceptions import MlflowException
 
 from .. import tracking
 from ..cli import make_parser, parse_args, run_stage
-from ..config import (
-    DEFAULT_ALIAS,
-    DEFAULT_THRESHOLD,
-    Artifacts,
-)
+from ..config import DEFAULT_ALIAS, Artifacts
 from ..core.checks import (
     features_schema,
     find_problems,
 )
-from ..core.decision import classify
 from ..core.frames import model_input, read_rows
 from ..core.schema import (
     ID,
 )
+from ..core.tasks import TASK
 from ..errors import StageError
 from ..params import read_params
 
@@ -68,24 +67,18 @@ def load_model(model_uri: str) -> Any:
         ) from None
 
 
-def predict(frame: pd.DataFrame, model: Any, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """``id``, ``prediction`` and ``probability`` for every row of ``frame``."""
-    probability = model.predict_proba(model_input(frame))[:, 1]
+def predict(frame: pd.DataFrame, model: Any, threshold: float | None = None) -> pd.DataFrame:
+    """The id and the task's answer columns for every row of ``frame`` (floats to 6 places)."""
+    answers = TASK.predict(model, model_input(frame), threshold)
     ids = frame[ID] if ID in frame else pd.Series(range(1, len(frame) + 1))
-    return pd.DataFrame(
-        {
-            ID: ids.to_numpy(),
-            "prediction": classify(probability, threshold),
-            "probability": probability.round(6),
-        }
-    )
+    return pd.DataFrame({ID: ids.to_numpy(), **TASK.prediction_columns(answers)}).round(6)
 
 
 def run(input_path: Path, output_path: Path, model_uri: str | None) -> pd.DataFrame:
     """Score ``input_path`` into ``output_path`` with ``model_uri`` (default: the champion)."""
     artifacts = Artifacts.discover()
     # Without params.yaml (e.g. an installed wheel): the default store, alias and threshold.
-    alias, threshold, configured = DEFAULT_ALIAS, DEFAULT_THRESHOLD, ""
+    alias, threshold, configured = DEFAULT_ALIAS, None, ""
     if artifacts.params.is_file():
         params = read_params(artifacts.params)
         alias, threshold = params.evaluate.alias, params.evaluate.threshold
@@ -97,12 +90,7 @@ def run(input_path: Path, output_path: Path, model_uri: str | None) -> pd.DataFr
     output_path.parent.mkdir(parents=True, exist_ok=True)
     scored.to_csv(output_path, index=False)
     LOG.info(
-        "%d rows of %s scored with %s: %d predicted with heart disease; written to %s",
-        len(scored),
-        input_path,
-        uri,
-        int(scored["prediction"].sum()),
-        output_path,
+        "%d rows of %s scored with %s; written to %s", len(scored), input_path, uri, output_path
     )
     return scored
 
@@ -110,7 +98,7 @@ def run(input_path: Path, output_path: Path, model_uri: str | None) -> pd.DataFr
 def main(argv: list[str] | None = None) -> int:
     """The command line (see the module docstring); returns the exit status."""
     parser = make_parser(__doc__)
-    parser.add_argument("--input", required=True, type=Path, help="CSV file of patients")
+    parser.add_argument("--input", required=True, type=Path, help="CSV file of rows to score")
     parser.add_argument("--output", required=True, type=Path, help="CSV file to write")
     parser.add_argument(
         "--model-uri",

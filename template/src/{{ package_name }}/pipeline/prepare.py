@@ -1,12 +1,12 @@
 """Stage 1, prepare: the raw table to a stratified train/test split with the actuals held back.
 
-Reads the raw table (params.yaml's ``prepare.raw_data``, CSV or Parquet), derives the target
-by data/contract.yaml's rule (in the starter project: 1 when ``num`` > 0, heart disease
-present), drops the rows missing the target or a feature that may not be missing (and says
-how many), keeps the id column when the raw table has one or numbers the rows with it (their
-data row in the raw file), writes boolean features as 0/1 and splits the rows, stratified on
-the target, with ``prepare.seed`` and ``prepare.test_size``. It writes
-``train.csv`` (features and target), ``test_features.csv`` (features only) and
+Reads the raw table (params.yaml's ``prepare.raw_data``, CSV or Parquet), derives the target by
+data/contract.yaml's task and rule (:mod:`..core.tasks`; in the starter project: 1 when ``num``
+> 0, heart disease present), drops the rows missing the target or a feature that may not be
+missing (and says how many), keeps the id column when the raw table has one or numbers the rows
+with it (their data row in the raw file), writes boolean features as 0/1 and splits the rows,
+stratified on the target for a classifier, with ``prepare.seed`` and ``prepare.test_size``. It
+writes ``train.csv`` (features and target), ``test_features.csv`` (features only) and
 ``test_labels.csv`` (``id`` and ``target``, the held-back actuals that verification joins on
 ``id``).
 
@@ -28,17 +28,16 @@ from ..config import Artifacts
 from ..core.frames import boolean_codes
 from ..core.schema import (
     BOOLEAN_FEATURES,
-    CONTRACT,
     FEATURES,
     ID,
     MAY_BE_MISSING,
-    POSITIVE,
-    POSITIVE_ABOVE,
     RAW_COLUMNS,
     RAW_TARGET,
     STRING_FEATURES,
     TARGET,
+    TASK_NAME,
 )
+from ..core.tasks import TASK
 from ..errors import StageError
 from ..files import atomic_output
 from ..params import Params
@@ -46,7 +45,7 @@ from ..params import Params
 LOG = logging.getLogger(__name__)
 # Read as text whatever the values look like: string categories, the target, a string id.
 STRING_DTYPES = dict.fromkeys(
-    (*STRING_FEATURES, *([RAW_TARGET] if POSITIVE is not None else [])), "string"
+    (*STRING_FEATURES, *([RAW_TARGET] if TASK_NAME != "regression" else [])), "string"
 )
 
 
@@ -82,35 +81,24 @@ def read_raw(artifacts: Artifacts) -> pd.DataFrame:
     return frame
 
 
-def label(raw_target: pd.Series) -> pd.Series:
-    """The target by the contract's rule: 1, 0, or missing (<NA>) where the raw value is."""
-    if POSITIVE is not None:
-        values = raw_target.astype("string")
-        return (values == str(POSITIVE)).astype("Int64").where(values.notna())
-    numbers = pd.to_numeric(raw_target, errors="coerce")
-    return (numbers > POSITIVE_ABOVE).astype("Int64").where(numbers.notna())
-
-
 def split(raw: pd.DataFrame, *, test_size: float, seed: int) -> Split:
     """Number, complete, label and split the raw rows (deterministic for a given seed)."""
     frame = raw.reset_index(drop=True)
     if ID not in frame.columns:
         frame.insert(0, ID, range(1, len(frame) + 1))
-    target = label(frame[RAW_TARGET])
+    target = TASK.label(frame[RAW_TARGET])
     required = [name for name in FEATURES if name not in MAY_BE_MISSING]
     complete = frame[required].notna().all(axis=1) & target.notna()
-    frame = frame[complete].assign(**{TARGET: target[complete].astype(int)})
+    kind = float if TASK_NAME == "regression" else int
+    frame = frame[complete].assign(**{TARGET: target[complete].astype(kind)})
     for name in BOOLEAN_FEATURES:
         frame[name] = boolean_codes(frame[name])
-    counts = frame[TARGET].value_counts()
-    if min(counts.get(0, 0), counts.get(1, 0)) < 2:
-        raise StageError(
-            f"need at least two rows of each class ({TARGET} = 1 when "
-            f"{CONTRACT.target.rule()}): found {counts.get(1, 0)} of class 1 and "
-            f"{counts.get(0, 0)} of class 0"
-        )
+    TASK.check_rows(frame[TARGET])
     train, test = train_test_split(
-        frame, test_size=test_size, random_state=seed, stratify=frame[TARGET]
+        frame,
+        test_size=test_size,
+        random_state=seed,
+        stratify=frame[TARGET] if TASK.stratified else None,
     )
     train = train.sort_values(ID)
     test = test.sort_values(ID)

@@ -1,9 +1,10 @@
 """Stage 3, train: fit the model on the training split and log everything to MLflow.
 
 The model is a scikit-learn pipeline: numeric features standardised, categorical codes one-hot
-encoded (codes unseen in training are ignored), then the classifier named by ``train.model``
-in params.yaml with its hyperparameters. Training metrics are cross-validated on seeded
-stratified folds. The stage saves ``models/model.joblib`` and logs to MLflow the parameters,
+encoded (codes unseen in training are ignored), then the estimator named by ``train.model``
+in params.yaml, for the contract's task (:mod:`..core.tasks`: a classifier or a regressor),
+with its hyperparameters. Training metrics are cross-validated on seeded folds (stratified
+for a classifier). The stage saves ``models/model.joblib`` and logs to MLflow the parameters,
 the metrics, the training data set (with its digest), the raw data's DVC md5 and the git
 commit as tags, and the model with its signature; ``models/run.json`` records the run id and
 the model URI for the evaluate stage.
@@ -30,10 +31,8 @@ from mlflow.data.dataset_source_registry import get_dataset_source_from_json
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -48,17 +47,32 @@ from ..core.schema import (
     NUMERIC_FEATURES,
     TARGET,
 )
+from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import atomic_output, write_text
 from ..params import Params
 
 LOG = logging.getLogger(__name__)
-MODELS = {"logistic_regression": LogisticRegression, "random_forest": RandomForestClassifier}
 # Types beyond skops' defaults that a model holds; trusted because this stage creates the model.
 # numpy.dtype: what the imputers and encoders keep of columns of words.
-SKOPS_TRUSTED_TYPES = {"random_forest": ["sklearn.tree._tree.Tree"]}
+SKOPS_TRUSTED_TYPES = {
+    "random_forest": ["sklearn.tree._tree.Tree"],
+    "hist_gradient_boosting": [
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.loss.HalfMultinomialLoss",
+        "sklearn._loss.loss.HalfSquaredError",
+        "sklearn._loss.link.IdentityLink",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.MultinomialLogit",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss._loss.CyHalfMultinomialLoss",
+        "sklearn._loss._loss.CyHalfSquaredError",
+        "sklearn.ensemble._hist_gradient_boosting.common.PREDICTOR_RECORD_DTYPE",
+    ],
+}
 SKOPS_TRUSTED_FOR_ALL = ["numpy.dtype"]
-CV_SCORES = ("roc_auc", "accuracy", "f1")
 # Pinned in the logged model's requirements: MLflow would otherwise spend seconds guessing them.
 MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
 
@@ -107,22 +121,30 @@ def preprocessing() -> ColumnTransformer:
     return ColumnTransformer([group for group in groups if group[2]])
 
 
-def build_pipeline(settings: TrainSettings) -> Pipeline:
-    """Preprocessing and classifier, seeded so that a given seed gives the same model."""
+def build_pipeline(settings: TrainSettings, task: Task = TASK) -> Pipeline:
+    """Preprocessing and the task's estimator, seeded: a given seed gives the same model.
+    (The step keeps its name ``classifier`` for a regressor too: logged models rely on it.)"""
+    task.check_model(settings.model)
     preprocess = preprocessing()
-    classifier = MODELS[settings.model](random_state=settings.seed, **settings.hyperparameters)
-    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+    estimator = task.models[settings.model](random_state=settings.seed, **settings.hyperparameters)
+    return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
 
 
 def cross_validated_metrics(
-    pipeline: Pipeline, features: pd.DataFrame, target: pd.Series, settings: TrainSettings
+    pipeline: Pipeline,
+    features: pd.DataFrame,
+    target: pd.Series,
+    settings: TrainSettings,
+    task: Task = TASK,
 ) -> dict[str, float]:
-    """Mean and standard deviation of each score over seeded stratified folds."""
-    folds = StratifiedKFold(n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed)
-    scores = cross_validate(pipeline, features, target, cv=folds, scoring=list(CV_SCORES))
+    """Mean and standard deviation of each of the task's scores over seeded folds (a loss
+    or an error is reported as itself, not as scikit-learn's negated scorer)."""
+    folds = task.folds(settings.cv_folds, settings.seed)
+    scoring = dict(task.cv_scoring)
+    scores = cross_validate(pipeline, features, target, cv=folds, scoring=scoring)
     metrics: dict[str, float] = {}
-    for name in CV_SCORES:
-        values = scores[f"test_{name}"]
+    for name, scorer in scoring.items():
+        values = scores[f"test_{name}"] * (-1 if scorer.startswith("neg_") else 1)
         metrics[f"cv_{name}_mean"] = float(values.mean())
         metrics[f"cv_{name}_std"] = float(values.std())
     return metrics
@@ -191,13 +213,12 @@ def log_run(
                 "pipeline.stage": "train",
             }
         )
-        probabilities = pipeline.predict_proba(features)
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
-            signature=infer_signature(features, probabilities),
+            signature=infer_signature(features, TASK.model_output(pipeline, features)),
             input_example=features.head(5),
-            pyfunc_predict_fn="predict_proba",
+            pyfunc_predict_fn=TASK.pyfunc_predict_fn,
             # skops loads only allow-listed types, unlike (cloud)pickle; recent MLflow's default.
             serialization_format="skops",
             skops_trusted_types=SKOPS_TRUSTED_FOR_ALL + SKOPS_TRUSTED_TYPES.get(settings.model, []),
@@ -224,12 +245,14 @@ def train(artifacts: Artifacts, params: Params) -> dict[str, str]:
     uri = tracking.configure(artifacts.root, params.mlflow.tracking_uri)
     run = log_run(artifacts, settings, pipeline, data, metrics)
     write_text(artifacts.run_info, json.dumps(run, indent=2) + "\n")
+    first = next(iter(TASK.cv_scoring))
     LOG.info(
-        "%s on %d rows: cross-validated roc_auc %.3f ± %.3f; run %s logged to %s",
+        "%s on %d rows: cross-validated %s %.3f ± %.3f; run %s logged to %s",
         settings.model,
         len(data),
-        metrics["cv_roc_auc_mean"],
-        metrics["cv_roc_auc_std"],
+        first,
+        metrics[f"cv_{first}_mean"],
+        metrics[f"cv_{first}_std"],
         run["run_id"],
         uri,
     )

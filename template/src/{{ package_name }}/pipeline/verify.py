@@ -5,10 +5,11 @@ Usage, from the project root::
     python -m <package>.pipeline.verify --predictions P.csv --actuals A.csv
         [--min-accuracy 0.8] [--output METRICS.json]
 
-Joins the predictions (``id``, ``prediction``, ``probability``, as written by ``predict``)
-with the actuals (``id``, ``target``, e.g. data/processed/test_labels.csv) on ``id`` and
-prints the scores and confusion counts. Exits with status 1 when the rows do not match up (an id
-missing on either side, or repeated), or when accuracy is below ``--min-accuracy``.
+Joins the predictions (the id and the task's answer columns, as written by ``predict``) with
+the actuals (the id and the target, e.g. data/processed/test_labels.csv) on the id and prints
+the task's scores (:mod:`..core.tasks`). Exits with status 1 when the rows do not match up (an
+id missing on either side, or repeated), or when accuracy (a classifier's) is below
+``--min-accuracy``.
 """
 
 from __future__ import annotations
@@ -21,17 +22,14 @@ import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
 from ..core.frames import read_rows
-from ..core.metrics import (
-    classification_metrics,
-    summary,
-)
 from ..core.schema import (
     ID,
     TARGET,
 )
+from ..core.tasks import TASK
 from ..errors import StageError
 
-PREDICTION_COLUMNS = (ID, "prediction", "probability")
+PREDICTION_COLUMNS = (ID, *TASK.answer_columns())
 ACTUAL_COLUMNS = (ID, TARGET)
 
 
@@ -82,12 +80,14 @@ def verify(
     output: Path | None = None,
 ) -> dict[str, Any]:
     """Score the predictions; raise :class:`StageError` on mismatch or low accuracy."""
+    if min_accuracy is not None and TASK.name == "regression":
+        raise StageError("--min-accuracy: a regression has no accuracy (its scores: rmse, mae, r2)")
     joined = match(
         read(predictions_path, PREDICTION_COLUMNS, "predictions"),
         read(actuals_path, ACTUAL_COLUMNS, "actuals"),
     )
-    metrics = classification_metrics(joined[TARGET], joined["prediction"], joined["probability"])
-    print(f"verify: {len(joined)} predictions matched to actuals; {summary(metrics)}")
+    metrics = TASK.metrics(joined[TARGET], TASK.read_predictions(joined))
+    print(f"verify: {len(joined)} predictions matched to actuals; {TASK.summary(metrics)}")
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

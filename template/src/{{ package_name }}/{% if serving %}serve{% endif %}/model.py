@@ -87,7 +87,11 @@ class ModelSource:
         alias, threshold, configured = (
             (DEFAULT_ALIAS, DEFAULT_THRESHOLD, "")
             if params is None
-            else (params.evaluate.alias, params.evaluate.threshold, params.mlflow.tracking_uri)
+            else (
+                params.evaluate.alias,
+                params.evaluate.threshold or DEFAULT_THRESHOLD,
+                params.mlflow.tracking_uri,
+            )
         )
         directory = env.get(MODEL_DIR_ENV, "").strip()
         default_uri = f"models:/{tracking.REGISTERED_MODEL_NAME}@{alias}"

@@ -3,7 +3,8 @@
 Every evaluated model is registered as a new version (the candidate). The alias named by
 ``evaluate.alias`` (``champion``) moves to the candidate only if its score on the held-back
 test set beats the current champion's score on the same set by more than
-``evaluate.min_improvement``; the first candidate of a model becomes champion. The decision
+``evaluate.min_improvement`` (higher is better for a score such as ROC AUC or R², lower for a
+loss or an error such as RMSE); the first candidate of a model becomes champion. The decision
 itself is the pure function :func:`decide`; :func:`run_gate` applies it to a registry through
 :class:`mlflow.MlflowClient` aliases (the deprecated stages are not used).
 """
@@ -32,20 +33,28 @@ class Decision:
 
 
 def decide(
-    metric: str, candidate: float, champion: float | None, min_improvement: float
+    metric: str,
+    candidate: float,
+    champion: float | None,
+    min_improvement: float,
+    higher_is_better: bool = True,
 ) -> Decision:
     """Promote when there is no champion, or when the candidate beats it by the margin.
 
-    Higher is better for every gate metric. A candidate that is worse, equal or better by no
-    more than ``min_improvement`` leaves the champion in place. The gain is rounded to 10
-    decimals first, so that a gain of exactly the margin never wins by a floating-point hair.
+    The gain is the candidate's score minus the champion's, or the other way round when lower
+    is better. A candidate that is worse, equal or better by no more than ``min_improvement``
+    leaves the champion in place. The gain is rounded to 10 decimals first, so that a gain of
+    exactly the margin never wins by a floating-point hair.
     """
     if champion is None:
         return Decision(
             True, f"no champion yet: the candidate ({metric} {candidate:.4f}) becomes champion"
         )
-    gain = candidate - champion
-    comparison = f"candidate {metric} {candidate:.4f} vs champion {champion:.4f} ({gain:+.4f})"
+    gain = candidate - champion if higher_is_better else champion - candidate
+    better = "" if higher_is_better else ", lower is better"
+    comparison = (
+        f"candidate {metric} {candidate:.4f} vs champion {champion:.4f} ({gain:+.4f}{better})"
+    )
     if round(gain, 10) > min_improvement:
         return Decision(True, f"{comparison} beats it by more than {min_improvement}: promoted")
     return Decision(
@@ -154,6 +163,7 @@ def run_gate(  # pylint: disable=too-many-arguments
     min_improvement: float,
     candidate: Candidate,
     score: Callable[[str], float],
+    higher_is_better: bool = True,
 ) -> GateResult:
     """Register the candidate, score the champion with ``score(model_uri)``, apply the gate.
 
@@ -171,7 +181,7 @@ def run_gate(  # pylint: disable=too-many-arguments
         champion = ScoredVersion(version, score(f"models:/{name}/{version}"))
     ensure_registered_model(client, name)
     champion_value = None if champion is None else champion.value
-    decision = decide(metric, candidate.value, champion_value, min_improvement)
+    decision = decide(metric, candidate.value, champion_value, min_improvement, higher_is_better)
     with sigterm_deferred():
         registered = client.create_model_version(
             name,
