@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -410,8 +411,34 @@ def _numbers(values: pd.Series) -> pd.Series | None:
         return None
     if pd.api.types.is_numeric_dtype(present):
         return present.astype("float64")
-    numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    text = present.astype(str).str.strip()
+    parsed = _finite_numbers(text)
+    if parsed is not None:
+        return parsed
+    if pd.to_numeric(pd.Series(text.unique()), errors="coerce").isna().any():
+        return None  # words: judged on the distinct values, each parsed once
+    numbers = pd.to_numeric(text, errors="coerce")
     return None if numbers.isna().any() else numbers.astype("float64")
+
+
+def _finite_numbers(text: pd.Series) -> pd.Series | None:
+    """``text`` parsed by pyarrow when every value is a finite number, else None (then pandas
+    decides, value by value: twenty times slower on a million rows, the same answer)."""
+    try:
+        import pyarrow as pa  # pylint: disable=import-outside-toplevel
+        import pyarrow.compute as pc  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    try:
+        parsed = pc.cast(pa.array(text, type=pa.string()), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    numbers = parsed.to_numpy(zero_copy_only=False)
+    if not np.isfinite(numbers).all():
+        return None  # inf, nan: pandas' spellings
+    if 0 in (numbers.min(), numbers.max()) and np.signbit(numbers[numbers == 0]).any():
+        return None  # an extreme of -0, which pandas reads as 0 in a column of whole numbers
+    return pd.Series(numbers, index=text.index, dtype="float64")
 
 
 def _whole(numbers: pd.Series) -> bool:
@@ -472,7 +499,7 @@ def _left_out(values: pd.Series, numbers: pd.Series | None) -> tuple[str, str, s
     if numbers is not None or _booleans(present, None) is not None:
         return None
     words = present.astype(str)
-    if pd.to_datetime(words, format="ISO8601", errors="coerce").notna().all():
+    if pd.to_datetime(pd.Series(words.unique()), format="ISO8601", errors="coerce").notna().all():
         return "datetime", f"dates ({seen})", "derive a number from it (e.g. days since)"
     if distinct > MAX_WORDS or distinct * 2 > rows:
         return "text", f"free text ({seen})", "derive a category or a number from it"
