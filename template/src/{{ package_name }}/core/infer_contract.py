@@ -10,7 +10,8 @@ writes a contract that :mod:`.contract` loads. Every column is judged on its val
 - **numeric**: any other numbers; the range is the data's, widened by 10 % of its span on each
   side (floored at 0 when no value is negative) and rounded outwards to two significant
   digits of the span, so that new data a little beyond the extremes passes validation;
-- **categorical, strings**: words with at most 20 distinct values, each seen twice on average;
+- **categorical, strings**: words with at most 20 distinct values, each seen twice on average,
+  or at most 50 each seen 20 times on average (a large table's codes such as regions);
 - **ignored**: a column with one value (nothing to learn), dates (kind ``datetime``, ISO 8601),
   free text (kind ``text``: many distinct words) and any column other than ``--id`` whose
   whole numbers or words differ on every row (an id); each gets one line on stderr saying why
@@ -59,6 +60,8 @@ MARGIN = 0.1  # a numeric range: the data's span widened by this share on each s
 MAX_CODES = 6  # whole numbers with at most this many values are integer codes ...
 MAX_CODE_SHARE = 0.05  # ... when that is at most this share of the rows
 MAX_WORDS = 20  # words with at most this many values (each seen twice on average) are categories
+MAX_LEVELS = 50  # ... and with up to this many in a large table, each seen 20 times on average
+MIN_LEVEL_ROWS = 20
 TRUE_WORDS = ("1", "yes", "true")  # the positive class when the target has one of them
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 MAX_CLASSES = 10  # a target of whole numbers with more values than this is a regression's
@@ -104,10 +107,11 @@ HEADER = """\
 # Rules: True/False or 0/1 columns are boolean; whole numbers with at most 6 distinct values
 # (and at most 5 % of the rows) are categorical codes; other numbers are numeric, with the
 # data's range widened by 10 % of its span on each side (floored at 0 when no value is
-# negative); words with at most 20 distinct values are categorical. Dates, free text, columns
-# with one value and columns that differ on every row (ids) are ignored. A feature with gaps
-# may be missing (the model imputes it). The task: binary for two target values, regression for
-# numbers that are not whole or take more than 10 values, multiclass for 3 to 20 values else.
+# negative); words with at most 20 distinct values (50 in a table with 20 rows per value) are
+# categorical. Dates, free text, columns with one value and columns that differ on every row
+# (ids) are ignored. A feature with gaps may be missing (the model imputes it). The task:
+# binary for two target values, regression for numbers that are not whole or take more than
+# 10 values, multiclass for 3 to 20 values else.
 #
 # Write what each column means in `description`, meanings of categories (`value: meaning`),
 # units, and a range that is plausible rather than observed. Roles: feature (a model input),
@@ -501,7 +505,9 @@ def _left_out(values: pd.Series, numbers: pd.Series | None) -> tuple[str, str, s
     words = present.astype(str)
     if pd.to_datetime(pd.Series(words.unique()), format="ISO8601", errors="coerce").notna().all():
         return "datetime", f"dates ({seen})", "derive a number from it (e.g. days since)"
-    if distinct > MAX_WORDS or distinct * 2 > rows:
+    few = distinct <= MAX_WORDS and distinct * 2 <= rows
+    common = distinct <= MAX_LEVELS and distinct * MIN_LEVEL_ROWS <= rows
+    if not (few or common):
         return "text", f"free text ({seen})", "derive a category or a number from it"
     return None
 
