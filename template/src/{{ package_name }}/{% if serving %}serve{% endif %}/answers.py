@@ -67,7 +67,7 @@ class BinaryAnswers(Answers):
 
 @dataclass(frozen=True)
 class MulticlassAnswers(Answers):
-    """The most probable class, by its value, and every class's probability."""
+    """The most probable class, by its value, and every class's probability, for each record."""
 
     name = "multiclass"
     classes: tuple[Code, ...] = ()
@@ -90,7 +90,7 @@ class MulticlassAnswers(Answers):
 
 @dataclass(frozen=True)
 class RegressionAnswers(Answers):
-    """A number."""
+    """The predicted value, for each record."""
 
     name = "regression"
     method = "predict"

@@ -4,11 +4,13 @@ skl2onnx converts the fitted pipeline (the column transformer, then the classifi
 opset, with one input per feature: float64, or strings for a string feature (see
 ``onnx_model.py``; its imputers are made convertible by ``onnx_missing.py``). scikit-learn's
 trees compare float32 copies of their inputs, so a cast to float32 is placed before a tree
-model, as scikit-learn does. A classifier's graph gives its probabilities as a matrix (no
-ZipMap), a regressor's its values. The exactness gate then scores, with scikit-learn (a
-DataFrame, as in training) and with ONNX Runtime, the held-back rows and rows covering every
-category, both ends of every numeric range, each feature that may be missing and an unknown
-string (``fastpath.probe_rows``), and compares, by task (:func:`compare`):
+model, as scikit-learn does, and before histogram gradient boosting, which ONNX's tree ensemble
+runs in float32 (its skl2onnx converter is mended by :func:`register_boosting`). A classifier's
+graph gives its probabilities as a matrix (no ZipMap), a regressor's its values. The exactness
+gate then scores, with scikit-learn (a DataFrame, as in training) and with ONNX Runtime, the
+held-back rows and rows covering every category, both ends of every numeric range, each
+feature that may be missing and an unknown string (``fastpath.probe_rows``), and compares, by
+task (:func:`compare`):
 
 - binary: the positive class's probabilities agree within :data:`TOLERANCE`, and give the same
   class at the threshold;
@@ -35,6 +37,8 @@ import pandas as pd
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -61,9 +65,14 @@ FLOAT32_MODELS = (
     DecisionTreeRegressor,
     RandomForestRegressor,
     ExtraTreesRegressor,
+    # Its thresholds are float64, but ONNX's tree ensemble (ai.onnx.ml opset 3) compares and
+    # sums in float32: the gate decides whether that is exact enough on the rows it checks.
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
 )
 RUNTIMES = ("scikit-learn", "skl2onnx", "onnx", "onnxruntime")
 CONVERSION_ERRORS = (RuntimeError, TypeError, ValueError, AttributeError, KeyError)
+MISSING_FLAGS = "nodes_missing_value_tracks_true"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,64 @@ def feature_rows(data: pd.DataFrame | np.ndarray, columns: Columns = COLUMNS) ->
     return columns.array(np.asarray(data, dtype=object if columns.strings else float))
 
 
+def _integer_flags(converter: Any) -> Any:
+    """skl2onnx's tree-ensemble converter with each node's missing-value flag an integer:
+    skl2onnx 1.20 gives a histogram gradient boosting model's leaves ``False``, which ONNX
+    refuses in an integer attribute (the conversion fails)."""
+
+    def mended(scope: Any, operator: Any, container: Any) -> None:
+        add_node = container.add_node
+
+        def add(*args: Any, **attributes: Any) -> Any:
+            flags = attributes.get(MISSING_FLAGS)
+            if flags is not None:
+                attributes[MISSING_FLAGS] = [int(flag) for flag in flags]
+            return add_node(*args, **attributes)
+
+        container.add_node = add  # for this model's nodes only
+        try:
+            converter(scope, operator, container)
+        finally:
+            del container.add_node
+
+    return mended
+
+
+def register_boosting() -> None:
+    """skl2onnx's converters of histogram gradient boosting, with integer flags (idempotent:
+    the same options as skl2onnx registers)."""
+    # pylint: disable=import-outside-toplevel  # only the export converts
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+    from skl2onnx.operator_converters.random_forest import (
+        convert_sklearn_random_forest_classifier,
+        convert_sklearn_random_forest_regressor_converter,
+    )
+
+    update_registered_converter(
+        HistGradientBoostingClassifier,
+        "SklearnHistGradientBoostingClassifier",
+        calculate_linear_classifier_output_shapes,
+        _integer_flags(convert_sklearn_random_forest_classifier),
+        options={
+            "zipmap": [True, False, "columns"],
+            "raw_scores": [True, False],
+            "output_class_labels": [False, True],
+            "nocl": [True, False],
+        },
+    )
+    update_registered_converter(
+        HistGradientBoostingRegressor,
+        "SklearnHistGradientBoostingRegressor",
+        calculate_linear_regressor_output_shapes,
+        _integer_flags(convert_sklearn_random_forest_regressor_converter),
+        options={"raw_scores": [True, False]},
+    )
+
+
 def for_conversion(pipeline: Any, columns: Columns = COLUMNS) -> Any:
     """The pipeline as skl2onnx should see it: imputers it can convert (``onnx_missing.py``)
     and a float32 cast before a tree model."""
@@ -116,6 +183,7 @@ def convert(pipeline: Any, columns: Columns = COLUMNS, answers: Answers = ANSWER
     from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
     onnx_missing.register()
+    register_boosting()
     model = for_conversion(pipeline, columns)
     estimator = model[-1] if isinstance(model, Pipeline) else model
     # A classifier's probabilities as a matrix, not a list of dicts; a regressor has no option.
