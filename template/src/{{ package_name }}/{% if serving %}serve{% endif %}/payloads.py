@@ -198,7 +198,7 @@ def response_model(answers: Answers) -> type[BaseModel]:
         "(also in the ``X-Request-ID`` header, and in the prediction log when there is one).",
         request_id=(str, ...),
         model=(ModelDescription, ...),
-        predictions=(list[prediction_model(answers)], ...),  # type: ignore[misc]
+        predictions=(list[prediction_model(answers)], ...),
     )
 
 
