@@ -117,9 +117,6 @@ def add_onnx_graph(
     module reads the same in projects with and without the feature."""
     if importlib.util.find_spec(SERVING, __package__) is None:
         return
-    if TASK.name != "binary":
-        LOG.warning("registered without model.onnx: the ONNX export is binary only so far")
-        return
     registration = importlib.import_module(f"{SERVING}.registration", __package__)
     registration.attach(client, model_id, model, model_input(test), threshold)
 

@@ -59,7 +59,7 @@ def replace_directory(new: Path, target: Path) -> None:
 
 
 def add_onnx(
-    directory: Path, held_back: Path, threshold: float, tolerance: float = TOLERANCE
+    directory: Path, held_back: Path, threshold: float | None, tolerance: float = TOLERANCE
 ) -> OnnxGate:
     """Write ``model.onnx`` beside the model in ``directory`` if it passes the gate, in place of
     any graph the registered version carries (with its figures)."""

@@ -6,10 +6,10 @@ columns, then the classifier) gives the same answer when each fitted transformer
 columns of a plain array: float64 for numbers and integer codes, objects (strings, NaN when
 missing) for a group that holds a string feature, as the DataFrame's columns were in training.
 :func:`numpy_route` builds that route, and keeps it only when it reproduces the pipeline's own
-probabilities exactly, without a warning, on rows that cover every category, both ends of
-every numeric range, each missing value the contract allows and an unknown string
-(:func:`probe_rows`); otherwise (another kind of model) the service calls the pipeline with a
-DataFrame as usual.
+scores (a classifier's probabilities, a regressor's values: ``answers.py``) exactly, without a
+warning, on rows that cover every category, both ends of every numeric range, each missing
+value the contract allows and an unknown string (:func:`probe_rows`); otherwise (another kind
+of model) the service calls the pipeline with a DataFrame as usual.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
+from .answers import ANSWERS
 from .rows import COLUMNS, Columns
 
 Route = Callable[[np.ndarray], np.ndarray]
@@ -74,16 +75,17 @@ def _parts(columns: ColumnTransformer, features: Columns) -> list[Part] | None:
     return parts
 
 
-def _route(pipeline: Any, features: Columns) -> Route | None:
-    """The array route through ``pipeline``, if it has the supported shape."""
+def _route(pipeline: Any, features: Columns, method: str) -> Route | None:
+    """The array route through ``pipeline`` to its ``method``, if it has the supported shape."""
     if not isinstance(pipeline, Pipeline) or len(pipeline) < 2:
         return None
     columns, rest = pipeline[0], pipeline[1:]
     parts = _parts(columns, features) if isinstance(columns, ColumnTransformer) else None
     if not parts:
         return None
+    score = getattr(rest, method)
 
-    def predict_proba(rows: np.ndarray) -> np.ndarray:
+    def predict(rows: np.ndarray) -> np.ndarray:
         blocks = [
             transformer.transform(
                 rows[:, positions].astype(float) if numbers else rows[:, positions]
@@ -91,11 +93,11 @@ def _route(pipeline: Any, features: Columns) -> Route | None:
             for transformer, positions, numbers in parts
         ]
         if columns.sparse_output_:
-            return rest.predict_proba(sparse.hstack(blocks).tocsr())
+            return score(sparse.hstack(blocks).tocsr())
         dense = [block.toarray() if sparse.issparse(block) else block for block in blocks]
-        return rest.predict_proba(np.hstack(dense))
+        return score(np.hstack(dense))
 
-    return predict_proba
+    return predict
 
 
 def frame(rows: np.ndarray, columns: Columns = COLUMNS) -> pd.DataFrame:
@@ -115,25 +117,33 @@ def frame(rows: np.ndarray, columns: Columns = COLUMNS) -> pd.DataFrame:
     )
 
 
-def dataframe_route(pipeline: Any, columns: Columns = COLUMNS) -> Route:
-    """The usual route: the whole pipeline, fed a DataFrame with the feature names."""
+def dataframe_route(
+    pipeline: Any, columns: Columns = COLUMNS, method: str = ANSWERS.method
+) -> Route:
+    """The usual route: the whole pipeline's ``method``, fed a DataFrame with the feature
+    names."""
+    score = getattr(pipeline, method)
 
-    def predict_proba(rows: np.ndarray) -> np.ndarray:
-        return pipeline.predict_proba(frame(rows, columns))
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(score(frame(rows, columns)))
 
-    return predict_proba
+    return predict
 
 
 def numpy_route(
-    pipeline: Any, probe: np.ndarray | None = None, columns: Columns = COLUMNS
+    pipeline: Any,
+    probe: np.ndarray | None = None,
+    columns: Columns = COLUMNS,
+    method: str = ANSWERS.method,
 ) -> Route | None:
-    """The array route when it matches the pipeline exactly on ``probe`` rows, else None."""
-    route = _route(pipeline, columns)
+    """The array route when it matches the pipeline's ``method`` exactly on ``probe`` rows,
+    else None."""
+    route = _route(pipeline, columns, method)
     if route is None:
         return None
     rows = probe_rows(columns) if probe is None else columns.array(probe)
     try:
-        expected = dataframe_route(pipeline, columns)(rows)
+        expected = dataframe_route(pipeline, columns, method)(rows)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             actual = route(rows)

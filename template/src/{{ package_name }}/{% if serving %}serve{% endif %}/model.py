@@ -8,7 +8,7 @@ uses (see ``tracking.py``). A registered version is downloaded once, and both wa
 below read that one download.
 
 How it scores: with ONNX Runtime when the model carries an ONNX graph that reproduced
-scikit-learn's probabilities on the held-back rows: ``model.onnx`` in an export, which
+scikit-learn's scores on the held-back rows: ``model.onnx`` in an export, which
 ``make export-model`` writes only once its own gate passed (``onnx_export.py``), or in a
 registered version, added by the evaluate stage before registration with the gate's figures
 (``registration.py``, ``onnx_gate.json``). That path needs neither scikit-learn nor pandas
@@ -40,9 +40,9 @@ from ..config import (
     DEFAULT_THRESHOLD,
     PARAMS_FILE,
 )
-from ..core.decision import classify
 from ..errors import StageError
 from ..params import Params, read_params
+from .answers import ANSWERS
 from .payloads import ModelDescription
 from .rows import COLUMNS
 
@@ -51,7 +51,7 @@ MODEL_URI_ENV = "MODEL_URI"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
 GATE_FILE = "onnx_gate.json"  # the gate's figures for a registered version's graph
-# rows of features (``Columns.array``) -> probabilities of each class
+# rows of features (``Columns.array``) -> scores: probabilities of each class, or values
 Route = Callable[[np.ndarray], np.ndarray]
 SQLITE_PREFIX = "sqlite:///"  # then the database file's path, absolute or relative
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
@@ -77,7 +77,7 @@ class ModelSource:
     directory: Path | None
     uri: str
     tracking_uri: str
-    threshold: float
+    threshold: float | None  # binary only: the decision threshold
 
     @classmethod
     def from_env(cls, root: Path, environ: Mapping[str, str] | None = None) -> ModelSource:
@@ -89,7 +89,7 @@ class ModelSource:
             if params is None
             else (
                 params.evaluate.alias,
-                params.evaluate.threshold or DEFAULT_THRESHOLD,
+                params.evaluate.threshold,
                 params.mlflow.tracking_uri,
             )
         )
@@ -99,7 +99,7 @@ class ModelSource:
             directory=Path(directory).expanduser().resolve() if directory else None,
             uri=env.get(MODEL_URI_ENV, "").strip() or default_uri,
             tracking_uri=tracking.resolve_tracking_uri(root, configured, env),
-            threshold=threshold,
+            threshold=(threshold or DEFAULT_THRESHOLD) if ANSWERS.name == "binary" else None,
         )
 
     def describe(self) -> str:
@@ -111,7 +111,7 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """How to score (a route to the probabilities) and the description of the model."""
+    """How to score (a route to the scores) and the description of the model."""
 
     description: ModelDescription
     route: Route
@@ -140,10 +140,9 @@ class LoadedModel:
         return cls(description.model_copy(update={"runtime": runtime}), route, quick=True)
 
     def predict(self, rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted classes and probabilities of heart disease for rows of features (numbers,
+        """The labels and scores of the task (``answers.py``) for rows of features (numbers,
         strings, ``None`` when missing; see ``rows.py``)."""
-        probability = self.route(COLUMNS.array(rows))[:, 1]
-        return classify(probability, self.description.threshold), probability
+        return ANSWERS.decide(self.route(COLUMNS.array(rows)), self.description.threshold)
 
 
 def _first_line(error: Exception) -> str:
@@ -196,7 +195,7 @@ def resolve(source: ModelSource) -> ModelDescription:
     )
 
 
-def read_metadata(directory: Path, threshold: float) -> ModelDescription:
+def read_metadata(directory: Path, threshold: float | None) -> ModelDescription:
     """What ``export-model`` recorded beside the model, or just the directory.
 
     The file also holds the ONNX exactness gate's figures (``onnx``), which describe the
@@ -220,7 +219,8 @@ def read_metadata(directory: Path, threshold: float) -> ModelDescription:
 
 
 def load_sklearn(uri: str, description: ModelDescription, where: str) -> LoadedModel:
-    """The scikit-learn pipeline at ``uri``, loaded with MLflow, if it gives probabilities."""
+    """The scikit-learn pipeline at ``uri``, loaded with MLflow, if it gives the task's scores
+    (a classifier's probabilities, a regressor's values)."""
     import mlflow.sklearn  # pylint: disable=import-outside-toplevel  # slow import
     from mlflow.exceptions import MlflowException  # pylint: disable=import-outside-toplevel
 
@@ -229,8 +229,8 @@ def load_sklearn(uri: str, description: ModelDescription, where: str) -> LoadedM
     except (MlflowException, OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         # A missing, truncated or foreign model file: a damaged MODEL_DIR, not a bug.
         raise ModelError(f"cannot load the model from {where}: {_first_line(error)}") from None
-    if not hasattr(pipeline, "predict_proba"):
-        raise ModelError(f"the model from {where} has no predict_proba")
+    if not hasattr(pipeline, ANSWERS.method):
+        raise ModelError(f"the model from {where} has no {ANSWERS.method}")
     return LoadedModel.wrap(pipeline, description)
 
 
@@ -258,7 +258,7 @@ def load_files(directory: Path, description: ModelDescription, where: str) -> Lo
     return load_sklearn(str(directory), description, where)
 
 
-def load_directory(directory: Path, threshold: float) -> LoadedModel:
+def load_directory(directory: Path, threshold: float | None) -> LoadedModel:
     """An exported model (or any MLflow model directory) with its description."""
     where = f"directory {directory}"
     if not (directory / "MLmodel").is_file():

@@ -1,15 +1,16 @@
 """Scoring with ONNX Runtime: the exported graph in one session, fed NumPy arrays.
 
 ``make export-model`` writes ``model.onnx`` beside the scikit-learn model only once ONNX Runtime
-has reproduced its probabilities (see ``onnx_export.py``). The graph takes one column per
-feature, in the contract's order: float64, or strings for a string feature, and returns
-``probabilities`` (one column per class). Its inputs' names are the contract's when those are
-identifiers (the converter rewrites others), and its metadata (``features``) lists the
-contract's names. A string input has no NaN: a missing value goes in as :data:`MISSING`, which
-the graph imputes, and a value that the contract does not list as :data:`UNKNOWN`, which the
-encoder knows not (as it knows no unlisted value). A call runs
-on one thread: for a graph this small, spreading it over cores costs more than it saves. Only
-NumPy and onnxruntime are imported here, so the service scores without the training stack.
+has reproduced its scores (see ``onnx_export.py``). The graph takes one column per feature, in
+the contract's order: float64, or strings for a string feature, and returns a classifier's
+``probabilities`` (one column per class) or a regressor's values (``variable``; ``answers.py``
+names the task's output). Its inputs' names are the contract's when those are identifiers (the
+converter rewrites others), and its metadata (``features``) lists the contract's names. A string
+input has no NaN: a missing value goes in as :data:`MISSING`, which the graph imputes, and a
+value that the contract does not list as :data:`UNKNOWN`, which the encoder knows not (as it
+knows no unlisted value). A call runs on one thread: for a graph this small, spreading it over
+cores costs more than it saves. Only NumPy and onnxruntime are imported here, so the service
+scores without the training stack.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import numpy as np
 import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
+from .answers import ANSWERS
 from .rows import COLUMNS, Columns
 
-PROBABILITIES = "probabilities"
 FEATURES_KEY = "features"  # the graph's metadata: the contract's names of its inputs, in order
 STRING_INPUT = "tensor(string)"
 MISSING = "\x00missing"  # a string feature's missing value, as the graph's imputer knows it
@@ -76,24 +77,25 @@ def _as_strings(values: np.ndarray, listed: frozenset[Any]) -> np.ndarray:
 
 
 def route(
-    scorer: ort.InferenceSession, columns: Columns = COLUMNS
+    scorer: ort.InferenceSession, columns: Columns = COLUMNS, output: str = ANSWERS.output
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """rows (``Columns.array``: one column per feature, in order) -> probabilities of each class."""
+    """rows (``Columns.array``: one column per feature, in order) -> the graph's ``output``:
+    probabilities of each class, or a regressor's values (one column)."""
     inputs = [node.name for node in scorer.get_inputs()]
     strings = [node.name for node in scorer.get_inputs() if node.type == STRING_INPUT]
     outputs = [node.name for node in scorer.get_outputs()]
     names = _contract_names(scorer)
-    if names != list(columns.names) or len(inputs) != len(names) or PROBABILITIES not in outputs:
+    if names != list(columns.names) or len(inputs) != len(names) or output not in outputs:
         raise ValueError(
             f"the ONNX graph takes {names} and gives {outputs}; expected one input per "
-            f"feature ({', '.join(columns.names)}) and '{PROBABILITIES}'"
+            f"feature ({', '.join(columns.names)}) and '{output}'"
         )
     if [names[inputs.index(name)] for name in strings] != list(columns.strings):
         raise ValueError(
             f"the ONNX graph takes strings for {strings}; expected them for the string "
             f"features ({', '.join(columns.strings) or 'none'})"
         )
-    wanted = [PROBABILITIES]
+    wanted = [output]
     if not strings:
 
         def predict_proba(rows: np.ndarray) -> np.ndarray:

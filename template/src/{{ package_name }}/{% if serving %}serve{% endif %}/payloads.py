@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import keyword
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from pydantic import (
     create_model,
 )
 
+from .answers import ANSWERS, Answers, MulticlassAnswers, RegressionAnswers
 from .rows import COLUMNS, Columns
 
 STRICT = ConfigDict(extra="forbid")
@@ -151,7 +152,7 @@ class ModelDescription(BaseModel):
     version: str | None = None
     run_id: str | None = None
     uri: str
-    threshold: float
+    threshold: float | None = None  # a binary classifier's decision threshold
     runtime: str | None = None
 
 
@@ -163,14 +164,45 @@ class Prediction(BaseModel):
     probability: float = Field(ge=0, le=1)
 
 
-class PredictResponse(BaseModel):
-    """One prediction per record, in the order of the request, and the request's id (also in
-    the ``X-Request-ID`` header, and in the prediction log when there is one)."""
+Probability = Annotated[float, Field(ge=0, le=1)]
 
-    model_config = STRICT
-    request_id: str
-    model: ModelDescription
-    predictions: list[Prediction]
+
+def prediction_model(answers: Answers) -> type[BaseModel]:
+    """One record's answer for the task of ``answers`` (see ``answers.py``)."""
+    if isinstance(answers, MulticlassAnswers):
+        keys = [str(value) for value in answers.classes]
+        return create_model(
+            "Prediction",
+            __config__=STRICT,
+            __doc__="The most probable class, as the data contract writes it, and the "
+            "probability of each class, by class.",
+            prediction=(Literal[answers.classes], ...),
+            probabilities=(
+                dict[str, Probability],
+                Field(..., json_schema_extra={"propertyNames": {"enum": keys}}),
+            ),
+        )
+    if isinstance(answers, RegressionAnswers):
+        return create_model(
+            "Prediction", __config__=STRICT, __doc__="The predicted value.", prediction=(float, ...)
+        )
+    return Prediction
+
+
+def response_model(answers: Answers) -> type[BaseModel]:
+    """The body of ``POST /predict``'s answer for the task of ``answers``."""
+    return create_model(
+        "PredictResponse",
+        __config__=STRICT,
+        __doc__="One prediction per record, in the order of the request, and the request's id "
+        "(also in the ``X-Request-ID`` header, and in the prediction log when there is one).",
+        request_id=(str, ...),
+        model=(ModelDescription, ...),
+        predictions=(list[prediction_model(answers)], ...),
+    )
+
+
+PredictResponse = response_model(ANSWERS)
 
 
 class Status(BaseModel):

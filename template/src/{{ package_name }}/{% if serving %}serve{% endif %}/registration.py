@@ -33,7 +33,7 @@ def attach(
     model_id: str | None,
     pipeline: Any,
     rows: pd.DataFrame | np.ndarray,
-    threshold: float,
+    threshold: float | None,
 ) -> OnnxGate | None:
     """Gate the fitted ``pipeline`` on the held-back ``rows`` (a DataFrame with the feature
     columns, as the pipeline was fitted on, or rows of features in schema order) and log the

@@ -1,19 +1,33 @@
 """Prometheus metrics of the service, in a registry of its own (one per app, so tests and
 several apps in one process never collide): requests by endpoint and status, latency, and the
-distribution of predictions. ``GET /metrics`` exposes them in the text format.
+distribution of predictions, by task: a binary classifier's predictions by class (0, 1) and
+its probabilities; a multiclass one's predictions by class (the contract's values); a
+regressor's predicted values (a histogram across the target's range when the contract gives
+one, else their sum and count). ``GET /metrics`` exposes them in the text format.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import numpy as np
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    generate_latest,
+)
+
+from .answers import ANSWERS, Answers, MulticlassAnswers, RegressionAnswers
 
 # Latency buckets (seconds) around the service's expected range: sub-millisecond to seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
+VALUE_BUCKETS = 10  # a regressor's predicted values: this many buckets across the target's range
 # Labels outside these sets become "other", so that scanners cannot create new series.
 OTHER = "other"
 METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
@@ -24,7 +38,7 @@ CLIENT_CLOSED = 499
 class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per instrument
     """The service's instruments, registered in a private :class:`CollectorRegistry`."""
 
-    def __init__(self, string_features: Iterable[str] = ()) -> None:
+    def __init__(self, string_features: Iterable[str] = (), answers: Answers = ANSWERS) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -39,20 +53,7 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.predictions = Counter(
-            "predictions_total",
-            "Records scored, by predicted class",
-            ("prediction",),
-            registry=self.registry,
-        )
-        self._positive = self.predictions.labels("1")
-        self._negative = self.predictions.labels("0")
-        self.probability = Histogram(
-            "prediction_probability",
-            "Predicted probability of the positive class",
-            buckets=PROBABILITY_BUCKETS,
-            registry=self.registry,
-        )
+        self._observe = prediction_instruments(answers, self.registry)
         # String features' values that the contract does not list: scored (the model knows
         # them not), counted so that a new category in the live data shows.
         self.out_of_schema = Counter(
@@ -95,13 +96,9 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
         self.model_loaded.set(1)
         self.model_info.labels(name or "", version or "", runtime or "").set(1)
 
-    def observe_predictions(self, classes: Sequence[int], probabilities: Iterable[float]) -> None:
-        """Count a batch of predictions and record their probabilities."""
-        positives = sum(classes)
-        self._positive.inc(positives)
-        self._negative.inc(len(classes) - positives)
-        for value in probabilities:
-            self.probability.observe(value)
+    def observe_predictions(self, labels: Sequence[Any], scores: Sequence[Any]) -> None:
+        """Count and record a batch of predictions: the labels and scores of ``answers.py``."""
+        self._observe(labels, scores)
 
     def observe_unlisted(self, features: Iterable[str]) -> None:
         """Count values outside the contract's categories, one ``feature`` name for each."""
@@ -111,6 +108,71 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes  # one per
     def exposition(self) -> bytes:
         """Every metric in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+Observe = Callable[[Sequence[Any], Sequence[Any]], None]
+
+
+def prediction_instruments(answers: Answers, registry: CollectorRegistry) -> Observe:
+    """Register the task's instruments of the predictions; the function that observes a batch
+    of them (labels and scores, see ``answers.py``)."""
+    if isinstance(answers, RegressionAnswers):
+        return _value_instruments(answers, registry)
+    predictions = Counter(
+        "predictions_total",
+        "Records scored, by predicted class",
+        ("prediction",),
+        registry=registry,
+    )
+    if isinstance(answers, MulticlassAnswers):
+        by_class = [predictions.labels(str(value)) for value in answers.classes]
+
+        def observe_classes(classes: Sequence[int], probabilities: Sequence[Any]) -> None:
+            del probabilities
+            counts = np.bincount(np.asarray(classes, dtype=np.intp), minlength=len(by_class))
+            for child, count in zip(by_class, counts.tolist(), strict=True):
+                if count:
+                    child.inc(count)
+
+        return observe_classes
+    positive, negative = predictions.labels("1"), predictions.labels("0")
+    probability = Histogram(
+        "prediction_probability",
+        "Predicted probability of the positive class",
+        buckets=PROBABILITY_BUCKETS,
+        registry=registry,
+    )
+
+    def observe_binary(classes: Sequence[int], probabilities: Sequence[float]) -> None:
+        positives = sum(classes)
+        positive.inc(positives)
+        negative.inc(len(classes) - positives)
+        for value in probabilities:
+            probability.observe(value)
+
+    return observe_binary
+
+
+def _value_instruments(answers: RegressionAnswers, registry: CollectorRegistry) -> Observe:
+    """A regressor's records scored and predicted values: a histogram across the target's
+    range, or without one a summary (their sum and count: the mean)."""
+    predictions = Counter("predictions_total", "Records scored", registry=registry)
+    low, high = answers.value_range or (0.0, 0.0)
+    values: Histogram | Summary
+    if high > low:
+        step = (high - low) / VALUE_BUCKETS
+        edges = [low + step * i for i in range(VALUE_BUCKETS + 1)]
+        values = Histogram("prediction_value", "Predicted values", buckets=edges, registry=registry)
+    else:
+        values = Summary("prediction_value", "Predicted values", registry=registry)
+
+    def observe_values(predicted: Sequence[float], scores: Sequence[Any]) -> None:
+        del scores
+        predictions.inc(len(predicted))
+        for value in predicted:
+            values.observe(value)
+
+    return observe_values
 
 
 class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI callable

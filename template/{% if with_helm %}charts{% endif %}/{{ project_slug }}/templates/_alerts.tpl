@@ -23,7 +23,8 @@ severity: {{ .settings.severity }}
 {{- $latency := .Values.monitoring.alerts.latencyP99 }}
 {{- $model := .Values.monitoring.alerts.modelNotLoaded }}
 {{- $log := .Values.monitoring.alerts.predictionLogLoss }}
-{{- $shift := .Values.monitoring.alerts.positiveRateShift }}
+{{- /* A binary classifier's; a multiclass one has classShareShift, a regressor predictedMeanShift. */}}
+{{- $shift := .Values.monitoring.alerts.positiveRateShift | default dict }}
 {{- $predictions := printf "increase(predictions_total{%s}[%s])" $s $shift.window }}
 {{- $positives := printf "increase(predictions_total{%s, prediction=\"1\"}[%s])" $s $shift.window }}
 groups:
@@ -89,6 +90,7 @@ groups:
           description: >-
             The prediction log's sink failed in the last {{ $log.window }} (e.g. a full disk):
             its records are lost. The service's logs name the error.
+      {{- if $shift.window }}
       - alert: PredictedPositiveRateShift
         expr: |-
           abs(
@@ -113,4 +115,58 @@ groups:
             {{ $shift.tolerance }} from {{ if ne (toString $shift.expectedRate) "" }}the expected
             {{ $shift.expectedRate }}{{ else }}its share over {{ $shift.baseline }}{{ end }}: the
             inputs may have drifted, or the model changed. Compare with the training data.
+      {{- end }}
+      {{- with .Values.monitoring.alerts.classShareShift }}
+      {{- $byClass := "sum by (namespace, job, prediction)" }}
+      {{- $now := printf "increase(predictions_total{%s}[%s])" $s .window }}
+      {{- $before := printf "increase(predictions_total{%s}[%s])" $s .baseline }}
+      - alert: PredictedClassShareShift
+        expr: |-
+          abs(
+            {{ $byClass }} ({{ $now }})
+              / ignoring (prediction) group_left {{ $by }} ({{ $now }})
+            - {{ $byClass }} ({{ $before }})
+              / ignoring (prediction) group_left {{ $by }} ({{ $before }})
+          ) > {{ .tolerance }}
+          and on (namespace, job)
+            {{ $by }} ({{ $now }}) >= {{ .minPredictions }}
+        for: {{ .for }}
+        labels:
+          {{- include "app.alertLabels" (dict "root" $ "settings" .) | nindent 10 }}
+        annotations:
+          summary: {{ `{{ $labels.job }}: the share of class {{ $labels.prediction }} is off its baseline by {{ printf "%.2f" $value }}` | quote }}
+          description: >-
+            Over {{ .window }}, the share of the predictions of one class differs by more than
+            {{ .tolerance }} from its share over {{ .baseline }}: the inputs may have drifted,
+            or the model changed. Compare with the training data.
+      {{- end }}
+      {{- with .Values.monitoring.alerts.predictedMeanShift }}
+      {{- $sum := printf "increase(prediction_value_sum{%s}[%s])" $s .window }}
+      {{- $count := printf "increase(prediction_value_count{%s}[%s])" $s .window }}
+      - alert: PredictedMeanShift
+        expr: |-
+          abs(
+            {{ $by }} ({{ $sum }})
+              / {{ $by }} ({{ $count }})
+            {{- if ne (toString .expectedMean) "" }}
+              / {{ .expectedMean }}
+            {{- else }}
+              / ({{ $by }} (increase(prediction_value_sum{ {{- $s }}}[{{ .baseline }}]))
+                / {{ $by }} (increase(prediction_value_count{ {{- $s }}}[{{ .baseline }}])))
+            {{- end }}
+            - 1
+          ) > {{ .tolerance }}
+          and on (namespace, job)
+            {{ $by }} ({{ $count }}) >= {{ .minPredictions }}
+        for: {{ .for }}
+        labels:
+          {{- include "app.alertLabels" (dict "root" $ "settings" .) | nindent 10 }}
+        annotations:
+          summary: {{ `{{ $labels.job }}: the mean predicted value is off its baseline by {{ $value | humanizePercentage }}` | quote }}
+          description: >-
+            Over {{ .window }}, the mean predicted value differs by more than {{ .tolerance }}
+            (relative) from {{ if ne (toString .expectedMean) "" }}the expected
+            {{ .expectedMean }}{{ else }}its mean over {{ .baseline }}{{ end }}: the inputs may
+            have drifted, or the model changed. Compare with the training data.
+      {{- end }}
 {{- end }}
