@@ -6,8 +6,9 @@ Usage, from the project root::
 
 Reads the prediction log's records of the last ``monitor.window_days`` days up to ``--now``
 (default: the current time) and compares them with ``data/processed/train.csv``: every
-feature (``drift.py``), the duplicate and out-of-schema rates and the predicted positive rate
-(``quality.py``); then the labelled performance of the last ``performance_window_days`` from
+feature (``drift.py``), the duplicate and out-of-schema rates and the predictions against the
+training target, by task (``quality.py``: the positive rate, the class shares or the
+values); then the labelled performance of the last ``performance_window_days`` from
 ``make feedback``. Thresholds: ``monitor`` in params.yaml. Writes
 ``reports/monitoring/summary.json`` and ``report.html``.
 
@@ -94,13 +95,7 @@ def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
     results = feature_drift(inputs.reference, inputs.window, settings)
     section["features"] = {result.feature: result.to_json() for result in results}
     section["drifted_features"] = [result.feature for result in results if result.drifted]
-    section["checks"] = window_checks(
-        inputs.window,
-        inputs.reference,
-        max_duplicate_rate=params.max_duplicate_rate,
-        max_out_of_schema_rate=params.max_out_of_schema_rate,
-        max_positive_rate_shift=params.max_positive_rate_shift,
-    )
+    section["checks"] = window_checks(inputs.window, inputs.reference, params)
     section["failed_checks"] = [name for name, c in section["checks"].items() if c["failed"]]
     return section
 
