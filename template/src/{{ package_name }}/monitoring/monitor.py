@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
@@ -39,7 +40,7 @@ from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
 from ..params import MonitorParams, read_params
-from .columns import SCHEMA
+from .columns import SCHEMA, Features
 from .drift import DriftSettings, feature_drift
 from .feedback import parse_now
 from .labels import read_store
@@ -80,6 +81,18 @@ def read_reference(artifacts: Artifacts) -> pd.DataFrame:
             f"reference not found: {artifacts.relative(path)} (run `make repro`, or `make pull`)"
         )
     return SCHEMA.typed(read_rows(path))
+
+
+def with_predictions(
+    reference: pd.DataFrame, model: Path, features: Features = SCHEMA, task: Task = TASK
+) -> pd.DataFrame:
+    """For a regression, the reference with the trained model's predictions on it
+    (``prediction``), when ``model`` (models/model.joblib) is there: a window's predictions are
+    compared with them, not with the target, which spreads more (``quality.py``)."""
+    if task.name != "regression" or not model.is_file():
+        return reference
+    predicted = task.predict(joblib.load(model), reference[list(features.names)], None)
+    return reference.assign(prediction=predicted.labels)
 
 
 def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
@@ -210,7 +223,7 @@ def run(now: datetime) -> dict[str, Any]:
     directory = log_directory(artifacts, params.log_dir, os.environ)
     since = now - timedelta(days=max(params.window_days, params.performance_window_days))
     log = read_log(directory, since=since)
-    reference = read_reference(artifacts)
+    reference = with_predictions(read_reference(artifacts), artifacts.model)
     joined = join_labels(log.records, read_store(files.labels))
     inputs = Inputs(reference, in_window(log.records, now, params.window_days), joined)
     log_info = {

@@ -8,8 +8,11 @@
   binary, the share predicted positive against the prevalence (``positive_rate``);
   multiclass, the predicted class shares against the training class shares (``class_shares``:
   chi-squared test pooled as a categorical feature's, and the largest absolute share shift);
-  regression, the predicted values against the training target's values
-  (``prediction_distribution``: KS test and PSI, as a numerical feature's).
+  regression, the predicted values against the trained model's predictions on the training
+  split when the reference has them (a ``prediction`` column, ``monitor.py``), else against
+  the training target (``prediction_distribution``: KS test and PSI, as a numerical
+  feature's). Predictions spread less than the target they predict (by R²), so against the
+  target a healthy window of a few hundred records already looks shifted.
 
 Each feature's missing rate is reported beside them (:func:`missing_rates`).
 """
@@ -64,7 +67,7 @@ def window_checks(
     """The three checks, each with its value, threshold and whether it failed."""
     duplicates = _rate(records.duplicated(subset=list(features.names)))
     outside = _rate(out_of_schema(records, features))
-    name, predictions = prediction_check(records["prediction"], reference[TARGET], params, task)
+    name, predictions = prediction_check(records["prediction"], reference, params, task)
     return {
         "duplicate_rate": {
             "value": duplicates,
@@ -81,13 +84,19 @@ def window_checks(
 
 
 def prediction_check(
-    predicted: pd.Series, target: pd.Series, params: MonitorParams, task: Task = TASK
+    predicted: pd.Series, reference: pd.DataFrame, params: MonitorParams, task: Task = TASK
 ) -> tuple[str, dict[str, Any]]:
-    """The check of the window's predictions against the training target, and its name."""
+    """The check of the window's predictions against the reference, and its name."""
+    target = reference[TARGET]
     if task.name == "multiclass":
         return "class_shares", class_shares(predicted, target, params, task)
     if task.name == "regression":
-        return "prediction_distribution", prediction_distribution(predicted, target, params)
+        if "prediction" in reference:
+            against = "the model's predictions on the training split"
+            check = prediction_distribution(predicted, reference["prediction"], params)
+            return "prediction_distribution", {**check, "reference": against}
+        check = prediction_distribution(predicted, target, params)
+        return "prediction_distribution", {**check, "reference": "the training target"}
     positive = _rate(predicted == 1)
     prevalence = round(float(np.mean(target)), 6)
     shift = round(abs(positive - prevalence), 6)
@@ -125,11 +134,11 @@ def class_shares(
 
 
 def prediction_distribution(
-    predicted: pd.Series, target: pd.Series, params: MonitorParams
+    predicted: pd.Series, expected: pd.Series, params: MonitorParams
 ) -> dict[str, Any]:
-    """Predicted values against the training target's: a drift when the KS test is significant
+    """Predicted values against the reference values: a drift when the KS test is significant
     (at ``alpha``) *and* the PSI reaches ``max_prediction_psi``."""
-    window, reference = predicted.dropna().to_numpy(float), target.dropna().to_numpy(float)
+    window, reference = predicted.dropna().to_numpy(float), expected.dropna().to_numpy(float)
     statistic, p_value, psi = 0.0, 1.0, 0.0
     if len(window) and len(reference):
         statistic, p_value = ks_test(reference, window)
@@ -137,7 +146,7 @@ def prediction_distribution(
     return {
         "value": round(psi, 6),
         "mean": round(float(window.mean()), 6) if len(window) else None,
-        "training_mean": round(float(reference.mean()), 6) if len(reference) else None,
+        "reference_mean": round(float(reference.mean()), 6) if len(reference) else None,
         "statistic": round(statistic, 6),
         "p_value": round(p_value, 6),
         "threshold": params.max_prediction_psi,

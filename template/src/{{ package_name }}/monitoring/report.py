@@ -194,12 +194,15 @@ def class_shares_figure(check: dict[str, Any]) -> Figure:
     return figure
 
 
-def predicted_values_figure(target: pd.Series, predicted: pd.Series) -> Figure:
-    """The window's predicted values against the training target's values (densities)."""
+def predicted_values_figure(reference: pd.DataFrame, predicted: pd.Series) -> Figure:
+    """The window's predicted values against the reference's: the model's predictions on the
+    training split when it has them, else the training target (densities)."""
+    label = "training predictions" if "prediction" in reference else "training target"
+    expected = reference["prediction"] if "prediction" in reference else reference[TARGET]
     figure = Figure(figsize=(6, 3))
     axis = figure.add_subplot()
-    _histograms(axis, target.astype(float), predicted.astype(float))
-    axis.legend(["training target", "predicted"], fontsize=8)
+    _histograms(axis, expected.astype(float), predicted.astype(float))
+    axis.legend([label, "predicted"], fontsize=8)
     axis.set_xlabel(_short(RAW_TARGET, 4 * LABEL_CHARS))
     return figure
 
@@ -219,11 +222,11 @@ def _predictions_html(
     if task.name == "regression":
         check = checks["prediction_distribution"]
         return (
-            "<p>prediction_distribution: the PSI of the predicted values against the training "
-            f"target's (KS p-value {check['p_value']:.3g}; mean {_cell(check['mean'])} "
-            f"against {_cell(check['training_mean'])}).</p>",
+            "<p>prediction_distribution: the PSI of the predicted values against "
+            f"{escape(check['reference'])} (KS p-value {check['p_value']:.3g}; mean "
+            f"{_cell(check['mean'])} against {_cell(check['reference_mean'])}).</p>",
             "<h3>Predicted values</h3>"
-            + _png(predicted_values_figure(reference[TARGET], window["prediction"])),
+            + _png(predicted_values_figure(reference, window["prediction"])),
         )
     positive = checks["positive_rate"]
     return (
