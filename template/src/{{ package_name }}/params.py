@@ -165,10 +165,14 @@ class MonitorParams(Section):  # pylint: disable=too-many-instance-attributes  #
     max_duplicate_rate: float = Field(default=0.1, ge=0, le=1)
     max_out_of_schema_rate: float = Field(default=0.01, ge=0, le=1)
     max_positive_rate_shift: float = Field(default=0.15, gt=0, le=1)
+    max_class_share_shift: float = Field(default=0.1, gt=0, le=1)
+    max_prediction_psi: float = Field(default=0.2, gt=0)
     performance_window_days: int = Field(default=30, ge=1)
     min_labelled: int = Field(default=30, ge=1)
     min_roc_auc: float = Field(default=0.7, ge=0, le=1)
     max_brier_score: float = Field(default=0.25, gt=0, le=1)
+    min_f1_macro: float = Field(default=0.6, ge=0, le=1)
+    max_rmse: float | None = Field(default=None, gt=0)
 
 
 class Params(Section):

@@ -7,7 +7,8 @@ Usage, from the project root (``make feedback-append`` also runs ``dvc add`` aft
 Every joined label of ``data/feedback/labels.csv`` not appended before becomes one row of the
 raw file, in its columns and their order: the features as logged (strings as strings, a
 missing value as an empty field, a boolean as the raw file writes it), the raw target in its
-raw form (:func:`raw_outcomes`), the id when the raw file has one (``<request_id>:<index>``,
+raw form (:func:`raw_targets`: binary by :func:`raw_outcomes`, a multiclass position as its
+class, a regression value as is), the id when the raw file has one (``<request_id>:<index>``,
 or the next number for a numeric id), other columns empty; so that the next ``dvc repro``
 prepares, validates and trains on it. ``data/feedback/appended.csv`` records the
 appended predictions (``request_id``, ``index``): running it again appends nothing twice.
@@ -122,6 +123,19 @@ def _like(values: pd.Series, raw: pd.Series) -> pd.Series:
     return values
 
 
+def raw_targets(actuals: pd.Series, contract: Contract) -> list[Code | float]:
+    """The raw target of each stored outcome: binary 0/1 by :func:`raw_outcomes`, a
+    multiclass position as the class the contract lists there, a regression value as is."""
+    if contract.task == "regression":
+        return [float(actual) for actual in actuals]
+    outcomes: dict[int, Code] = (
+        dict(enumerate(contract.classes))
+        if contract.task == "multiclass"
+        else raw_outcomes(contract)
+    )
+    return [outcomes[int(actual)] for actual in actuals]
+
+
 def raw_rows(chosen: pd.DataFrame, raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """The labelled rows ``chosen`` as rows of the raw table ``raw`` (its columns, in order)."""
     features = Features.of(contract)
@@ -129,8 +143,7 @@ def raw_rows(chosen: pd.DataFrame, raw: pd.DataFrame, contract: Contract) -> pd.
     for name in features.names:
         values = chosen[name].reset_index(drop=True)
         rows[name] = values if name in features.strings else _like(values, raw[name])
-    outcomes = raw_outcomes(contract)
-    rows[contract.target.column] = [outcomes[int(actual)] for actual in chosen["actual"]]
+    rows[contract.target.column] = raw_targets(chosen["actual"], contract)
     identifier = contract.named("id")[0]
     if identifier in rows.columns:
         if contract.columns[identifier].kind == "numeric":

@@ -4,13 +4,15 @@ Usage, from the project root::
 
     python -m <package>.monitoring.feedback [--labels LABELS.csv] [--now ISO-8601]
 
-With ``--labels``, the file's outcomes (``request_id``, ``actual`` 0/1, optional ``index``)
-are joined to the logged predictions and kept in ``data/feedback/labels.csv`` (see
-``labels.py``: a file with a bad row is refused whole, one line per bad row). Then, with or
-without a label file, it reports ROC AUC, log loss, accuracy and the Brier score of the
-labelled predictions per window of ``monitor.performance_window_days`` days up to ``--now``
-(default: the current time), with how many predictions are still unlabelled, in the log and
-in ``reports/monitoring/performance.json``.
+With ``--labels``, the file's outcomes (``request_id``, ``actual``, optional ``index``) are
+joined to the logged predictions and kept in ``data/feedback/labels.csv`` (see ``labels.py``:
+``actual`` per task; a file with a bad row is refused whole, one line per bad row). Then, with
+or without a label file, it reports the task's scores of the labelled predictions (binary:
+ROC AUC, log loss, accuracy and the Brier score; multiclass: macro F1, accuracy and log loss;
+regression: RMSE, MAE and R², ``performance.py``) per window of
+``monitor.performance_window_days`` days up to ``--now`` (default: the current time), with
+how many predictions are still unlabelled, in the log and in
+``reports/monitoring/performance.json``.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
+from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
 from ..params import read_params
 from .labels import ingest, read_store, write_store
 from .locations import MonitoringFiles
-from .performance import calibration, join_labels, scores, windows
+from .performance import calibration, join_labels, score_labels, scores, windows
 from .predlog import log_directory, read_log
 
 LOG = logging.getLogger(__name__)
@@ -48,10 +51,9 @@ def parse_now(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def describe(window: dict[str, Any]) -> str:
+def describe(window: dict[str, Any], task: Task = TASK) -> str:
     """One line per window, e.g. ``… 120 of 300 labelled: ROC AUC 0.861, …``."""
-    names = {"roc_auc": "ROC AUC", "log_loss": "log loss", "accuracy": "accuracy"}
-    names["brier_score"] = "Brier score"
+    names = score_labels(task)
     values = ", ".join(
         f"{label} {window[key]:.3f}" for key, label in names.items() if window[key] is not None
     )

@@ -1,7 +1,10 @@
 """Outcomes that arrive after the prediction: label files in, the joined labels kept.
 
-A label file is a CSV file with ``request_id``, ``actual`` (0 or 1) and, optionally,
-``index`` (the record's position in its request, default 0). Every row is checked before
+A label file is a CSV file with ``request_id``, ``actual`` and, optionally, ``index`` (the
+record's position in its request, default 0). ``actual`` is, by the contract's task: 0 or 1
+(binary, 1 the positive class); one of the target's classes as the contract lists them
+(multiclass, kept as its position in that list, as the prepared target and the logged
+prediction are); a finite number (regression). Every row is checked before
 anything is stored: a file with one bad row is refused whole, with one line per bad row
 naming its line number. The joined labels (the logged record with its outcome) are kept in
 ``data/feedback/labels.csv``, written atomically; the same outcome given twice is a no-op,
@@ -11,16 +14,18 @@ a different one for an already labelled prediction is an error.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import atomic_output
-from .columns import SCHEMA
-from .predlog import COLUMNS, KEY
+from .columns import SCHEMA, Features
+from .predlog import COLUMNS, KEY, columns
 
 REQUIRED = ("request_id", "actual")
 OPTIONAL = ("index",)
@@ -37,19 +42,27 @@ class Ingested:
     stored: int
 
 
-def read_store(path: Path) -> pd.DataFrame:
+def store_columns(features: Features = SCHEMA, task: Task = TASK) -> tuple[str, ...]:
+    """``STORE_COLUMNS`` for another contract's features and task."""
+    return (*columns(features, task), "actual", "labelled_at")
+
+
+def read_store(path: Path, features: Features = SCHEMA, task: Task = TASK) -> pd.DataFrame:
     """The joined labels kept so far (an empty table before the first label file)."""
     if not path.is_file():
-        return pd.DataFrame(columns=list(STORE_COLUMNS))
-    text = {"request_id": str, "model_name": str, "model_version": str, **SCHEMA.csv_types()}
-    store = SCHEMA.typed(pd.read_csv(path, dtype=text))
+        return pd.DataFrame(columns=list(store_columns(features, task)))
+    text = {"request_id": str, "model_name": str, "model_version": str, **features.csv_types()}
+    store = features.typed(pd.read_csv(path, dtype=text))
     store["time"] = pd.to_datetime(store["time"], utc=True, format="ISO8601")
     return store
 
 
-def write_store(path: Path, store: pd.DataFrame) -> None:
+def write_store(
+    path: Path, store: pd.DataFrame, features: Features = SCHEMA, task: Task = TASK
+) -> None:
     """Replace the store with ``store`` (sorted by time, then key), atomically."""
-    ordered = store.sort_values(["time", *KEY], kind="stable")[list(STORE_COLUMNS)]
+    ordered = store.sort_values(["time", *KEY], kind="stable")
+    ordered = ordered[list(store_columns(features, task))]
     with atomic_output(path) as partial:
         ordered.to_csv(partial, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
 
@@ -79,16 +92,35 @@ def read_label_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _parse_row(row: dict[str, str | None]) -> tuple[str, int, int]:
+def parse_actual(text: str, task: Task = TASK) -> float:
+    """An outcome as the store keeps it (``ValueError`` says what it must be)."""
+    text = text.strip()
+    if task.name == "binary":
+        if text not in ACTUALS:
+            raise ValueError("actual must be 0 or 1")
+        return ACTUALS[text]
+    if task.name == "multiclass":
+        classes = [str(value) for value in getattr(task, "classes", ())]
+        if text not in classes:
+            raise ValueError(f"actual must be one of the classes {', '.join(classes)}")
+        return classes.index(text)
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError("actual must be a finite number")
+    return number
+
+
+def _parse_row(row: dict[str, str | None], task: Task) -> tuple[str, int, float]:
     """``(request_id, index, actual)`` of one row; ``ValueError`` says what is wrong."""
     if None in row or any(value is None for value in row.values()):
         raise ValueError("wrong number of fields")
     request_id = (row.get("request_id") or "").strip()
     if not request_id:
         raise ValueError("request_id is empty")
-    actual = ACTUALS.get((row.get("actual") or "").strip())
-    if actual is None:
-        raise ValueError("actual must be 0 or 1")
+    actual = parse_actual(row.get("actual") or "", task)
     text = (row.get("index") or "0").strip()
     if not text.isdigit():
         raise ValueError("index must be an integer >= 0")
@@ -103,26 +135,30 @@ def _shown(row: dict[str, str | None]) -> str:
 class Checked:
     """A label file's rows, checked: the new outcomes, how many were stored, the errors."""
 
-    new: list[tuple[str, int, int]]
+    new: list[tuple[str, int, float]]
     already_stored: int
     errors: list[str]
 
 
-def check_rows(path: Path, logged: pd.Index, stored: dict[tuple[str, int], int]) -> Checked:
+def check_rows(
+    path: Path, logged: pd.Index, stored: dict[tuple[str, int], float], task: Task = TASK
+) -> Checked:
     """Check every row of the label file against the log's keys and the stored labels."""
     checked = Checked([], 0, [])
     seen: dict[tuple[str, int], int] = {}
     already = 0
     for line, row in read_label_rows(path):
         try:
-            request_id, index, actual = _parse_row(row)
+            request_id, index, actual = _parse_row(row, task)
             key = (request_id, index)
             if key in seen:
                 raise ValueError(f"duplicate of line {seen[key]}")
             seen[key] = line
             if key in stored:
-                if int(stored[key]) != actual:
-                    raise ValueError(f"conflicts with the stored label {int(stored[key])}")
+                if float(stored[key]) != actual:
+                    raise ValueError(
+                        f"conflicts with the stored label {_shown_actual(stored[key])}"
+                    )
                 already += 1
             elif key not in logged:
                 raise ValueError("no such prediction in the log")
@@ -133,8 +169,12 @@ def check_rows(path: Path, logged: pd.Index, stored: dict[tuple[str, int], int])
     return Checked(checked.new, already, checked.errors)
 
 
+def _shown_actual(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 def ingest(
-    path: Path, records: pd.DataFrame, store: pd.DataFrame, now: datetime
+    path: Path, records: pd.DataFrame, store: pd.DataFrame, now: datetime, task: Task = TASK
 ) -> tuple[pd.DataFrame, Ingested]:
     """The store with the label file's outcomes joined to the logged ``records``.
 
@@ -142,7 +182,7 @@ def ingest(
     """
     logged = records.set_index(list(KEY))
     stored = store.set_index(list(KEY))["actual"].to_dict() if len(store) else {}
-    checked = check_rows(path, logged.index, stored)
+    checked = check_rows(path, logged.index, stored, task)
     if checked.errors:
         summary = f"{path}: {len(checked.errors)} bad row(s); nothing stored"
         raise StageError("\n".join([summary, *checked.errors]))

@@ -6,8 +6,9 @@ Usage, from the project root::
 
 Reads the prediction log's records of the last ``monitor.window_days`` days up to ``--now``
 (default: the current time) and compares them with ``data/processed/train.csv``: every
-feature (``drift.py``), the duplicate and out-of-schema rates and the predicted positive rate
-(``quality.py``); then the labelled performance of the last ``performance_window_days`` from
+feature (``drift.py``), the duplicate and out-of-schema rates and the predictions against the
+training target, by task (``quality.py``: the positive rate, the class shares or the
+values); then the labelled performance of the last ``performance_window_days`` from
 ``make feedback``. Thresholds: ``monitor`` in params.yaml. Writes
 ``reports/monitoring/summary.json`` and ``report.html``.
 
@@ -29,20 +30,31 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
 from ..core.frames import read_rows
+from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
 from ..params import MonitorParams, read_params
-from .columns import SCHEMA
+from .columns import SCHEMA, Features
 from .drift import DriftSettings, feature_drift
 from .feedback import parse_now
 from .labels import read_store
 from .locations import MonitoringFiles
-from .performance import calibration, join_labels, scores, windows
+from .performance import (
+    HELD_BACK_RMSE_FACTOR,
+    Alarm,
+    alarms,
+    calibration,
+    held_back_rmse,
+    join_labels,
+    scores,
+    windows,
+)
 from .predlog import in_window, log_directory, read_log
 from .quality import missing_rates, window_checks
 from .report import render_html, render_markdown
@@ -71,6 +83,18 @@ def read_reference(artifacts: Artifacts) -> pd.DataFrame:
     return SCHEMA.typed(read_rows(path))
 
 
+def with_predictions(
+    reference: pd.DataFrame, model: Path, features: Features = SCHEMA, task: Task = TASK
+) -> pd.DataFrame:
+    """For a regression, the reference with the trained model's predictions on it
+    (``prediction``), when ``model`` (models/model.joblib) is there: a window's predictions are
+    compared with them, not with the target, which spreads more (``quality.py``)."""
+    if task.name != "regression" or not model.is_file():
+        return reference
+    predicted = task.predict(joblib.load(model), reference[list(features.names)], None)
+    return reference.assign(prediction=predicted.labels)
+
+
 def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
     """Per-feature drift and the window checks, when the window has enough records."""
     settings = DriftSettings(
@@ -94,38 +118,41 @@ def drift_section(inputs: Inputs, params: MonitorParams) -> dict[str, Any]:
     results = feature_drift(inputs.reference, inputs.window, settings)
     section["features"] = {result.feature: result.to_json() for result in results}
     section["drifted_features"] = [result.feature for result in results if result.drifted]
-    section["checks"] = window_checks(
-        inputs.window,
-        inputs.reference,
-        max_duplicate_rate=params.max_duplicate_rate,
-        max_out_of_schema_rate=params.max_out_of_schema_rate,
-        max_positive_rate_shift=params.max_positive_rate_shift,
-    )
+    section["checks"] = window_checks(inputs.window, inputs.reference, params)
     section["failed_checks"] = [name for name, c in section["checks"].items() if c["failed"]]
     return section
 
 
-def performance_section(joined: pd.DataFrame, now: datetime, params: MonitorParams) -> dict:
-    """Labelled performance of the last performance window, judged on enough labels."""
+def performance_section(
+    joined: pd.DataFrame,
+    now: datetime,
+    params: MonitorParams,
+    task_alarms: list[Alarm],
+    task: Task = TASK,
+) -> dict:
+    """Labelled performance of the last performance window, judged on enough labels against
+    the task's alarms (not judged without a threshold)."""
     start = pd.Timestamp(now - timedelta(days=params.performance_window_days))
     recent = joined[(joined["time"] > start) & (joined["time"] <= pd.Timestamp(now))]
     labelled = recent[recent["actual"].notna()]
+    thresholds = {alarm.key: alarm.threshold for alarm in task_alarms}
+    sources = {f"{alarm.key}_source": alarm.source for alarm in task_alarms if alarm.source}
     section: dict[str, Any] = {
         "window_days": params.performance_window_days,
         "predictions": len(recent),
         "labelled": len(labelled),
         "unlabelled": len(recent) - len(labelled),
         "min_labelled": params.min_labelled,
-        "judged": len(labelled) >= params.min_labelled,
-        **scores(labelled),
-        "min_roc_auc": params.min_roc_auc,
-        "max_brier_score": params.max_brier_score,
-        "calibration": calibration(labelled),
+        "judged": len(labelled) >= params.min_labelled
+        and all(alarm.threshold is not None for alarm in task_alarms),
+        **scores(labelled, task),
+        **thresholds,
+        **sources,
+        "calibration": calibration(labelled, task),
         "failed": False,
     }
     if section["judged"]:
-        low_auc = section["roc_auc"] is not None and section["roc_auc"] < params.min_roc_auc
-        section["failed"] = low_auc or section["brier_score"] > params.max_brier_score
+        section["failed"] = any(alarm.failed(section[alarm.score]) for alarm in task_alarms)
     return section
 
 
@@ -140,11 +167,15 @@ def verdict_of(drift: dict[str, Any], performance: dict[str, Any]) -> str:
 
 
 def summarize(
-    inputs: Inputs, log_info: dict[str, Any], now: datetime, params: MonitorParams
+    inputs: Inputs,
+    log_info: dict[str, Any],
+    now: datetime,
+    params: MonitorParams,
+    task_alarms: list[Alarm],
 ) -> dict[str, Any]:
     """The JSON summary: window, drift, checks, performance, verdict and exit code."""
     drift = drift_section(inputs, params)
-    performance = performance_section(inputs.joined, now, params)
+    performance = performance_section(inputs.joined, now, params, task_alarms)
     verdict = verdict_of(drift, performance)
     notes = []
     if not drift["judged"]:
@@ -152,7 +183,14 @@ def summarize(
             f"{drift['records']} record(s) in the window, fewer than monitor.min_records "
             f"({params.min_records}): drift not judged"
         )
-    if not performance["judged"]:
+    unset = [alarm.key for alarm in task_alarms if alarm.threshold is None]
+    if unset:
+        notes.append(
+            f"monitor.{unset[0]} is null and reports/metrics.json has no held-back "
+            f"{task_alarms[0].score} to take {HELD_BACK_RMSE_FACTOR} x of: performance not "
+            f"judged (set monitor.{unset[0]}, or run `make repro`)"
+        )
+    elif not performance["judged"]:
         notes.append(
             f"{performance['labelled']} labelled prediction(s) in the last "
             f"{params.performance_window_days} days, fewer than monitor.min_labelled "
@@ -185,7 +223,7 @@ def run(now: datetime) -> dict[str, Any]:
     directory = log_directory(artifacts, params.log_dir, os.environ)
     since = now - timedelta(days=max(params.window_days, params.performance_window_days))
     log = read_log(directory, since=since)
-    reference = read_reference(artifacts)
+    reference = with_predictions(read_reference(artifacts), artifacts.model)
     joined = join_labels(log.records, read_store(files.labels))
     inputs = Inputs(reference, in_window(log.records, now, params.window_days), joined)
     log_info = {
@@ -194,7 +232,8 @@ def run(now: datetime) -> dict[str, Any]:
         "partial_lines": log.partial_lines,
         "malformed_lines": log.malformed_lines,
     }
-    summary = summarize(inputs, log_info, now, params)
+    task_alarms = alarms(params, TASK, held_back_rmse(artifacts.metrics))
+    summary = summarize(inputs, log_info, now, params, task_alarms)
     summary["performance"]["windows"] = windows(joined, now, params.performance_window_days)
     summary["reference"]["path"] = artifacts.relative(artifacts.train_csv)
     write_text(files.summary, json.dumps(summary, indent=2) + "\n")

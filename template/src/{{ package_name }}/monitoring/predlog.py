@@ -4,24 +4,24 @@ Each line is ``{"time", "request", "response"}``: the request's body as the serv
 it, ``{"records": [...]}``, and the response's body as it sent it, with ``request_id``,
 ``model`` (``name``, ``version``…) and ``predictions`` (docs/monitoring.md). It is read here,
 never written, as one flat record per scored record (``COLUMNS``, features by their contract
-names). Features are kept as logged: a string stays a string (a category the contract does not
-list too), ``null`` is a missing value; the monitor judges them. A last line without its
-newline that does not parse is a request being written or a writer that died: it is skipped
-and counted (``partial_lines``), as is any other line that is not a complete request
-(``malformed_lines``); neither stops a reader.
+names, the answer in the task's columns: ``answers.py``). Features are kept as logged: a
+string stays a string (a category the contract does not list too), ``null`` is a missing
+value; the monitor judges them. A last line without its newline that does not parse is a
+request being written or a writer that died: it is skipped and counted (``partial_lines``),
+as is any other line that is not a complete request (``malformed_lines``); neither stops a
+reader.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
 from pydantic import (
@@ -35,7 +35,9 @@ from pydantic import (
 )
 
 from ..config import Artifacts
+from ..core.tasks import TASK, Task
 from ..errors import StageError
+from .answers import FiniteNumber, answer_columns, parse_answer
 from .columns import SCHEMA, Features
 
 LOG = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ LOG_DIR_ENV = "PREDICTION_LOG_DIR"
 FILE_PATTERN = "predictions-*.jsonl"
 KEY = ("request_id", "index")
 META = (*KEY, "time", "model_name", "model_version")
-ANSWER = ("probability", "prediction")
+ANSWER = answer_columns(TASK)
 COLUMNS = (*META, *SCHEMA.names, *ANSWER)
 MAX_PROBLEMS_SHOWN = 3
 
@@ -66,7 +68,12 @@ def log_directory(artifacts: Artifacts, configured: str, environ: Mapping[str, s
     return path if path.is_absolute() else artifacts.root / path
 
 
-def parse_line(line: str, features: Features = SCHEMA) -> list[dict[str, Any]]:
+def columns(features: Features = SCHEMA, task: Task = TASK) -> tuple[str, ...]:
+    """The columns of a frame of records: ``COLUMNS`` for another contract's features and task."""
+    return (*META, *features.names, *answer_columns(task))
+
+
+def parse_line(line: str, features: Features = SCHEMA, task: Task = TASK) -> list[dict[str, Any]]:
     """One log line (one request) as its flat records, in the request's order; ``ValueError``
     says what is wrong with it."""
     try:
@@ -98,7 +105,12 @@ def parse_line(line: str, features: Features = SCHEMA) -> list[dict[str, Any]]:
         "model_version": _text(model.get("version")),
     }
     return [
-        {"index": index, **shared, **_features(record, index, features), **_answer(answer, index)}
+        {
+            "index": index,
+            **shared,
+            **_features(record, index, features),
+            **parse_answer(answer, index, task),
+        }
         for index, (record, answer) in enumerate(zip(records, predictions, strict=True))
     ]
 
@@ -112,9 +124,6 @@ def _time(value: Any) -> pd.Timestamp:
     if pd.isna(time) or time.tzinfo is None:
         raise ValueError("time must be an ISO 8601 timestamp with its UTC offset")
     return time.tz_convert("UTC")
-
-
-FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 @cache
@@ -158,22 +167,6 @@ def _features(record: Any, index: int, features: Features) -> dict[str, float | 
     }
 
 
-def _answer(answer: Any, index: int) -> dict[str, Any]:
-    """A prediction (0 or 1) and its probability (0 to 1)."""
-    if not isinstance(answer, dict):
-        raise ValueError(f"response.predictions[{index}] must be a JSON object")
-    probability, prediction = answer.get("probability"), answer.get("prediction")
-    if not _is_number(probability) or not 0 <= probability <= 1:
-        raise ValueError(f"response.predictions[{index}]: probability must be a number from 0 to 1")
-    if prediction not in (0, 1) or isinstance(prediction, bool):
-        raise ValueError(f"response.predictions[{index}]: prediction must be 0 or 1")
-    return {"probability": float(probability), "prediction": int(prediction)}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -197,7 +190,7 @@ def log_files(directory: Path, since: datetime | None = None) -> list[Path]:
 
 
 def read_file(
-    path: Path, features: Features = SCHEMA
+    path: Path, features: Features = SCHEMA, task: Task = TASK
 ) -> tuple[list[dict[str, Any]], int, list[str]]:
     """One file's records, its partial last line (0 or 1) and its malformed lines (a line is
     a request: all its records or none)."""
@@ -210,7 +203,7 @@ def read_file(
         if not line.strip():
             continue
         try:
-            rows += parse_line(line, features)
+            rows += parse_line(line, features, task)
         except ValueError as error:
             if number == len(lines):  # after the last newline: "" when the file is complete
                 partial += 1
@@ -219,23 +212,32 @@ def read_file(
     return rows, partial, problems
 
 
-def read_log(
-    directory: Path, since: datetime | None = None, features: Features = SCHEMA
-) -> LogRead:
-    """Every complete record of the log (of the files touched ``since``, if given), its
-    features typed as :meth:`.Features.typed` says."""
-    clashes = [name for name in features.names if name in (*META, *ANSWER)]
+def check_names(features: Features, task: Task) -> None:
+    """Refuse a feature named like a column the monitor adds to each record."""
+    added = (*META, *answer_columns(task))
+    clashes = [name for name in features.names if name in added]
     if clashes:
         raise StageError(
             f"the feature(s) {', '.join(clashes)} have the name of a column the monitor adds to "
-            f"each record ({', '.join((*META, *ANSWER))}): rename them in the data contract"
+            f"each record ({', '.join(added)}): rename them in the data contract"
         )
+
+
+def read_log(
+    directory: Path,
+    since: datetime | None = None,
+    features: Features = SCHEMA,
+    task: Task = TASK,
+) -> LogRead:
+    """Every complete record of the log (of the files touched ``since``, if given), its
+    features typed as :meth:`.Features.typed` says."""
+    check_names(features, task)
     rows: list[dict[str, Any]] = []
     partial = 0
     problems: list[str] = []
     files = log_files(directory, since)
     for path in files:
-        file_rows, file_partial, file_problems = read_file(path, features)
+        file_rows, file_partial, file_problems = read_file(path, features, task)
         rows += file_rows
         partial += file_partial
         problems += file_problems
@@ -249,7 +251,7 @@ def read_log(
             "; ".join(problems[:MAX_PROBLEMS_SHOWN]),
             f" (and {more} more)" if more > 0 else "",
         )
-    records = features.typed(pd.DataFrame(rows, columns=[*META, *features.names, *ANSWER]))
+    records = features.typed(pd.DataFrame(rows, columns=list(columns(features, task))))
     records["time"] = pd.to_datetime(records["time"], utc=True)
     repeated = records.duplicated(subset=list(KEY))
     if repeated.any():

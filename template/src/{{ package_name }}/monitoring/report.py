@@ -5,8 +5,10 @@ base64 PNG, so it opens offline, as a CI artifact or an e-mail attachment. Secti
 verdict, the window and the log; the data-quality checks; every feature's test, p-values,
 PSI and missing rates with its distribution against the reference (missing values left out; a
 categorical feature as bars, at most ``MAX_BARS`` of them: the most frequent categories and
-``(other)``); the predicted probabilities; the labelled performance per window with a
-calibration plot; the notes.
+``(other)``); the predictions, by task (binary: the predicted probabilities; multiclass: the
+predicted class shares against the training ones; regression: the predicted values against
+the training target); the labelled performance per window (with a calibration plot for a
+binary task); the notes.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..core.contract import Code
-from ..core.schema import CONTRACT
+from ..core.schema import CONTRACT, RAW_TARGET, TARGET
+from ..core.tasks import TASK, Task
+from ..params import MonitorParams
 from .columns import OTHER, SCHEMA, Features
 from .drift import code_counts
+from .performance import alarms, score_labels
 
 COLOURS = {"reference": "#4c72b0", "window": "#dd8452"}
 MAX_BARS = 10  # per categorical feature: the most frequent categories, the rest as (other)
@@ -178,37 +183,109 @@ def calibration_figure(points: list[dict[str, float]]) -> Figure:
     return figure
 
 
-def _drift_html(summary: dict[str, Any], reference: pd.DataFrame, window: pd.DataFrame) -> str:
+def class_shares_figure(check: dict[str, Any]) -> Figure:
+    """The window's predicted class shares against the training split's class shares."""
+    shares = pd.DataFrame({"reference": check["training_shares"], "window": check["shares"]})
+    figure = Figure(figsize=(6, 3))
+    axis = figure.add_subplot()
+    _bars(axis, shares)
+    axis.legend(["training", "predicted"], fontsize=8)
+    axis.set_ylabel("share of records")
+    return figure
+
+
+def predicted_values_figure(reference: pd.DataFrame, predicted: pd.Series) -> Figure:
+    """The window's predicted values against the reference's: the model's predictions on the
+    training split when it has them, else the training target (densities)."""
+    label = "training predictions" if "prediction" in reference else "training target"
+    expected = reference["prediction"] if "prediction" in reference else reference[TARGET]
+    figure = Figure(figsize=(6, 3))
+    axis = figure.add_subplot()
+    _histograms(axis, expected.astype(float), predicted.astype(float))
+    axis.legend([label, "predicted"], fontsize=8)
+    axis.set_xlabel(_short(RAW_TARGET, 4 * LABEL_CHARS))
+    return figure
+
+
+def _predictions_html(
+    checks: dict[str, Any], reference: pd.DataFrame, window: pd.DataFrame, task: Task
+) -> tuple[str, str]:
+    """The predictions' check in words (under the checks) and its figure (after the features)."""
+    if task.name == "multiclass":
+        check = checks["class_shares"]
+        return (
+            "<p>class_shares: the largest distance of a predicted class share from its share "
+            f"in the training data ({check['value']:.3f}; chi-squared p-value "
+            f"{check['p_value']:.3g}).</p>",
+            "<h3>Predicted class shares</h3>" + _png(class_shares_figure(check)),
+        )
+    if task.name == "regression":
+        check = checks["prediction_distribution"]
+        return (
+            "<p>prediction_distribution: the PSI of the predicted values against "
+            f"{escape(check['reference'])} (KS p-value {check['p_value']:.3g}; mean "
+            f"{_cell(check['mean'])} against {_cell(check['reference_mean'])}).</p>",
+            "<h3>Predicted values</h3>"
+            + _png(predicted_values_figure(reference, window["prediction"])),
+        )
+    positive = checks["positive_rate"]
+    return (
+        "<p>positive_rate: the predicted positive rate's distance from the training "
+        f"prevalence ({positive['value']:.3f} against {positive['training_prevalence']:.3f}).</p>",
+        "<h3>Predicted probabilities</h3>"
+        + _png(probability_figure(window, positive["training_prevalence"])),
+    )
+
+
+def _drift_html(
+    summary: dict[str, Any],
+    reference: pd.DataFrame,
+    window: pd.DataFrame,
+    features: Features,
+    task: Task,
+) -> str:
     drift = summary["drift"]
     if not drift["judged"]:
         return "<p>Drift not judged: too few records in the window.</p>"
-    positive = drift["checks"]["positive_rate"]
     checks = [
         [name, check.get("shift", check["value"]), check["threshold"], check["failed"]]
         for name, check in drift["checks"].items()
     ]
     keys = ["test", "statistic", "p_value", "adjusted_p_value", "psi"]
     keys += ["missing_reference", "missing_window", "missing_rose", "drifted"]
-    features = [[name, *(row[key] for key in keys)] for name, row in drift["features"].items()]
+    rows = [[name, *(row[key] for key in keys)] for name, row in drift["features"].items()]
+    note, figure = _predictions_html(drift["checks"], reference, window, task)
     return (
         "<h2>Data quality and predictions</h2>"
         + _table(["check", "value", "threshold", "failed"], checks)
-        + "<p>positive_rate: the predicted positive rate's distance from the training "
-        f"prevalence ({positive['value']:.3f} against {positive['training_prevalence']:.3f}).</p>"
+        + note
         + "<h2>Feature drift</h2>"
         + f"<p>A feature drifts when its Benjamini-Hochberg adjusted p-value is below "
         f"{drift['alpha']} and its PSI reaches {drift['psi_threshold']}, or when its share "
         "of missing values rose (missing values are left out of the tests and figures).</p>"
-        + _table(["feature", *keys], features)
-        + _png(distributions_figure(reference, window, drift))
-        + "<h3>Predicted probabilities</h3>"
-        + _png(probability_figure(window, positive["training_prevalence"]))
+        + _table(["feature", *keys], rows)
+        + _png(distributions_figure(reference, window, drift, features))
+        + figure
     )
 
 
-def _performance_html(performance: dict[str, Any]) -> str:
-    keys = ["predictions", "labelled", "unlabelled", "roc_auc", "log_loss", "accuracy"]
-    keys.append("brier_score")
+def _thresholds(performance: dict[str, Any], task: Task) -> str:
+    """``ROC AUC ≥ 0.7, Brier score ≤ 0.25``: the task's alarms as the summary has them."""
+    labels = score_labels(task)
+    parts = []
+    for alarm in alarms(MonitorParams(), task):
+        threshold = performance.get(alarm.key)
+        if threshold is None:
+            parts.append(f"{labels[alarm.score]}: no threshold")
+            continue
+        part = f"{labels[alarm.score]} {'≥' if alarm.key.startswith('min_') else '≤'} {threshold}"
+        source = performance.get(f"{alarm.key}_source")
+        parts.append(part + (f": {source}" if source and source != "params.yaml" else ""))
+    return ", ".join(parts)
+
+
+def _performance_html(performance: dict[str, Any], task: Task) -> str:
+    keys = ["predictions", "labelled", "unlabelled", *score_labels(task)]
     rows = [
         [f"{w['start'][:10]} to {w['end'][:10]}", *(w[key] for key in keys)]
         for w in performance.get("windows", [])
@@ -217,8 +294,7 @@ def _performance_html(performance: dict[str, Any]) -> str:
         f"<h2>Labelled performance</h2><p>Last {performance['window_days']} days: "
         f"{performance['labelled']} labelled, {performance['unlabelled']} unlabelled; judged: "
         f"{_cell(performance['judged'])}, below thresholds: {_cell(performance['failed'])} "
-        f"(ROC AUC ≥ {performance['min_roc_auc']}, Brier score ≤ "
-        f"{performance['max_brier_score']}).</p>" + _table(["window", *keys], rows)
+        f"({escape(_thresholds(performance, task))}).</p>" + _table(["window", *keys], rows)
     )
     if performance["calibration"]:
         html += "<h3>Calibration</h3>" + _png(calibration_figure(performance["calibration"]))
@@ -229,8 +305,10 @@ def render_html(
     summary: dict[str, Any],
     reference: pd.DataFrame,
     window: pd.DataFrame,
+    features: Features = SCHEMA,
+    task: Task = TASK,
 ) -> str:
-    """The whole report page."""
+    """The whole report page (of the project's features and task, or those given)."""
     info = summary["window"]
     verdict = summary["verdict"]
     notes = "".join(f"<li>{escape(note)}</li>" for note in summary["notes"])
@@ -247,15 +325,20 @@ def render_html(
         f"{escape(str(summary['reference'].get('path', '')))} ({summary['reference']['rows']} "
         "rows).</p>"
         + (f"<ul>{notes}</ul>" if notes else "")
-        + _drift_html(summary, reference, window)
-        + _performance_html(summary["performance"])
+        + _drift_html(summary, reference, window, features, task)
+        + _performance_html(summary["performance"], task)
         + "</body></html>\n"
     )
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
+def render_markdown(summary: dict[str, Any], task: Task = TASK) -> str:
     """A short verdict for a CI job's step summary."""
     drift, performance = summary["drift"], summary["performance"]
+    labels = score_labels(task)
+    judged_by = ", ".join(
+        f"{labels[alarm.score]} {performance[alarm.score]}"
+        for alarm in alarms(MonitorParams(), task)
+    )
     lines = [
         f"### Monitoring: {summary['verdict']} (exit status {summary['exit_code']})",
         "",
@@ -263,8 +346,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         f"{drift['records']} records",
         f"- drifted features: {', '.join(drift['drifted_features']) or 'none'}",
         f"- failed checks: {', '.join(drift['failed_checks']) or 'none'}",
-        f"- labelled performance: {performance['labelled']} labelled, ROC AUC "
-        f"{performance['roc_auc']}, Brier score {performance['brier_score']}"
+        f"- labelled performance: {performance['labelled']} labelled, {judged_by}"
         f"{' (below thresholds)' if performance['failed'] else ''}",
         *(f"- note: {note}" for note in summary["notes"]),
         "",
