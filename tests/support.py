@@ -124,6 +124,7 @@ PACKAGE_MODULES = (
     "pipeline/validate.py",
     "pipeline/verify.py",
     "monitoring/__init__.py",
+    "monitoring/answers.py",
     "monitoring/append.py",
     "monitoring/columns.py",
     "monitoring/drift.py",
@@ -164,7 +165,9 @@ TEST_MODULES = (
     "monitoring/test_drift.py",
     "monitoring/test_feedback.py",
     "monitoring/test_monitor.py",
+    "monitoring/test_other_tasks.py",
     "monitoring/test_predlog.py",
+    "monitoring/test_task_monitor.py",
     "tools/test_run_checks.py",
 )
 # `scaffold new` adds these with `dvc add` (plain copier does not): the raw data leaves git.
@@ -180,6 +183,7 @@ SERVING_FILES: tuple[str, ...] = (
         for name in (
             "__init__.py",
             "__main__.py",
+            "answers.py",
             "app.py",
             "batching.py",
             "export.py",
@@ -200,6 +204,7 @@ SERVING_FILES: tuple[str, ...] = (
         f"tests/serve/{name}"
         for name in (
             "conftest.py",
+            "expected.py",
             "test_api.py",
             "test_batching.py",
             "test_fastpath.py",
@@ -210,6 +215,7 @@ SERVING_FILES: tuple[str, ...] = (
             "test_other_contracts.py",
             "test_prediction_log.py",
             "test_registration.py",
+            "test_tasks.py",
         )
     ),
 )
