@@ -234,6 +234,14 @@ def load_data_file(path: Path) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
+def _printable(value: Any) -> str:
+    """`value` for a one-line message: characters that would break or hide the line escaped."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in str(value)
+    )
+
+
 def check_answers(answers: Mapping[str, Any], questions: Iterable[Question]) -> None:
     """Reject unknown questions, answers to computed ones and values outside `choices`."""
     by_name = {question.name: question for question in questions}
@@ -244,14 +252,17 @@ def check_answers(answers: Mapping[str, Any], questions: Iterable[Question]) -> 
             hint = difflib.get_close_matches(key, askable, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise InvalidAnswerError(
-                f"unknown question '{key}'{suggestion}; known questions: {', '.join(askable)}"
+                f"unknown question '{_printable(key)}'{suggestion}; known questions: "
+                f"{', '.join(askable)}"
             )
         if question.type == "bool" and parse_bool(value) is None:
             raise InvalidAnswerError(
-                f"invalid value '{value}' for '{key}', a yes/no question; use {BOOL_WORDS}"
+                f"invalid value '{_printable(value)}' for '{key}', a yes/no question; "
+                f"use {BOOL_WORDS}"
             )
         allowed = [str(choice) for choice in question.choices.values()]
         if allowed and str(value) not in allowed:
             raise InvalidAnswerError(
-                f"invalid value '{value}' for '{key}'; allowed values: {', '.join(allowed)}"
+                f"invalid value '{_printable(value)}' for '{key}'; allowed values: "
+                f"{', '.join(allowed)}"
             )

@@ -187,7 +187,8 @@ def convert(pipeline: Any, columns: Columns = COLUMNS, answers: Answers = ANSWER
     model = for_conversion(pipeline, columns)
     estimator = model[-1] if isinstance(model, Pipeline) else model
     # A classifier's probabilities as a matrix, not a list of dicts; a regressor has no option.
-    options = {id(estimator): {"zipmap": False}} if answers.method == "predict_proba" else None
+    no_zipmap = {"zipmap": False}
+    options = {id(estimator): no_zipmap} if answers.method == "predict_proba" else None
     inputs = [
         (name, (StringTensorType if name in columns.strings else DoubleTensorType)([None, 1]))
         for name in columns.names

@@ -171,6 +171,7 @@ def prediction_model(answers: Answers) -> type[BaseModel]:
     """One record's answer for the task of ``answers`` (see ``answers.py``)."""
     if isinstance(answers, MulticlassAnswers):
         keys = [str(value) for value in answers.classes]
+        class_names = {"enum": keys}  # the keys of probabilities, in JSON Schema
         return create_model(
             "Prediction",
             __config__=STRICT,
@@ -179,7 +180,7 @@ def prediction_model(answers: Answers) -> type[BaseModel]:
             prediction=(Literal[answers.classes], ...),
             probabilities=(
                 dict[str, Probability],
-                Field(..., json_schema_extra={"propertyNames": {"enum": keys}}),
+                Field(..., json_schema_extra={"propertyNames": class_names}),
             ),
         )
     if isinstance(answers, RegressionAnswers):
