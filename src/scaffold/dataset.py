@@ -119,8 +119,9 @@ def prepare(project: Path, package: str, dataset: Dataset) -> list[str]:
     finally:
         shutil.rmtree(project / ".venv", ignore_errors=True)
     lines = [line.removeprefix("infer_contract: ") for line in told.splitlines()]
-    # Its last line says to write docs/data.md, which was just done.
-    return [line for line in lines if line.strip() and not line.startswith("wrote ")]
+    # Its last lines say to write docs/data.md and params.yaml, which copier and this did.
+    done = ("wrote ", "params.yaml for a ")
+    return [line for line in lines if line.strip() and not line.startswith(done)]
 
 
 def _run(project: Path, package: str, command: list[str], name: str) -> str:

@@ -15,9 +15,10 @@ LABELS ?=
 # Extra monitor flags: the retrain workflow passes --exit-zero --github (docs/monitoring.md).
 MONITOR_FLAGS ?=
 
-# contract: the table and target to infer data/contract.yaml from (ID, POSITIVE, FORCE optional).
+# contract: the table and target to infer data/contract.yaml from (TASK, ID, POSITIVE, FORCE optional).
 DATA ?=
 TARGET ?=
+TASK ?=
 ID ?=
 POSITIVE ?=
 FORCE ?=
@@ -31,13 +32,13 @@ $(RAW_DATA).dvc: | $(STAMP)
 	git rm --cached --quiet --ignore-unmatch $(RAW_DATA)  # DVC, not git, keeps the data
 	$(BIN)/dvc add $(RAW_DATA)
 
-contract: $(STAMP) ## Infer data/contract.yaml from a table: DATA=file TARGET=column [ID=column] [POSITIVE=value] [FORCE=1]
+contract: $(STAMP) ## Infer data/contract.yaml from a table: DATA=file TARGET=column [TASK=binary|multiclass|regression] [ID=column] [POSITIVE=value] [FORCE=1]
 	@if [ -z '$(DATA)' ] || [ -z '$(TARGET)' ]; then \
 		echo "contract: give the table and the column to predict: make contract DATA=file.csv TARGET=column" >&2; \
 		exit 2; \
 	fi
 	$(BIN)/python -m $(PACKAGE).core.infer_contract '$(DATA)' --target '$(TARGET)' \
-		$(if $(ID),--id '$(ID)') $(if $(POSITIVE),--positive '$(POSITIVE)') $(if $(FORCE),--force)
+		$(if $(TASK),--task '$(TASK)') $(if $(ID),--id '$(ID)') $(if $(POSITIVE),--positive '$(POSITIVE)') $(if $(FORCE),--force)
 
 data-docs: $(STAMP) ## Write the data dictionary (docs/data.md) from the data contract (data/contract.yaml)
 	$(BIN)/python -m $(PACKAGE).core.data_dictionary

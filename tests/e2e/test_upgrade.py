@@ -12,9 +12,11 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
+import yaml
 
 from scaffold.locking import uv_binary
 from tests.support import DEFAULT_PACKAGE, REPO_ROOT, commit_all, run, scaffold
@@ -25,15 +27,22 @@ pytestmark = pytest.mark.e2e
 # files). Move it forward now and then, to a commit users really generated projects from.
 OLDER = "d6827d0"
 MODULE = f"src/{DEFAULT_PACKAGE}/cohorts.py"
+SCHEMA = f"src/{DEFAULT_PACKAGE}/core/schema.py"
+CONTRACT = "data/contract.yaml"
+TEMPLATE_AGE = '"age": (0, 120),'
+TEAM_AGE = '"age": (18, 120),'
+
 TEST = "tests/test_cohorts.py"
 NOTE = "Our clinic's notes: this paragraph was written by the team.\n"
 
 
-def _template_history(dest: Path) -> Path:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of this repository tagged `older` (OLDER) and `newer` (this checkout).
 
     `newer` commits the working tree's template on top, so uncommitted changes are tested.
     """
+    dest = tmp_path_factory.mktemp("history") / "template"
     known = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{OLDER}^{{commit}}"],
         cwd=REPO_ROOT,
@@ -88,10 +97,8 @@ def _team_edits(project: Path) -> None:
     commit_all(project, "the team's edits")
 
 
-def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
-    tmp_path: Path,
-) -> None:
-    template = _template_history(tmp_path / "template")
+def _older_project(template: Path, tmp_path: Path) -> Path:
+    """A project made by the template at OLDER."""
     project = tmp_path / "clinic"
     created = scaffold(
         "new", "-q", project, "--defaults", "--template", template, "--vcs-ref", "older",
@@ -99,6 +106,48 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
         cwd=tmp_path,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
+    return project
+
+
+def _old_schema(template: Path) -> dict[str, Any]:
+    """The constants of OLDER's schema module (plain Python literals then)."""
+    source = subprocess.run(
+        ["git", "show", f"older:template/{SCHEMA}"],
+        cwd=template,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    constants: dict[str, Any] = {}
+    exec(compile(source, SCHEMA, "exec"), constants)  # our own older commit
+    return constants
+
+
+def _contract_as_old_schema(text: str) -> dict[str, Any]:
+    """The contract's columns in the shape of OLDER's schema constants."""
+    columns = yaml.safe_load(text)["columns"]
+    features = [name for name, column in columns.items() if column["role"] == "feature"]
+    return {
+        "ID": next(name for name, column in columns.items() if column["role"] == "id"),
+        "RAW_TARGET": next(name for name, column in columns.items() if column["role"] == "target"),
+        "FEATURES": tuple(features),
+        "NUMERIC_RANGES": {
+            name: tuple(columns[name]["range"])
+            for name in features
+            if columns[name]["kind"] == "numeric"
+        },
+        "CATEGORY_CODES": {
+            name: tuple(columns[name]["categories"])
+            for name in features
+            if columns[name]["kind"] == "categorical"
+        },
+    }
+
+
+def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
+    template: Path, tmp_path: Path
+) -> None:
+    project = _older_project(template, tmp_path)
     _team_edits(project)
     edited = {name: (project / name).read_bytes() for name in (MODULE, TEST, "README.md")}
 
@@ -136,6 +185,31 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
     assert b'"humanize>=4.9"' in on_branch("pyproject.toml")
     assert b'name = "humanize"' in on_branch("uv.lock")
     assert b"_commit: newer\n" in on_branch(".copier-answers.yml")
+    # The schema became the data contract: the same columns, ranges and codes.
+    old = _old_schema(template)
+    contract = _contract_as_old_schema(on_branch(CONTRACT).decode())
+    assert contract == {name: old[name] for name in contract}
     # The update arrived: files the older template did not have.
     assert on_branch(f"src/{DEFAULT_PACKAGE}/params.py")
     assert on_branch("docs/features.md")
+
+
+def test_an_edited_schema_module_is_one_conflict_that_keeps_the_edit(
+    template: Path, tmp_path: Path
+) -> None:
+    """A team that narrowed a range in OLDER's schema module (now a loader of the contract)
+    gets that one file as a conflict holding its edit, never a silent loss."""
+    project = _older_project(template, tmp_path)
+    schema = project / SCHEMA
+    text = schema.read_text(encoding="utf-8")
+    assert TEMPLATE_AGE in text
+    schema.write_text(text.replace(TEMPLATE_AGE, TEAM_AGE), encoding="utf-8")
+    commit_all(project, "adults only")
+
+    done = scaffold("update", "--vcs-ref", "newer", "--no-lock", "--json", project, cwd=tmp_path)
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert json.loads(done.stdout)["conflicts"] == [SCHEMA]
+    assert TEAM_AGE in schema.read_text(encoding="utf-8")  # inside the conflict's markers
+    assert "<<<<<<<" in schema.read_text(encoding="utf-8")
+    assert (project / CONTRACT).is_file()  # where the range now belongs

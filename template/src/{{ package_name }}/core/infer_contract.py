@@ -660,6 +660,22 @@ def run(args: argparse.Namespace) -> None:
         return
     write_text(output, text)
     LOG.info("wrote %s: check each entry, then `make data-docs`", shown)
+    LOG.info("%s", _params_hint(parse(text, shown), args.table))
+
+
+def _params_hint(contract: Contract, table: Path) -> str:
+    """What params.yaml must say for this contract's task and table (imported here: the task
+    modules read the project's contract, which is now the one just written)."""
+    from .tasks import task_for  # pylint: disable=import-outside-toplevel
+
+    task = task_for(contract)
+    binary = task.name == "binary"
+    threshold = "evaluate.threshold: 0.5 or another" if binary else "no evaluate.threshold"
+    return (
+        f"params.yaml for a {task.name} task: prepare.raw_data: data/raw/{table.name}; "
+        f"train.model: one of {', '.join(task.models)}; evaluate.metric: one of "
+        f"{', '.join(task.gate_metrics)}; {threshold}"
+    )
 
 
 def _shown(path: Path) -> str:
