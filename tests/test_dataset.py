@@ -48,13 +48,18 @@ def test_the_starter_project_keeps_its_data(tmp_path: Path) -> None:
 
 
 def test_an_update_keeps_the_starter_data_out(tmp_path: Path) -> None:
-    """`scaffold update` to a newer template: the answer stays, and neither heart.csv nor the
-    heart contract comes back; the team's contract and table are left as they are."""
+    """`scaffold update` to a newer template: the answers stay (the task too), and neither
+    heart.csv nor the heart contract comes back; the team's contract and table are left as
+    they are."""
     template = copy_template_repo(tmp_path / "template")
     run(["git", "tag", "v1"], cwd=template)
     project = tmp_path / "churn"
     copier.run_copy(
-        str(template), project, data={"dataset": "churn.csv"}, defaults=True, vcs_ref="v1"
+        str(template),
+        project,
+        data={"dataset": "churn.csv", "task": "multiclass"},
+        defaults=True,
+        vcs_ref="v1",
     )
     (project / "data" / "raw" / "churn.csv").write_text(TABLE, encoding="utf-8")
     (project / "data" / "contract.yaml").write_text("# the team's\n", encoding="utf-8")
@@ -70,7 +75,9 @@ def test_an_update_keeps_the_starter_data_out(tmp_path: Path) -> None:
     assert (project / "data" / "contract.yaml").read_text(encoding="utf-8") == "# the team's\n"
     assert not (project / "docs" / "data.md").exists()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["dataset"] == "churn.csv"
+    assert (answers["dataset"], answers["task"]) == ("churn.csv", "multiclass")
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["evaluate"]["metric"] == "f1_macro"
 
 
 @pytest.mark.parametrize("name", ["sub/churn.csv", "churn.xlsx", "churn"])
