@@ -444,6 +444,12 @@ def copy_template_repo(dest: Path, *, whole_project: bool = False) -> Path:
     return dest
 
 
+def answered(project: Path, name: str) -> str:
+    """One answer recorded in a generated project's .copier-answers.yml."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    return str(answers[name])
+
+
 def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
     """Stage everything in `repo`, commit, and optionally tag."""
     run(["git", "add", "--all"], cwd=repo)

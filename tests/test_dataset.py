@@ -13,10 +13,11 @@ import pytest
 import yaml
 from copier.errors import CopierError
 
-from scaffold import api
-from scaffold.dataset import Dataset, with_answer
+from scaffold import api, source
+from scaffold.dataset import Dataset, named_defaults, with_answer
 from scaffold.errors import InvalidAnswerError
 from tests.support import (
+    REPO_ROOT,
     commit_all,
     copy_template_repo,
     expected_files,
@@ -98,6 +99,39 @@ def test_the_dataset_answer_is_a_table_file_name(tmp_path: Path, name: str) -> N
 def test_the_table_keeps_a_name_every_tool_reads(path: str, name: str) -> None:
     """Letters, digits, dots, dashes and underscores: params.yaml, make and DVC agree."""
     assert Dataset(Path(path), "churned").name == name
+
+
+@pytest.mark.parametrize(
+    ("directory", "name"),
+    [("churn", "Churn"), ("wine-quality_v2", "Wine Quality V2"), ("2024 churn", None)],
+)
+def test_a_table_project_is_named_after_its_directory_and_table(
+    directory: str, name: str | None
+) -> None:
+    """Not "Heart Disease Risk": the directory's words, unless it starts with a digit."""
+    defaults = named_defaults(Path("/teams") / directory, Dataset(Path("Churn 2024.csv"), "left"))
+    assert defaults.get("project_name") == name
+    assert (
+        defaults["description"]
+        == "Predict left from Churn-2024.csv, with a reproducible MLOps pipeline"
+    )
+    assert named_defaults(Path("churn"), None) == {}
+
+
+def test_named_defaults_are_defaults_and_answers_still_win(tmp_path: Path) -> None:
+    """Rendered with --defaults: the package and the registered model take the directory's
+    name; an answer given with -d wins over it."""
+    ref = source.TemplateRef(str(REPO_ROOT), "HEAD", REPO_ROOT)
+    defaults = named_defaults(tmp_path / "churn", Dataset(Path("churn.csv"), "churned"))
+    api.render(ref, tmp_path / "a", {"dataset": "churn.csv"}, True, defaults)
+    api.render(
+        ref, tmp_path / "b", {"dataset": "churn.csv", "project_name": "Ours"}, True, defaults
+    )
+    first = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert (first["package_name"], first["project_slug"]) == ("churn", "churn")
+    assert first["description"].startswith("Predict churned from churn.csv")
+    second = yaml.safe_load((tmp_path / "b" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert second["package_name"] == "ours"
 
 
 def test_the_inference_gets_the_options_it_was_given() -> None:

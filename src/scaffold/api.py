@@ -176,7 +176,7 @@ def create(
             created = _make_directory(dest.parent)
             staging = _make_staging(dest)
         step("Rendering project")
-        render(ref, staging, data, defaults)
+        render(ref, staging, data, defaults, datasets.named_defaults(dest, dataset))
         commit = None
         outcome = locking.LockOutcome(())
         if lock:
@@ -371,8 +371,15 @@ def _copier_errors(writing: Path) -> Iterator[None]:
         raise DestinationError(f"cannot write into {writing}: {_reason(error)}") from error
 
 
-def render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], defaults: bool) -> None:
-    """Render the template at `ref` into `dest` (copier copy, no git commit, no lock)."""
+def render(
+    ref: source.TemplateRef,
+    dest: Path,
+    data: Mapping[str, Any],
+    defaults: bool,
+    user_defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """Render the template at `ref` into `dest` (copier copy, no git commit, no lock);
+    `user_defaults` replace the questions' own defaults (still asked without `defaults`)."""
     import copier
 
     with _copier_errors(dest):
@@ -380,6 +387,7 @@ def render(ref: source.TemplateRef, dest: Path, data: Mapping[str, Any], default
             ref.src,
             dest,
             data=dict(data),
+            user_defaults=dict(user_defaults or {}),
             vcs_ref=ref.vcs_ref,
             defaults=defaults,
             quiet=True,

@@ -87,6 +87,22 @@ def with_answer(data: dict[str, Any], dataset: Dataset | None) -> dict[str, Any]
     return {**data, ANSWER: dataset.name, **task}
 
 
+def named_defaults(dest: Path, dataset: Dataset | None) -> dict[str, str]:
+    """Defaults that name a table's project after its directory and its table, not the
+    starter's heart disease; copier still asks them, or takes them with --defaults. A
+    directory name that does not start with a letter leaves the project's name to copier."""
+    if dataset is None:
+        return {}
+    defaults = {
+        "description": f"Predict {dataset.target} from {dataset.name}, with a reproducible "
+        "MLOps pipeline"
+    }
+    words = re.findall(r"[A-Za-z0-9]+", dest.name)
+    if words and words[0][0].isalpha():
+        defaults["project_name"] = " ".join(word[:1].upper() + word[1:] for word in words)
+    return defaults
+
+
 def inferred_task(project: Path) -> str:
     """The task data/contract.yaml declares (as the inference wrote it)."""
     contract = yaml.safe_load((project / "data" / "contract.yaml").read_text(encoding="utf-8"))

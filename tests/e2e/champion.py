@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_serve import _service
-from tests.support import DEFAULT_PACKAGE, run
+from tests.support import answered, run
 
-MODEL_NAME = DEFAULT_PACKAGE.replace("_", "-")
 # The held-back rows as the service takes them, and the champion's answers through MLflow's
 # own loader: a classifier's probabilities per class, a regressor's values.
 CHAMPION_PROBE = """
@@ -46,12 +45,13 @@ def assert_service_answers_like_the_champion(project: Path, task: str) -> None:
     """`make export-model`, then the exported and the registry-loaded service both answer the
     held-back rows as the registered champion does (within the export gate's tolerance)."""
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    probe = CHAMPION_PROBE.format(package=DEFAULT_PACKAGE, name=MODEL_NAME)
+    name = answered(project, "project_slug")  # the registered model's name
+    probe = CHAMPION_PROBE.format(package=answered(project, "package_name"), name=name)
     held_back = project / "data" / "processed" / "test_features.csv"
     out = run([project / ".venv/bin/python", "-c", probe, held_back], cwd=project, env=env)
     expected = json.loads(out.stdout.strip().splitlines()[-1])
     run(["make", "export-model"], cwd=project, timeout=600)
-    registry = {"MODEL_DIR": "", "MODEL_URI": f"models:/{MODEL_NAME}@champion"}
+    registry = {"MODEL_DIR": "", "MODEL_URI": f"models:/{name}@champion"}
     exported = {"MODEL_DIR": str(project / "models" / "serving")}
     for settings in (exported, {**env, **registry}):
         with _service(project, settings) as service:
@@ -64,7 +64,11 @@ def assert_service_answers_like_the_champion(project: Path, task: str) -> None:
 def assert_monitor_says_there_is_no_traffic(project: Path) -> None:
     """No prediction log yet: one line and the documented status (1), not a traceback."""
     done = subprocess.run(
-        [project / ".venv/bin/python", "-m", f"{DEFAULT_PACKAGE}.monitoring.monitor"],
+        [
+            project / ".venv/bin/python",
+            "-m",
+            f"{answered(project, 'package_name')}.monitoring.monitor",
+        ],
         cwd=project,
         env={k: v for k, v in os.environ.items() if k != "PREDICTION_LOG_DIR"},
         capture_output=True,

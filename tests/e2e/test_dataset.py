@@ -17,7 +17,7 @@ from tests.e2e.champion import (
     assert_monitor_says_there_is_no_traffic,
     assert_service_answers_like_the_champion,
 )
-from tests.support import DEFAULT_PACKAGE, git_files, run, scaffold
+from tests.support import DEFAULT_PACKAGE, answered, git_files, run, scaffold
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +69,10 @@ def test_the_project_is_made_from_the_table(made: tuple[Path, str]) -> None:
     )
     assert "`diagnosis` is `malignant`" in (project / "docs" / "data.md").read_text("utf-8")
     assert (project / ".venv" / "bin" / "python").exists()
+    assert (answered(project, "project_name"), answered(project, "package_name")) == (
+        "Cancer",
+        "cancer",
+    )  # named after its directory, not the starter's heart disease
     # `make contract` on the same table: it fits the contract in place, which stays as it is.
     before = (project / "data" / "contract.yaml").read_bytes()
     table = ["DATA=data/raw/breast_cancer.csv", "TARGET=diagnosis", "POSITIVE=malignant"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import BIN, DEFAULT_PACKAGE, free_port, run, stop_group
+from tests.support import BIN, DEFAULT_PACKAGE, answered, free_port, run, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -90,7 +90,8 @@ def _service(
     Stopped with SIGTERM on the way out, which the test checks through ``exit_status``.
     """
     port = free_port()
-    python = [str(project / ".venv/bin/python"), "-m", f"{DEFAULT_PACKAGE}.serve"]
+    package = answered(project, "package_name")
+    python = [str(project / ".venv/bin/python"), "-m", f"{package}.serve"]
     environ = {k: v for k, v in os.environ.items() if k not in {"MODEL_DIR", "MODEL_URI"}}
     environ.pop("MLFLOW_TRACKING_URI", None)
     environ |= {"SERVE_HOST": "127.0.0.1", "SERVE_PORT": str(port), **env}

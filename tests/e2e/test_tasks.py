@@ -73,7 +73,7 @@ def test_the_task_is_inferred_said_and_rendered(made: tuple[Table, Path, str]) -
     assert params["evaluate"]["metric"] == next(iter(_gate_metrics(table.task)))
     assert "threshold" not in params["evaluate"]
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["task"] == table.task
+    assert (answers["task"], answers["package_name"]) == (table.task, table.name)
 
 
 def _gate_metrics(task: str) -> tuple[str, ...]:
