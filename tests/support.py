@@ -136,6 +136,7 @@ PACKAGE_MODULES = (
     "monitoring/predlog.py",
     "monitoring/quality.py",
     "monitoring/report.py",
+    "monitoring/templates/report.html.j2",
 )
 TEST_MODULES = (
     "conftest.py",

@@ -49,6 +49,17 @@ def _is_go_template(path: Path, project: Path) -> bool:
     )
 
 
+def _is_report_template(path: Path, project: Path) -> bool:
+    """The monitoring report's page template (`monitoring/templates/*.html.j2`): the generated
+    project renders it with Jinja at run time, so copier copies it verbatim, braces and all."""
+    parts = path.relative_to(project).parts
+    return (
+        parts[0] == "src"
+        and parts[-3:-1] == ("monitoring", "templates")
+        and path.name.endswith(".html.j2")
+    )
+
+
 @pytest.fixture(scope="module", params=MATRIX, ids=_id)
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     answers = dict(request.param)
@@ -67,9 +78,26 @@ def test_no_jinja_left(project: Path) -> None:
         path.relative_to(project).as_posix()
         for path in walk_text_files(project)
         if not _is_go_template(path, project)
+        and not _is_report_template(path, project)
         and JINJA_LEFTOVER.search(GITHUB_EXPRESSION.sub("", path.read_text(encoding="utf-8")))
     ]
     assert leftovers == []
+
+
+def test_report_template_is_copied_verbatim(project: Path) -> None:
+    """The one file exempt from the check above is the template's own, byte for byte."""
+    source = REPO_ROOT / "template/src/{{ package_name }}/monitoring/templates"
+    exempt = {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in walk_text_files(project)
+        if _is_report_template(path, project)
+    }
+    package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+    assert exempt == {
+        f"src/{package}/monitoring/templates/{path.name}": path.read_bytes()
+        for path in source.glob("*.html.j2")
+    }
+    assert all(JINJA_LEFTOVER.search(text.decode("utf-8")) for text in exempt.values())
 
 
 def test_structured_files_parse(project: Path) -> None:

@@ -2,13 +2,16 @@
 
 The HTML page has no script and loads nothing: its figures (matplotlib) are embedded as
 base64 PNG, so it opens offline, as a CI artifact or an e-mail attachment. Sections: the
-verdict, the window and the log; the data-quality checks; every feature's test, p-values,
-PSI and missing rates with its distribution against the reference (missing values left out; a
-categorical feature as bars, at most ``MAX_BARS`` of them: the most frequent categories and
-``(other)``); the predictions, by task (binary: the predicted probabilities; multiclass: the
-predicted class shares against the training ones; regression: the predicted values against
-the training target); the labelled performance per window (with a calibration plot for a
-binary task); the notes.
+verdict, the window and the log, the notes; the data-quality checks; every feature's test,
+p-values, PSI and missing rates with its distribution against the reference (missing values
+left out; a categorical feature as bars, at most ``MAX_BARS`` of them: the most frequent
+categories and ``(other)``); the predictions, by task (binary: the predicted probabilities;
+multiclass: the predicted class shares against the training ones; regression: the predicted
+values against the training target); the labelled performance per window (with a
+calibration plot for a binary task).
+
+The page is ``templates/report.html.j2``, rendered by Jinja with autoescaping (a column named
+like markup shows as text); this module draws its figures and prepares its rows.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from __future__ import annotations
 import base64
 import io
 import math
-from html import escape
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
 from ..core.contract import Code
@@ -36,35 +39,19 @@ MAX_BARS = 10  # per categorical feature: the most frequent categories, the rest
 GRID_COLUMNS = 5
 LABEL_CHARS = 14  # a longer category or feature name is cut in a figure
 POSITIVE = CONTRACT.target.positive_label
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-.bad { color: #b00020; font-weight: bold; } .ok { color: #1b7f3b; }
-.verdict { font-size: 1.4rem; } img { max-width: 100%; }
-"""
+PAGE = Environment(
+    loader=PackageLoader(__name__.rpartition(".")[0]),  # templates/ beside this module
+    autoescape=True,
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+).get_template("report.html.j2")
 
 
 def _png(figure: Figure) -> str:
+    """The figure as base64 PNG, for a ``data:`` URI."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="figure" src="data:image/png;base64,{encoded}">'
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return f'<span class="{"bad" if value else "ok"}">{"yes" if value else "no"}</span>'
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return escape("n/a" if value is None else str(value))
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{escape(name)}</th>" for name in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _short(text: object, chars: int = LABEL_CHARS) -> str:
@@ -207,66 +194,46 @@ def predicted_values_figure(reference: pd.DataFrame, predicted: pd.Series) -> Fi
     return figure
 
 
-def _predictions_html(
+def _prediction(
     checks: dict[str, Any], reference: pd.DataFrame, window: pd.DataFrame, task: Task
-) -> tuple[str, str]:
-    """The predictions' check in words (under the checks) and its figure (after the features)."""
+) -> dict[str, Any]:
+    """The predictions' check (said under the checks) and its figure (after the features)."""
     if task.name == "multiclass":
         check = checks["class_shares"]
-        return (
-            "<p>class_shares: the largest distance of a predicted class share from its share "
-            f"in the training data ({check['value']:.3f}; chi-squared p-value "
-            f"{check['p_value']:.3g}).</p>",
-            "<h3>Predicted class shares</h3>" + _png(class_shares_figure(check)),
-        )
-    if task.name == "regression":
+        figure = class_shares_figure(check)
+    elif task.name == "regression":
         check = checks["prediction_distribution"]
-        return (
-            "<p>prediction_distribution: the PSI of the predicted values against "
-            f"{escape(check['reference'])} (KS p-value {check['p_value']:.3g}; mean "
-            f"{_cell(check['mean'])} against {_cell(check['reference_mean'])}).</p>",
-            "<h3>Predicted values</h3>"
-            + _png(predicted_values_figure(reference, window["prediction"])),
-        )
-    positive = checks["positive_rate"]
-    return (
-        "<p>positive_rate: the predicted positive rate's distance from the training "
-        f"prevalence ({positive['value']:.3f} against {positive['training_prevalence']:.3f}).</p>",
-        "<h3>Predicted probabilities</h3>"
-        + _png(probability_figure(window, positive["training_prevalence"])),
-    )
+        figure = predicted_values_figure(reference, window["prediction"])
+    else:
+        check = checks["positive_rate"]
+        figure = probability_figure(window, check["training_prevalence"])
+    return {"task": task.name, "check": check, "figure": _png(figure)}
 
 
-def _drift_html(
-    summary: dict[str, Any],
+def _drift(
+    drift: dict[str, Any],
     reference: pd.DataFrame,
     window: pd.DataFrame,
     features: Features,
     task: Task,
-) -> str:
-    drift = summary["drift"]
+) -> dict[str, Any]:
+    """The drift sections' tables and figures (none when drift was not judged)."""
     if not drift["judged"]:
-        return "<p>Drift not judged: too few records in the window.</p>"
-    checks = [
-        [name, check.get("shift", check["value"]), check["threshold"], check["failed"]]
-        for name, check in drift["checks"].items()
-    ]
+        return {}
     keys = ["test", "statistic", "p_value", "adjusted_p_value", "psi"]
     keys += ["missing_reference", "missing_window", "missing_rose", "drifted"]
-    rows = [[name, *(row[key] for key in keys)] for name, row in drift["features"].items()]
-    note, figure = _predictions_html(drift["checks"], reference, window, task)
-    return (
-        "<h2>Data quality and predictions</h2>"
-        + _table(["check", "value", "threshold", "failed"], checks)
-        + note
-        + "<h2>Feature drift</h2>"
-        + f"<p>A feature drifts when its Benjamini-Hochberg adjusted p-value is below "
-        f"{drift['alpha']} and its PSI reaches {drift['psi_threshold']}, or when its share "
-        "of missing values rose (missing values are left out of the tests and figures).</p>"
-        + _table(["feature", *keys], rows)
-        + _png(distributions_figure(reference, window, drift, features))
-        + figure
-    )
+    return {
+        "check_rows": [
+            [name, check.get("shift", check["value"]), check["threshold"], check["failed"]]
+            for name, check in drift["checks"].items()
+        ],
+        "feature_headers": ["feature", *keys],
+        "feature_rows": [
+            [name, *(row[key] for key in keys)] for name, row in drift["features"].items()
+        ],
+        "distributions": _png(distributions_figure(reference, window, drift, features)),
+        "prediction": _prediction(drift["checks"], reference, window, task),
+    }
 
 
 def _thresholds(performance: dict[str, Any], task: Task) -> str:
@@ -284,21 +251,22 @@ def _thresholds(performance: dict[str, Any], task: Task) -> str:
     return ", ".join(parts)
 
 
-def _performance_html(performance: dict[str, Any], task: Task) -> str:
+def _performance(performance: dict[str, Any], task: Task) -> dict[str, Any]:
+    """The labelled performance's thresholds in words, its windows' rows, its calibration."""
     keys = ["predictions", "labelled", "unlabelled", *score_labels(task)]
-    rows = [
-        [f"{w['start'][:10]} to {w['end'][:10]}", *(w[key] for key in keys)]
-        for w in performance.get("windows", [])
-    ]
-    html = (
-        f"<h2>Labelled performance</h2><p>Last {performance['window_days']} days: "
-        f"{performance['labelled']} labelled, {performance['unlabelled']} unlabelled; judged: "
-        f"{_cell(performance['judged'])}, below thresholds: {_cell(performance['failed'])} "
-        f"({escape(_thresholds(performance, task))}).</p>" + _table(["window", *keys], rows)
-    )
-    if performance["calibration"]:
-        html += "<h3>Calibration</h3>" + _png(calibration_figure(performance["calibration"]))
-    return html
+    return {
+        "thresholds": _thresholds(performance, task),
+        "window_headers": ["window", *keys],
+        "window_rows": [
+            [f"{w['start'][:10]} to {w['end'][:10]}", *(w[key] for key in keys)]
+            for w in performance.get("windows", [])
+        ],
+        "calibration": (
+            _png(calibration_figure(performance["calibration"]))
+            if performance["calibration"]
+            else None
+        ),
+    }
 
 
 def render_html(
@@ -309,25 +277,13 @@ def render_html(
     task: Task = TASK,
 ) -> str:
     """The whole report page (of the project's features and task, or those given)."""
-    info = summary["window"]
-    verdict = summary["verdict"]
-    notes = "".join(f"<li>{escape(note)}</li>" for note in summary["notes"])
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Monitoring: {escape(verdict)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>Monitoring report</h1><p class='verdict'>Verdict: <span class="
-        f"'{'ok' if verdict == 'healthy' else 'bad'}'>{escape(verdict)}</span> "
-        f"(exit status {summary['exit_code']})</p>"
-        f"<p>Window: {escape(info['start'])} to {escape(info['end'])}, "
-        f"{summary['drift']['records']} records from {info['files']} file(s) of "
-        f"{escape(info['directory'])}; {info['partial_lines']} partial and "
-        f"{info['malformed_lines']} malformed line(s) skipped. Reference: "
-        f"{escape(str(summary['reference'].get('path', '')))} ({summary['reference']['rows']} "
-        "rows).</p>"
-        + (f"<ul>{notes}</ul>" if notes else "")
-        + _drift_html(summary, reference, window, features, task)
-        + _performance_html(summary["performance"], task)
-        + "</body></html>\n"
+    return PAGE.render(
+        summary=summary,
+        reference_path=summary["reference"].get("path", ""),
+        drift=summary["drift"],
+        performance=summary["performance"],
+        **_drift(summary["drift"], reference, window, features, task),
+        **_performance(summary["performance"], task),
     )
 
 
