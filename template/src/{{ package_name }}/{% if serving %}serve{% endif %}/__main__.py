@@ -25,7 +25,7 @@ import uvicorn
 
 from ..cli import make_parser, parse_args
 from ..errors import StageError
-from ..paths import find_project_root
+from ..settings import Settings
 from .app import DEFAULT_MAX_RECORDS, create_app
 from .limits import DEFAULT_MAX_BODY_BYTES
 from .model import ModelSource, load
@@ -58,7 +58,7 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argparse.Na
 def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the server until it is stopped; 1 when the model cannot be loaded."""
     port = args.port if args.port is not None else env_int(environ, "SERVE_PORT", DEFAULT_PORT, 0)
-    source = ModelSource.from_env(find_project_root(environ=environ), environ)
+    source = ModelSource.from_env(Settings(), environ)
     failures: list[str] = []
     server: uvicorn.Server | None = None
 
