@@ -184,6 +184,7 @@ SERVING_FILES: tuple[str, ...] = (
             "answers.py",
             "app.py",
             "batching.py",
+            "environment.py",
             "export.py",
             "fastpath.py",
             "limits.py",
