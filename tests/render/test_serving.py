@@ -28,6 +28,7 @@ LEAN_SERVING = {
     "onnxruntime",
     "prometheus-client",
     "pydantic",
+    "pydantic-settings",
     "pyyaml",
     "uvicorn",
     "uvloop",
@@ -75,7 +76,7 @@ def test_dependencies_follow_serving(project: Path, serving: bool) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     runtime = _names(pyproject["project"]["dependencies"])
     dev = _names(pyproject["dependency-groups"]["dev"])
-    assert "pydantic" in runtime  # the pipeline's params.py needs it, service or not
+    assert {"pydantic", "pydantic-settings"} <= runtime  # params.py, settings.py: always
     if serving:
         assert runtime >= SERVICE_DEPENDENCIES
         assert "httpx2" in dev

@@ -13,9 +13,9 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from .config import Artifacts
 from .errors import StageError
-from .params import Params, read_params
+from .params import Params
+from .settings import Settings
 from .termination import EXIT_STATUS, Terminated, sigterm_raises
 
 LOG_FORMAT = "%(module)s: %(message)s"
@@ -83,14 +83,14 @@ def stage_main(
     name: str,
     doc: str | None,
     argv: Sequence[str] | None,
-    body: Callable[[Artifacts, Params], object],
+    body: Callable[[Settings, Params], object],
 ) -> int:
     """The whole ``main`` of a stage without options of its own: parse, log, check
     params.yaml (all of it, before the stage reads or writes anything), run."""
     parse_args(make_parser(doc), argv)
 
     def checked_body() -> object:
-        artifacts = Artifacts.discover()
-        return body(artifacts, read_params(artifacts.params))
+        settings = Settings()
+        return body(settings, settings.params)
 
     return run_stage(name, checked_body)

@@ -18,16 +18,17 @@ from types import NoneType
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types
+import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
-from .config import (
-    DEFAULT_ALIAS,
-    DEFAULT_RAW_DATA,
-    PARAMS_FILE,
-    load_params,
-)
 from .errors import StageError
+
+PARAMS_FILE = "params.yaml"
+# The raw table when prepare.raw_data is left out (the starter data set).
+DEFAULT_RAW_DATA = "data/raw/heart.csv"
+# The alias of the champion model when evaluate.alias is left out.
+DEFAULT_ALIAS = "champion"
 
 # Every task's models and gate metrics (core/tasks says which belong to the contract's task).
 ModelName = Literal["logistic_regression", "ridge", "random_forest", "hist_gradient_boosting"]
@@ -194,8 +195,23 @@ class Params(Section):
             raise StageError("\n".join(problems)) from None
 
 
+def load_params(path: Path) -> dict[str, Any]:
+    """Read the parameters file; a missing or malformed file is a :class:`StageError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StageError(f"parameters file not found: {path}") from None
+    try:
+        params = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise StageError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(params, dict):
+        raise StageError(f"{path} must hold a mapping of sections, e.g. 'train:'")
+    return params
+
+
 def read_params(path: Path) -> Params:
-    """Read and check params.yaml (see :func:`.config.load_params` for unreadable files)."""
+    """Read and check params.yaml: one :class:`StageError` line per problem."""
     return Params.check(load_params(path))
 
 

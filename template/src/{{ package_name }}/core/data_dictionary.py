@@ -9,7 +9,7 @@ the contract.
 from __future__ import annotations
 
 from ..files import write_text
-from ..paths import get_paths
+from ..settings import Settings
 from .contract import Column, Contract, Target
 from .schema import CONTRACT, LABEL
 
@@ -99,7 +99,7 @@ def _missing(contract: Contract) -> str:
 
 def main() -> int:
     """Write the page below the project root; returns the exit status."""
-    path = get_paths().root / PAGE
+    path = Settings().root / PAGE
     write_text(path, render(CONTRACT, LABEL))
     return 0
 

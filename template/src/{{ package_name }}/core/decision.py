@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+# The threshold when params.yaml's evaluate.threshold is left out.
+DEFAULT_THRESHOLD = 0.5
+
 
 def classify(probability: Any, threshold: float) -> np.ndarray:
     """Predicted class: 1 (heart disease) where the probability reaches ``threshold``.

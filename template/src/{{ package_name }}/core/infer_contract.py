@@ -50,7 +50,7 @@ import yaml
 from ..cli import make_parser, parse_args, run_stage
 from ..errors import StageError
 from ..files import write_text
-from ..paths import get_paths
+from ..settings import Settings
 from .contract import Column, Contract, load, parse
 
 LOG = logging.getLogger(__name__)
@@ -641,7 +641,7 @@ def run(args: argparse.Namespace) -> None:
     inference = infer(frame, args.target, task=args.task, id_column=args.id, positive=args.positive)
     for line in inference.notes:
         LOG.info("%s", line)
-    output: Path = args.output or get_paths().contract
+    output: Path = args.output or Settings().contract
     shown = _shown(output)
     text = inference.text(args.table.name, len(frame))
     parse(text, shown)  # what is written must load

@@ -1,24 +1,24 @@
 """The data's columns, as data/contract.yaml declares them: names, ranges and categories.
 
-The contract is loaded and checked once, on import, from the project root that :mod:`..paths`
-finds (a mistake in it ends the process with one line); the names below are what every layer
-reads. The pandera schemas built from them live in :mod:`.checks` (pandera is imported only
-where data is checked).
+The contract is loaded and checked once, on import, from the project root that
+:class:`..settings.Settings` finds (a mistake in it ends the process with one line); the names
+below are what every layer reads. The pandera schemas built from them live in :mod:`.checks`
+(pandera is imported only where data is checked).
 """
 
 from __future__ import annotations
 
 from ..errors import StageError
-from ..paths import get_paths
+from ..settings import Settings
 from .contract import Code, Contract, load
 
 BOOLEAN_CODES = (0, 1)  # how a boolean column is written in the data files
 
 
 def _load() -> tuple[Contract, str]:
-    paths = get_paths()
-    label = str(paths.contract.relative_to(paths.root))
-    return load(paths.contract, label), label
+    settings = Settings()
+    label = settings.relative(settings.contract)
+    return load(settings.contract, label), label
 
 
 def category_codes(contract: Contract, name: str) -> tuple[Code, ...]:

@@ -27,16 +27,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..cli import stage_main
-from ..config import Artifacts
 from ..core.contract import Code, Contract
 from ..core.schema import CONTRACT, category_codes
 from ..errors import StageError
 from ..files import atomic_output
 from ..params import Params
 from ..pipeline.prepare import read_raw
+from ..settings import Settings
 from .columns import SCHEMA, Features
 from .labels import read_store
-from .locations import MonitoringFiles
 from .predlog import KEY
 from .quality import out_of_schema
 
@@ -54,11 +53,11 @@ class Appended:
     duplicates: int
 
 
-def read_record(files: MonitoringFiles) -> pd.DataFrame:
+def read_record(settings: Settings) -> pd.DataFrame:
     """The predictions appended so far (empty before the first append)."""
-    if not files.appended.is_file():
+    if not settings.appended_record.is_file():
         return pd.DataFrame(columns=list(RECORD_COLUMNS))
-    return pd.read_csv(files.appended, dtype={"request_id": str})
+    return pd.read_csv(settings.appended_record, dtype={"request_id": str})
 
 
 def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
@@ -169,31 +168,28 @@ def append_rows(path: Path, raw: pd.DataFrame, rows: pd.DataFrame) -> None:
         rows.to_csv(partial, mode="a", header=False, index=False, encoding="utf-8")
 
 
-def write(
-    artifacts: Artifacts, files: MonitoringFiles, chosen: pd.DataFrame, raw: pd.DataFrame
-) -> None:
+def write(settings: Settings, chosen: pd.DataFrame, raw: pd.DataFrame) -> None:
     """Append ``chosen`` to the raw file, then add them to the record, each atomically."""
-    append_rows(artifacts.raw_csv, raw, raw_rows(chosen, raw, CONTRACT))
-    record = read_record(files)
+    append_rows(settings.raw_csv, raw, raw_rows(chosen, raw, CONTRACT))
+    record = read_record(settings)
     added = chosen[list(KEY)].assign(appended_at=datetime.now(UTC).isoformat())
-    with atomic_output(files.appended) as partial:
+    with atomic_output(settings.appended_record) as partial:
         updated = pd.concat([record, added], ignore_index=True) if len(record) else added
         updated.to_csv(partial, index=False)
 
 
-def append(artifacts: Artifacts, _params: Params) -> Appended:
+def append(settings: Settings, _params: Params) -> Appended:
     """Append the new labelled rows (the raw file first: a crash in between leaves rows that
     the next run skips as duplicates, never a row twice)."""
-    files = MonitoringFiles.below(artifacts.root)
-    raw = read_raw(artifacts)
-    chosen, result = select(read_store(files.labels), read_record(files), raw)
+    raw = read_raw(settings)
+    chosen, result = select(read_store(settings.feedback_labels), read_record(settings), raw)
     if len(chosen):
-        write(artifacts, files, chosen, raw)
+        write(settings, chosen, raw)
     LOG.info(
         "%d labelled row(s) appended to %s; skipped: %d appended before, %d outside the schema, "
         "%d with the features of a row already there",
         result.appended,
-        artifacts.relative(artifacts.raw_csv),
+        settings.relative(settings.raw_csv),
         result.already_appended,
         result.out_of_schema,
         result.duplicates,

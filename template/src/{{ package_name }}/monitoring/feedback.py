@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
-from ..config import Artifacts
 from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
-from ..params import read_params
+from ..settings import Settings
 from .labels import ingest, read_store, write_store
-from .locations import MonitoringFiles
 from .performance import calibration, join_labels, score_labels, scores, windows
 from .predlog import log_directory, read_log
 
@@ -66,22 +64,21 @@ def describe(window: dict[str, Any], task: Task = TASK) -> str:
 
 def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
     """Ingest ``labels_path`` (if given), then write and return the performance report."""
-    artifacts = Artifacts.discover()
-    params = read_params(artifacts.params).monitor
-    files = MonitoringFiles.below(artifacts.root)
-    log = read_log(log_directory(artifacts, params.log_dir, os.environ))
-    store = read_store(files.labels)
+    settings = Settings()
+    params = settings.params.monitor
+    log = read_log(log_directory(settings, params.log_dir, os.environ))
+    store = read_store(settings.feedback_labels)
     if labels_path is not None:
         store, ingested = ingest(labels_path, log.records, store, now)
         if ingested.added:
-            write_store(files.labels, store)
+            write_store(settings.feedback_labels, store)
         LOG.info(
             "%s: %d label(s) added, %d already stored; %d labelled prediction(s) in %s",
             labels_path,
             ingested.added,
             ingested.already_stored,
             ingested.stored,
-            artifacts.relative(files.labels),
+            settings.relative(settings.feedback_labels),
         )
     joined = join_labels(log.records, store)
     labelled = joined[joined["actual"].notna()]
@@ -96,7 +93,7 @@ def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
         "calibration": calibration(labelled),
         "windows": windows(joined, now, params.performance_window_days),
     }
-    write_text(files.performance, json.dumps(report, indent=2) + "\n")
+    write_text(settings.performance_report, json.dumps(report, indent=2) + "\n")
     for window in report["windows"]:
         LOG.info("%s", describe(window))
     return report

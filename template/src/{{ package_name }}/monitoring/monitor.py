@@ -34,17 +34,16 @@ import joblib
 import pandas as pd
 
 from ..cli import make_parser, parse_args, run_stage
-from ..config import Artifacts
 from ..core.frames import read_rows
 from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
-from ..params import MonitorParams, read_params
+from ..params import MonitorParams
+from ..settings import Settings
 from .columns import SCHEMA, Features
 from .drift import DriftSettings, feature_drift
 from .feedback import parse_now
 from .labels import read_store
-from .locations import MonitoringFiles
 from .performance import (
     HELD_BACK_RMSE_FACTOR,
     Alarm,
@@ -73,12 +72,12 @@ class Inputs:
     joined: pd.DataFrame
 
 
-def read_reference(artifacts: Artifacts) -> pd.DataFrame:
+def read_reference(settings: Settings) -> pd.DataFrame:
     """The training data, the reference every window is compared with."""
-    path = artifacts.train_csv
+    path = settings.train_csv
     if not path.is_file():
         raise StageError(
-            f"reference not found: {artifacts.relative(path)} (run `make repro`, or `make pull`)"
+            f"reference not found: {settings.relative(path)} (run `make repro`, or `make pull`)"
         )
     return SCHEMA.typed(read_rows(path))
 
@@ -217,14 +216,13 @@ def summarize(
 
 def run(now: datetime) -> dict[str, Any]:
     """Judge the window ending at ``now``; write and return the summary (and the report)."""
-    artifacts = Artifacts.discover()
-    params = read_params(artifacts.params).monitor
-    files = MonitoringFiles.below(artifacts.root)
-    directory = log_directory(artifacts, params.log_dir, os.environ)
+    settings = Settings()
+    params = settings.params.monitor
+    directory = log_directory(settings, params.log_dir, os.environ)
     since = now - timedelta(days=max(params.window_days, params.performance_window_days))
     log = read_log(directory, since=since)
-    reference = with_predictions(read_reference(artifacts), artifacts.model)
-    joined = join_labels(log.records, read_store(files.labels))
+    reference = with_predictions(read_reference(settings), settings.model)
+    joined = join_labels(log.records, read_store(settings.feedback_labels))
     inputs = Inputs(reference, in_window(log.records, now, params.window_days), joined)
     log_info = {
         "directory": str(directory),
@@ -232,12 +230,12 @@ def run(now: datetime) -> dict[str, Any]:
         "partial_lines": log.partial_lines,
         "malformed_lines": log.malformed_lines,
     }
-    task_alarms = alarms(params, TASK, held_back_rmse(artifacts.metrics))
+    task_alarms = alarms(params, TASK, held_back_rmse(settings.metrics))
     summary = summarize(inputs, log_info, now, params, task_alarms)
     summary["performance"]["windows"] = windows(joined, now, params.performance_window_days)
-    summary["reference"]["path"] = artifacts.relative(artifacts.train_csv)
-    write_text(files.summary, json.dumps(summary, indent=2) + "\n")
-    write_text(files.report, render_html(summary, inputs.reference, inputs.window))
+    summary["reference"]["path"] = settings.relative(settings.train_csv)
+    write_text(settings.monitoring_summary, json.dumps(summary, indent=2) + "\n")
+    write_text(settings.monitoring_report, render_html(summary, inputs.reference, inputs.window))
     for note in summary["notes"]:
         LOG.warning("%s", note)
     LOG.info(
@@ -248,7 +246,7 @@ def run(now: datetime) -> dict[str, Any]:
         summary["window"]["end"][:19],
         ", ".join(summary["drift"]["drifted_features"]) or "none",
         ", ".join(summary["drift"]["failed_checks"]) or "none",
-        artifacts.relative(files.report),
+        settings.relative(settings.monitoring_report),
     )
     return summary
 

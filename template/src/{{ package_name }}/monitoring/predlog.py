@@ -34,9 +34,9 @@ from pydantic import (
     create_model,
 )
 
-from ..config import Artifacts
 from ..core.tasks import TASK, Task
 from ..errors import StageError
+from ..settings import Settings
 from .answers import FiniteNumber, answer_columns, parse_answer
 from .columns import SCHEMA, Features
 
@@ -61,11 +61,11 @@ class LogRead:
     malformed_lines: int
 
 
-def log_directory(artifacts: Artifacts, configured: str, environ: Mapping[str, str]) -> Path:
+def log_directory(settings: Settings, configured: str, environ: Mapping[str, str]) -> Path:
     """``PREDICTION_LOG_DIR`` if set, else ``monitor.log_dir`` (relative to the project root)."""
     chosen = environ.get(LOG_DIR_ENV, "").strip() or configured
     path = Path(chosen).expanduser()
-    return path if path.is_absolute() else artifacts.root / path
+    return path if path.is_absolute() else settings.root / path
 
 
 def columns(features: Features = SCHEMA, task: Task = TASK) -> tuple[str, ...]:

@@ -16,8 +16,6 @@ import importlib
 import importlib.util
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import joblib
@@ -29,7 +27,6 @@ from mlflow.exceptions import MlflowException
 
 from .. import tracking
 from ..cli import stage_main
-from ..config import Artifacts
 from ..core.frames import model_input, read_rows
 from ..core.schema import (
     ID,
@@ -39,6 +36,7 @@ from ..core.tasks import TASK, Predictions
 from ..errors import StageError
 from ..files import write_text
 from ..params import Params
+from ..settings import Settings
 from .promotion import (
     Candidate,
     GateResult,
@@ -50,29 +48,11 @@ LOG = logging.getLogger(__name__)
 SERVING = "..serve"
 
 
-@dataclass(frozen=True)
-class EvaluateSettings:
-    """The ``evaluate`` section of params.yaml, checked."""
-
-    alias: str
-    metric: str
-    min_improvement: float
-    threshold: float | None
-
-    @classmethod
-    def from_params(cls, params: Params | Mapping[str, Any]) -> EvaluateSettings:
-        """The settings of checked parameters (a plain mapping is checked first)."""
-        section = (params if isinstance(params, Params) else Params.check(params)).evaluate
-        TASK.check_metric(section.metric)
-        TASK.check_threshold(section.threshold)
-        return cls(section.alias, section.metric, section.min_improvement, section.threshold)
-
-
-def read_run_info(artifacts: Artifacts) -> dict[str, str]:
+def read_run_info(settings: Settings) -> dict[str, str]:
     """``models/run.json`` from the train stage: the MLflow run and the logged model."""
-    label = artifacts.relative(artifacts.run_info)
+    label = settings.relative(settings.run_info)
     try:
-        run_info = json.loads(artifacts.run_info.read_text(encoding="utf-8"))
+        run_info = json.loads(settings.run_info.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StageError(f"{label} not found: run the train stage first") from None
     except json.JSONDecodeError as error:
@@ -83,13 +63,13 @@ def read_run_info(artifacts: Artifacts) -> dict[str, str]:
     return run_info
 
 
-def read_test_set(artifacts: Artifacts) -> pd.DataFrame:
+def read_test_set(settings: Settings) -> pd.DataFrame:
     """Test features joined with the held-back actuals on ``id`` (every row must match)."""
-    for path in (artifacts.test_features_csv, artifacts.test_labels_csv):
+    for path in (settings.test_features_csv, settings.test_labels_csv):
         if not path.is_file():
-            raise StageError(f"{artifacts.relative(path)} not found: run prepare first")
-    features = read_rows(artifacts.test_features_csv)
-    labels = read_rows(artifacts.test_labels_csv)
+            raise StageError(f"{settings.relative(path)} not found: run prepare first")
+    features = read_rows(settings.test_features_csv)
+    labels = read_rows(settings.test_labels_csv)
     joined = features.merge(labels, on=ID, how="inner", validate="one_to_one")
     if len(joined) != len(features) or len(joined) != len(labels):
         raise StageError("test features and labels do not match one to one on id")
@@ -97,12 +77,12 @@ def read_test_set(artifacts: Artifacts) -> pd.DataFrame:
 
 
 def write_reports(
-    artifacts: Artifacts, test: pd.DataFrame, predictions: Predictions, metrics: dict[str, Any]
+    settings: Settings, test: pd.DataFrame, predictions: Predictions, metrics: dict[str, Any]
 ) -> None:
     """metrics.json and the task's plot files, for DVC."""
-    write_text(artifacts.metrics, json.dumps(metrics, indent=2) + "\n")
+    write_text(settings.metrics, json.dumps(metrics, indent=2) + "\n")
     for name, text in TASK.plots(test[TARGET].to_numpy(), predictions).items():
-        write_text(artifacts.plots / name, text)
+        write_text(settings.plots / name, text)
 
 
 def add_onnx_graph(
@@ -121,25 +101,27 @@ def add_onnx_graph(
     registration.attach(client, model_id, model, model_input(test), threshold)
 
 
-def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
+def evaluate(settings: Settings, params: Params) -> GateResult:
     """Run the stage: test metrics, reports, MLflow logging, registration and the gate."""
-    settings = EvaluateSettings.from_params(params)
-    run_info = read_run_info(artifacts)
-    test = read_test_set(artifacts)
-    if not artifacts.model.is_file():
-        raise StageError(f"{artifacts.relative(artifacts.model)} not found: run train first")
-    model = joblib.load(artifacts.model)
-    predictions = TASK.predict(model, model_input(test), settings.threshold)
+    gate = params.evaluate
+    TASK.check_metric(gate.metric)
+    TASK.check_threshold(gate.threshold)
+    run_info = read_run_info(settings)
+    test = read_test_set(settings)
+    if not settings.model.is_file():
+        raise StageError(f"{settings.relative(settings.model)} not found: run train first")
+    model = joblib.load(settings.model)
+    predictions = TASK.predict(model, model_input(test), gate.threshold)
     metrics = TASK.metrics(test[TARGET], predictions)
-    write_reports(artifacts, test, predictions, metrics)
+    write_reports(settings, test, predictions, metrics)
     LOG.info("held-back test set, %s", TASK.summary(metrics))
 
     def score(model_uri: str) -> float:
         champion = mlflow.sklearn.load_model(model_uri)
-        answers = TASK.predict(champion, model_input(test), settings.threshold)
-        return float(TASK.metrics(test[TARGET], answers)[settings.metric])
+        answers = TASK.predict(champion, model_input(test), gate.threshold)
+        return float(TASK.metrics(test[TARGET], answers)[gate.metric])
 
-    tracking.configure(artifacts.root, params.mlflow.tracking_uri)
+    tracking.configure(settings.root, params.mlflow.tracking_uri)
     try:
         # The gate runs within the training run: if it is stopped, the run is marked FAILED.
         with mlflow.start_run(run_id=run_info["run_id"]):
@@ -151,19 +133,19 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
                 }
             )
             client = MlflowClient()
-            add_onnx_graph(client, run_info.get("model_id"), model, test, settings.threshold)
+            add_onnx_graph(client, run_info.get("model_id"), model, test, gate.threshold)
             result = run_gate(
                 client,
                 name=tracking.REGISTERED_MODEL_NAME,
-                alias=settings.alias,
-                metric=settings.metric,
-                higher_is_better=TASK.gate_metrics[settings.metric],
-                min_improvement=settings.min_improvement,
+                alias=gate.alias,
+                metric=gate.metric,
+                higher_is_better=TASK.gate_metrics[gate.metric],
+                min_improvement=gate.min_improvement,
                 candidate=Candidate(
                     model_uri=run_info["model_uri"],
                     model_id=run_info.get("model_id"),
                     run_id=run_info["run_id"],
-                    value=metrics[settings.metric],
+                    value=metrics[gate.metric],
                 ),
                 score=score,
             )
@@ -172,7 +154,7 @@ def evaluate(artifacts: Artifacts, params: Params) -> GateResult:
             f"MLflow: {error} (is the tracking store the one train logged to? "
             "`dvc repro -f train` logs a fresh run)"
         ) from None
-    write_text(artifacts.promotion_report, json.dumps(result.as_dict(), indent=2) + "\n")
+    write_text(settings.promotion_report, json.dumps(result.as_dict(), indent=2) + "\n")
     LOG.info(
         "registered %s version %s; %s; '%s' is version %s",
         result.registered_model,

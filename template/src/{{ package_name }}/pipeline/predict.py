@@ -28,7 +28,6 @@ from mlflow.exceptions import MlflowException
 
 from .. import tracking
 from ..cli import make_parser, parse_args, run_stage
-from ..config import DEFAULT_ALIAS, Artifacts
 from ..core.checks import (
     features_schema,
     find_problems,
@@ -39,7 +38,8 @@ from ..core.schema import (
 )
 from ..core.tasks import TASK
 from ..errors import StageError
-from ..params import read_params
+from ..params import DEFAULT_ALIAS
+from ..settings import Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -76,14 +76,14 @@ def predict(frame: pd.DataFrame, model: Any, threshold: float | None = None) -> 
 
 def run(input_path: Path, output_path: Path, model_uri: str | None) -> pd.DataFrame:
     """Score ``input_path`` into ``output_path`` with ``model_uri`` (default: the champion)."""
-    artifacts = Artifacts.discover()
+    settings = Settings()
     # Without params.yaml (e.g. an installed wheel): the default store, alias and threshold.
     alias, threshold, configured = DEFAULT_ALIAS, None, ""
-    if artifacts.params.is_file():
-        params = read_params(artifacts.params)
+    if settings.params_file.is_file():
+        params = settings.params
         alias, threshold = params.evaluate.alias, params.evaluate.threshold
         configured = params.mlflow.tracking_uri
-    tracking.configure(artifacts.root, configured)
+    tracking.configure(settings.root, configured)
     uri = model_uri or f"models:/{tracking.REGISTERED_MODEL_NAME}@{alias}"
     frame = read_input(input_path)
     scored = predict(frame, load_model(uri), threshold)

@@ -24,7 +24,6 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from ..cli import stage_main
-from ..config import Artifacts
 from ..core.frames import boolean_codes
 from ..core.schema import (
     BOOLEAN_FEATURES,
@@ -41,6 +40,7 @@ from ..core.tasks import TASK
 from ..errors import StageError
 from ..files import atomic_output
 from ..params import Params
+from ..settings import Settings
 
 LOG = logging.getLogger(__name__)
 # Read as text whatever the values look like: string categories, the target, a string id.
@@ -66,18 +66,18 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=STRING_DTYPES, keep_default_na=True)
 
 
-def read_raw(artifacts: Artifacts) -> pd.DataFrame:
+def read_raw(settings: Settings) -> pd.DataFrame:
     """The raw table as written (no type coercion), with every expected column present."""
-    path = artifacts.raw_csv
+    path = settings.raw_csv
     if not path.is_file():
         raise StageError(
-            f"raw data not found: {artifacts.relative(path)} "
+            f"raw data not found: {settings.relative(path)} "
             "(restore it with `dvc pull`, or `dvc checkout` in a fresh clone)"
         )
     frame = read_table(path)
     missing = [name for name in RAW_COLUMNS if name not in frame.columns]
     if missing:
-        raise StageError(f"{artifacts.relative(path)} lacks columns: {', '.join(missing)}")
+        raise StageError(f"{settings.relative(path)} lacks columns: {', '.join(missing)}")
     return frame
 
 
@@ -110,21 +110,21 @@ def split(raw: pd.DataFrame, *, test_size: float, seed: int) -> Split:
     )
 
 
-def prepare(artifacts: Artifacts, params: Params) -> Split:
+def prepare(settings: Settings, params: Params) -> Split:
     """Run the stage: read, split and write the three files."""
-    raw = read_raw(artifacts)
+    raw = read_raw(settings)
     result = split(raw, test_size=params.prepare.test_size, seed=params.prepare.seed)
     LOG.info(
         "%d rows read from %s; %d incomplete rows dropped; %d kept",
         len(raw),
-        artifacts.relative(artifacts.raw_csv),
+        settings.relative(settings.raw_csv),
         result.dropped,
         len(raw) - result.dropped,
     )
     for table, path in (
-        (result.train, artifacts.train_csv),
-        (result.test_features, artifacts.test_features_csv),
-        (result.test_labels, artifacts.test_labels_csv),
+        (result.train, settings.train_csv),
+        (result.test_features, settings.test_features_csv),
+        (result.test_labels, settings.test_labels_csv),
     ):
         with atomic_output(path) as partial:
             table.to_csv(partial, index=False)
@@ -132,7 +132,7 @@ def prepare(artifacts: Artifacts, params: Params) -> Split:
         "train: %d rows, test: %d rows (held-back labels in %s)",
         len(result.train),
         len(result.test_labels),
-        artifacts.relative(artifacts.test_labels_csv),
+        settings.relative(settings.test_labels_csv),
     )
     return result
 

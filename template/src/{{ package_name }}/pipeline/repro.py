@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 
 from ..cli import configure_logging, run_stage
-from ..config import Artifacts
 from ..errors import StageError
 from ..params import read_params
+from ..settings import Settings
 
 LOCK_FILE = Path(".dvc", "tmp", "repro.lock")
 
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     locks: list[int] = []
 
     def check_and_lock() -> None:
-        artifacts = Artifacts.discover()
-        read_params(artifacts.params)
-        locks.append(take_lock(artifacts.root))
+        settings = Settings()
+        read_params(settings.params_file)
+        locks.append(take_lock(settings.root))
 
     status = run_stage("repro", check_and_lock)
     if status:

@@ -16,8 +16,6 @@ import json
 import logging
 import subprocess
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,6 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .. import tracking
 from ..cli import stage_main
-from ..config import Artifacts
 from ..core.frames import model_input, read_rows
 from ..core.schema import (
     CATEGORICAL_FEATURES,
@@ -50,7 +47,8 @@ from ..core.schema import (
 from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import atomic_output, write_text
-from ..params import Params
+from ..params import Params, TrainParams
+from ..settings import Settings
 
 LOG = logging.getLogger(__name__)
 # Types beyond skops' defaults that a model holds; trusted because this stage creates the model.
@@ -76,22 +74,6 @@ SKOPS_TRUSTED_FOR_ALL = ["numpy.dtype"]
 SIGNATURE_ROWS = 10_000
 # Pinned in the logged model's requirements: MLflow would otherwise spend seconds guessing them.
 MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "pandas", "scipy", "skops")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """The ``train`` section of params.yaml, checked, with the chosen model's hyperparameters."""
-
-    model: str
-    seed: int
-    cv_folds: int
-    hyperparameters: dict[str, Any]
-
-    @classmethod
-    def from_params(cls, params: Params | Mapping[str, Any]) -> TrainSettings:
-        """The settings of checked parameters (a plain mapping is checked first)."""
-        section = (params if isinstance(params, Params) else Params.check(params)).train
-        return cls(section.model, section.seed, section.cv_folds, section.hyperparameters)
 
 
 def preprocessing() -> ColumnTransformer:
@@ -123,12 +105,12 @@ def preprocessing() -> ColumnTransformer:
     return ColumnTransformer([group for group in groups if group[2]])
 
 
-def build_pipeline(settings: TrainSettings, task: Task = TASK) -> Pipeline:
+def build_pipeline(params: TrainParams, task: Task = TASK) -> Pipeline:
     """Preprocessing and the task's estimator, seeded: a given seed gives the same model.
     (The step keeps its name ``classifier`` for a regressor too: logged models rely on it.)"""
-    task.check_model(settings.model)
+    task.check_model(params.model)
     preprocess = preprocessing()
-    estimator = task.models[settings.model](random_state=settings.seed, **settings.hyperparameters)
+    estimator = task.models[params.model](random_state=params.seed, **params.hyperparameters)
     return Pipeline([("preprocess", preprocess), ("classifier", estimator)])
 
 
@@ -136,12 +118,12 @@ def cross_validated_metrics(
     pipeline: Pipeline,
     features: pd.DataFrame,
     target: pd.Series,
-    settings: TrainSettings,
+    params: TrainParams,
     task: Task = TASK,
 ) -> dict[str, float]:
     """Mean and standard deviation of each of the task's scores over seeded folds (a loss
     or an error is reported as itself, not as scikit-learn's negated scorer)."""
-    folds = task.folds(settings.cv_folds, settings.seed)
+    folds = task.folds(params.cv_folds, params.seed)
     scoring = dict(task.cv_scoring)
     scores = cross_validate(pipeline, features, target, cv=folds, scoring=scoring)
     metrics: dict[str, float] = {}
@@ -152,16 +134,16 @@ def cross_validated_metrics(
     return metrics
 
 
-def read_training_data(artifacts: Artifacts) -> pd.DataFrame:
+def read_training_data(settings: Settings) -> pd.DataFrame:
     """The validated training split."""
-    if not artifacts.train_csv.is_file():
-        raise StageError(f"{artifacts.relative(artifacts.train_csv)} not found: run prepare first")
-    return read_rows(artifacts.train_csv)
+    if not settings.train_csv.is_file():
+        raise StageError(f"{settings.relative(settings.train_csv)} not found: run prepare first")
+    return read_rows(settings.train_csv)
 
 
-def raw_data_md5(artifacts: Artifacts) -> str:
+def raw_data_md5(settings: Settings) -> str:
     """The md5 DVC recorded for the raw data (``heart.csv.dvc``), or ``untracked``."""
-    dvc_file = artifacts.raw_csv.with_name(artifacts.raw_csv.name + ".dvc")
+    dvc_file = settings.raw_csv.with_name(settings.raw_csv.name + ".dvc")
     try:
         outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"]
         return str(outs[0]["md5"])
@@ -181,8 +163,8 @@ def git_commit(root: Path) -> str:
 
 
 def log_run(
-    artifacts: Artifacts,
-    settings: TrainSettings,
+    settings: Settings,
+    params: TrainParams,
     pipeline: Pipeline,
     data: pd.DataFrame,
     metrics: dict[str, float],
@@ -190,16 +172,16 @@ def log_run(
     """Log parameters, metrics, data set, tags and model to MLflow; return the run's ids."""
     features = model_input(data)
     source = get_dataset_source_from_json(
-        json.dumps({"uri": str(artifacts.train_csv)}), source_type="local"
+        json.dumps({"uri": str(settings.train_csv)}), source_type="local"
     )
     dataset = from_pandas(
         data.drop(columns=ID), source=source, name="training-data", targets=TARGET
     )
-    hyperparameters = {f"{settings.model}.{k}": v for k, v in settings.hyperparameters.items()}
+    hyperparameters = {f"{params.model}.{k}": v for k, v in params.hyperparameters.items()}
     sample = signature_sample(features)
-    with mlflow.start_run(run_name=f"train-{settings.model}") as run:
+    with mlflow.start_run(run_name=f"train-{params.model}") as run:
         mlflow.log_params(
-            {"model": settings.model, "seed": settings.seed, "cv_folds": settings.cv_folds}
+            {"model": params.model, "seed": params.seed, "cv_folds": params.cv_folds}
             | hyperparameters
         )
         mlflow.log_metrics(metrics)
@@ -210,9 +192,9 @@ def log_run(
             mlflow.log_input(dataset, context="training")
         mlflow.set_tags(
             {
-                "data.raw_md5": raw_data_md5(artifacts),
+                "data.raw_md5": raw_data_md5(settings),
                 "data.train_rows": str(len(data)),
-                "git.commit": git_commit(artifacts.root),
+                "git.commit": git_commit(settings.root),
                 "pipeline.stage": "train",
             }
         )
@@ -224,7 +206,7 @@ def log_run(
             pyfunc_predict_fn=TASK.pyfunc_predict_fn,
             # skops loads only allow-listed types, unlike (cloud)pickle; recent MLflow's default.
             serialization_format="skops",
-            skops_trusted_types=SKOPS_TRUSTED_FOR_ALL + SKOPS_TRUSTED_TYPES.get(settings.model, []),
+            skops_trusted_types=SKOPS_TRUSTED_FOR_ALL + SKOPS_TRUSTED_TYPES.get(params.model, []),
             pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
         )
     return {
@@ -245,23 +227,22 @@ def signature_sample(features: pd.DataFrame, rows: int = SIGNATURE_ROWS) -> pd.D
     return pd.concat([features.head(rows), gaps])
 
 
-def train(artifacts: Artifacts, params: Params) -> dict[str, str]:
+def train(settings: Settings, params: Params) -> dict[str, str]:
     """Run the stage: fit, cross-validate, save the model and log the run."""
-    settings = TrainSettings.from_params(params)
-    data = read_training_data(artifacts)
+    data = read_training_data(settings)
     features, target = model_input(data), data[TARGET]
-    pipeline = build_pipeline(settings)
-    metrics = cross_validated_metrics(pipeline, features, target, settings)
+    pipeline = build_pipeline(params.train)
+    metrics = cross_validated_metrics(pipeline, features, target, params.train)
     pipeline.fit(features, target)
-    with atomic_output(artifacts.model) as partial:
+    with atomic_output(settings.model) as partial:
         joblib.dump(pipeline, partial)
-    uri = tracking.configure(artifacts.root, params.mlflow.tracking_uri)
-    run = log_run(artifacts, settings, pipeline, data, metrics)
-    write_text(artifacts.run_info, json.dumps(run, indent=2) + "\n")
+    uri = tracking.configure(settings.root, params.mlflow.tracking_uri)
+    run = log_run(settings, params.train, pipeline, data, metrics)
+    write_text(settings.run_info, json.dumps(run, indent=2) + "\n")
     first = next(iter(TASK.cv_scoring))
     LOG.info(
         "%s on %d rows: cross-validated %s %.3f ± %.3f; run %s logged to %s",
-        settings.model,
+        params.train.model,
         len(data),
         first,
         metrics[f"cv_{first}_mean"],

@@ -19,7 +19,6 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..cli import stage_main
-from ..config import Artifacts
 from ..core.checks import (
     features_schema,
     find_problems,
@@ -31,6 +30,7 @@ from ..core.schema import (
 )
 from ..errors import StageError
 from ..files import write_text
+from ..settings import Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -71,18 +71,18 @@ def id_problems(train: pd.DataFrame, features: pd.DataFrame, labels: pd.DataFram
     return problems
 
 
-def validate(artifacts: Artifacts) -> dict[str, Any]:
+def validate(settings: Settings) -> dict[str, Any]:
     """Validate the three files; raise one :class:`StageError` listing every problem."""
     plan = (
-        (artifacts.train_csv, features_schema(with_target=True)),
-        (artifacts.test_features_csv, features_schema()),
-        (artifacts.test_labels_csv, labels_schema()),
+        (settings.train_csv, features_schema(with_target=True)),
+        (settings.test_features_csv, features_schema()),
+        (settings.test_labels_csv, labels_schema()),
     )
     tables: dict[str, pd.DataFrame] = {}
     lines: list[str] = []
     files: dict[str, dict[str, int]] = {}
     for path, schema in plan:
-        label = artifacts.relative(path)
+        label = settings.relative(path)
         table = read_table(path, label)
         tables[path.name] = table
         lines.extend(f"{label}: {problem.describe()}" for problem in find_problems(table, schema))
@@ -95,7 +95,7 @@ def validate(artifacts: Artifacts) -> dict[str, Any]:
         raise StageError("\n".join(lines))
     checks = sum(count_checks(schema) for _, schema in plan) + 2
     report = {"status": "passed", "checks_passed": checks, "files": files}
-    write_text(artifacts.validation_report, json.dumps(report, indent=2) + "\n")
+    write_text(settings.validation_report, json.dumps(report, indent=2) + "\n")
     LOG.info(
         "%d checks passed on %s",
         checks,
@@ -106,7 +106,7 @@ def validate(artifacts: Artifacts) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """The stage's command line (no options but ``--verbose``); returns the exit status."""
-    return stage_main("validate", __doc__, argv, lambda artifacts, _params: validate(artifacts))
+    return stage_main("validate", __doc__, argv, lambda settings, _params: validate(settings))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ Usage, from the project root::
 
     python -m <package>.serve [--host 127.0.0.1] [--port 8000]
 
-Settings come from the environment (flags win): ``SERVE_HOST`` (default 127.0.0.1),
-``SERVE_PORT`` (8000), ``SERVE_MAX_RECORDS`` (records per request, 1000),
+Settings come from the environment, checked by ``environment.py`` (flags win): ``SERVE_HOST``
+(default 127.0.0.1), ``SERVE_PORT`` (8000), ``SERVE_MAX_RECORDS`` (records per request, 1000),
 ``SERVE_MAX_BODY_BYTES`` (1 MiB), ``PREDICTION_LOG_DIR`` (where to log every prediction; unset:
 no log, see ``prediction_log.py``), and the model's source: ``MODEL_DIR``, else ``MODEL_URI`` and
 ``MLFLOW_TRACKING_URI`` (see ``model.py``). When no model can be loaded the server stops and
@@ -16,7 +16,6 @@ requests in flight are answered first, and the exit status is 0.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -25,40 +24,27 @@ import uvicorn
 
 from ..cli import make_parser, parse_args
 from ..errors import StageError
-from ..paths import find_project_root
-from .app import DEFAULT_MAX_RECORDS, create_app
-from .limits import DEFAULT_MAX_BODY_BYTES
+from ..settings import Settings
+from .app import create_app
+from .environment import ServiceSettings
 from .model import ModelSource, load
-from .prediction_log import LogSettings
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 
 
-def env_int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    """An integer setting from the environment, at least ``minimum``."""
-    value = environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < minimum:
-        raise StageError(f"{name} must be an integer of at least {minimum}, not {value!r}")
-    return int(value)
-
-
-def parse(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argparse.Namespace:
-    """The command line, with defaults from the environment."""
+def parse(argv: Sequence[str] | None, settings: ServiceSettings) -> argparse.Namespace:
+    """The command line, with defaults from the environment's settings."""
     parser = make_parser(__doc__)
+    parser.add_argument("--host", default=settings.host, help="address to bind")
     parser.add_argument(
-        "--host", default=environ.get("SERVE_HOST") or DEFAULT_HOST, help="address to bind"
+        "--port", type=int, default=settings.port, help="port to listen on (0: any free port)"
     )
-    parser.add_argument("--port", type=int, help="port to listen on (0: any free port)")
     return parse_args(parser, argv)
 
 
-def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def serve(
+    args: argparse.Namespace, settings: ServiceSettings, environ: Mapping[str, str] | None
+) -> int:
     """Run the server until it is stopped; 1 when the model cannot be loaded."""
-    port = args.port if args.port is not None else env_int(environ, "SERVE_PORT", DEFAULT_PORT, 0)
-    source = ModelSource.from_env(find_project_root(environ=environ), environ)
+    source = ModelSource.from_env(Settings(), environ)
     failures: list[str] = []
     server: uvicorn.Server | None = None
 
@@ -69,13 +55,13 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     app = create_app(
         lambda: load(source),
-        max_records=env_int(environ, "SERVE_MAX_RECORDS", DEFAULT_MAX_RECORDS),
-        max_body_bytes=env_int(environ, "SERVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-        prediction_log=LogSettings.from_env(environ),
+        max_records=settings.max_records,
+        max_body_bytes=settings.max_body_bytes,
+        prediction_log=settings.prediction_log,
         on_failure=stop,
     )
     config = uvicorn.Config(
-        app, host=args.host, port=port, workers=1, log_level="info", access_log=False
+        app, host=args.host, port=args.port, workers=1, log_level="info", access_log=False
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler
@@ -94,9 +80,9 @@ def serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """The command line (see the module docstring); returns the exit status."""
-    env = os.environ if environ is None else environ
     try:
-        return serve(parse(argv, env), env)
+        settings = ServiceSettings.read(environ)
+        return serve(parse(argv, settings), settings, environ)
     except StageError as error:
         print(f"serve: {error}", file=sys.stderr)
         return 1

@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
-from ..config import Artifacts
 from ..errors import StageError
-from ..paths import find_project_root, get_paths
+from ..settings import Settings
 from .model import (
     GATE_FILE,
     METADATA_FILE,
@@ -134,12 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a log, not a tty
 
     def body() -> None:
-        root = find_project_root()
-        source = ModelSource.from_env(root)
+        settings = Settings()
+        source = ModelSource.from_env(settings)
         if args.model_uri:
             source = ModelSource(None, args.model_uri, source.tracking_uri, source.threshold)
-        held_back = Artifacts.from_paths(get_paths(root)).test_features_csv
-        export(source, args.output, held_back)
+        export(source, args.output, settings.test_features_csv)
 
     return run_stage("export-model", body)
 

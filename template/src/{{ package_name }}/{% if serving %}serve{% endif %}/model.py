@@ -35,13 +35,10 @@ from typing import Any
 import numpy as np
 
 from .. import tracking
-from ..config import (
-    DEFAULT_ALIAS,
-    DEFAULT_THRESHOLD,
-    PARAMS_FILE,
-)
+from ..core.decision import DEFAULT_THRESHOLD
 from ..errors import StageError
-from ..params import Params, read_params
+from ..params import DEFAULT_ALIAS, Params
+from ..settings import Settings
 from .answers import ANSWERS
 from .payloads import ModelDescription
 from .rows import COLUMNS
@@ -61,13 +58,12 @@ class ModelError(StageError):
     """No model could be loaded (one line: what was tried and why it failed)."""
 
 
-def _settings(root: Path) -> Params | None:
+def _params(settings: Settings) -> Params | None:
     """params.yaml, checked as every stage checks it; ``None`` when absent (an image has none).
 
     The typed model needs only pydantic and PyYAML, both in the lean image's ``serve`` group.
     """
-    path = root / PARAMS_FILE
-    return read_params(path) if path.is_file() else None
+    return settings.params if settings.params_file.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -80,10 +76,10 @@ class ModelSource:
     threshold: float | None  # binary only: the decision threshold
 
     @classmethod
-    def from_env(cls, root: Path, environ: Mapping[str, str] | None = None) -> ModelSource:
+    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> ModelSource:
         """Read ``MODEL_DIR``, ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see the docstring)."""
         env = os.environ if environ is None else environ
-        params = _settings(root)
+        params = _params(settings)
         alias, threshold, configured = (
             (DEFAULT_ALIAS, DEFAULT_THRESHOLD, "")
             if params is None
@@ -98,7 +94,7 @@ class ModelSource:
         return cls(
             directory=Path(directory).expanduser().resolve() if directory else None,
             uri=env.get(MODEL_URI_ENV, "").strip() or default_uri,
-            tracking_uri=tracking.resolve_tracking_uri(root, configured, env),
+            tracking_uri=tracking.resolve_tracking_uri(settings.root, configured, env),
             threshold=(threshold or DEFAULT_THRESHOLD) if ANSWERS.name == "binary" else None,
         )
 

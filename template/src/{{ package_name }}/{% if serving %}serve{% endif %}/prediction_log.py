@@ -20,18 +20,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StageError
 from .telemetry import ServiceMetrics
 
 LOG = logging.getLogger(__name__)
-DIR_ENV = "PREDICTION_LOG_DIR"
-MAX_BYTES_ENV = "PREDICTION_LOG_MAX_BYTES"
-MAX_AGE_ENV = "PREDICTION_LOG_MAX_AGE_SECONDS"
-QUEUE_ENV = "PREDICTION_LOG_QUEUE"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_AGE_SECONDS = 3600
 DEFAULT_QUEUE = 10_000  # records waiting for the writer, at most
@@ -44,37 +39,15 @@ GATHER_SECONDS = 0.25
 Clock = Callable[[], float]
 
 
-def _setting(environ: Mapping[str, str], name: str, default: int) -> int:
-    """A positive integer from the environment (blank: the default)."""
-    value = environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise StageError(f"{name} must be an integer of at least 1, not {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class LogSettings:
-    """Where the log goes, when its files rotate, and how many records may wait."""
+    """Where the log goes, when its files rotate, and how many records may wait
+    (``PREDICTION_LOG_*``: see ``environment.py``)."""
 
     directory: Path
     max_bytes: int = DEFAULT_MAX_BYTES
     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS
     queue_size: int = DEFAULT_QUEUE
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> LogSettings | None:
-        """The settings of ``PREDICTION_LOG_*``; None (no log) when the directory is unset."""
-        directory = environ.get(DIR_ENV, "").strip()
-        if not directory:
-            return None
-        return cls(
-            directory=Path(directory).expanduser().resolve(),
-            max_bytes=_setting(environ, MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
-            max_age_seconds=_setting(environ, MAX_AGE_ENV, DEFAULT_MAX_AGE_SECONDS),
-            queue_size=_setting(environ, QUEUE_ENV, DEFAULT_QUEUE),
-        )
 
 
 # One answered request as the request path hands it over, bytes it already has: when it was

@@ -25,10 +25,9 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from ...config import DEFAULT_THRESHOLD
 from ...errors import StageError
 from ..contract import Target
-from ..decision import classify
+from ..decision import DEFAULT_THRESHOLD, classify
 from .base import Classifier, Predictions, scores_line
 
 # Higher is better for all but the two losses.
