@@ -32,6 +32,8 @@ INTERACTING: dict[str, list[str]] = {
 CYCLED: dict[str, list[str]] = {
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"],
     "dvc_remote": ["local", "s3", "gcs", "azure", "ssh"],
+    # A package named after "tests" and "tools" too: import order must not depend on it.
+    "project_name": ["Heart Disease Risk", "Zulu Clinic", "Apex"],
 }
 # The feature switches depend on each other (helm needs docker needs serving): every valid
 # combination, with and without the workflows, cycled through the matrix as one unit.
