@@ -30,6 +30,7 @@ from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
 from ..config import Artifacts
+from ..core.messages import ModelDescription
 from ..errors import StageError
 from ..paths import find_project_root, get_paths
 from .model import (
@@ -42,7 +43,6 @@ from .model import (
     resolve,
 )
 from .onnx_export import TOLERANCE, OnnxGate, gate
-from .payloads import ModelDescription
 
 LOG = logging.getLogger(__name__)
 DEFAULT_OUTPUT = Path("models") / "serving"

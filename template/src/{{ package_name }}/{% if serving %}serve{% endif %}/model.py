@@ -40,10 +40,10 @@ from ..config import (
     DEFAULT_THRESHOLD,
     PARAMS_FILE,
 )
+from ..core.messages import ModelDescription
 from ..errors import StageError
 from ..params import Params, read_params
 from .answers import ANSWERS
-from .payloads import ModelDescription
 from .rows import COLUMNS
 
 MODEL_DIR_ENV = "MODEL_DIR"
