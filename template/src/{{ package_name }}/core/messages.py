@@ -109,7 +109,9 @@ def _feature(features: FeatureKinds, name: str, logged: bool) -> Any:
     (logged: a finite number, a boolean or a string, or null)."""
     if name in features.strings:
         examples = {"examples": list(features.codes[name])}
-        kind: Any = StrictStr if logged else Annotated[str, Field(strict=True, **examples)]
+        kind: Any = (
+            StrictStr if logged else Annotated[str, Field(strict=True, json_schema_extra=examples)]
+        )
     elif name in features.booleans:
         kind = (
             StrictBool | FiniteNumber
