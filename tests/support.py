@@ -150,6 +150,7 @@ TEST_MODULES = (
     "core/test_contract.py",
     "core/test_data_dictionary.py",
     "core/test_infer_contract.py",
+    "core/test_messages.py",
     "pipeline/test_promotion.py",
     "core/test_tasks.py",
     "pipeline/test_pipeline.py",
