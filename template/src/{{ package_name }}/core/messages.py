@@ -190,7 +190,7 @@ def request_model(
 ) -> type[BaseModel]:
     """The body of ``POST /predict``: 1 to ``max_records`` records (served, with ``example``,
     a record for the docs), or at least one (``max_records`` None: as logged)."""
-    records = Annotated[list[record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
+    records = Annotated[list[record], Field(min_length=1, max_length=max_records)]
     if max_records is None:
         return create_model("LoggedRequest", __config__=LENIENT, records=(records, ...))
     return create_model(
@@ -298,7 +298,7 @@ def response_model(answer: type[BaseModel], *, logged: bool = False) -> type[Bas
             __config__=LENIENT,
             request_id=(Annotated[str, Field(strict=True, min_length=1)], ...),
             model=(LoggedModel, ...),
-            predictions=(list[answer], ...),  # type: ignore[valid-type]
+            predictions=(list[answer], ...),
         )
     return create_model(
         "PredictResponse",
@@ -307,7 +307,7 @@ def response_model(answer: type[BaseModel], *, logged: bool = False) -> type[Bas
         "(also in the ``X-Request-ID`` header, and in the prediction log when there is one).",
         request_id=(str, ...),
         model=(ModelDescription, ...),
-        predictions=(list[answer], ...),  # type: ignore[valid-type]
+        predictions=(list[answer], ...),
     )
 
 
@@ -322,8 +322,8 @@ class LogLine(BaseModel):
 
     @model_validator(mode="after")
     def _one_answer_per_record(self) -> LogLine:
-        records = len(self.request.records)  # type: ignore[attr-defined]
-        if len(self.response.predictions) != records:  # type: ignore[attr-defined]
+        records = len(self.request.records)
+        if len(self.response.predictions) != records:
             raise PydanticCustomError(
                 "answer_count",
                 "response.predictions must be a JSON array of {records} (one per record)",
