@@ -4,7 +4,8 @@ Each line is ``{"time", "request", "response"}``: the request's body as the serv
 it, ``{"records": [...]}``, and the response's body as it sent it, with ``request_id``,
 ``model`` (``name``, ``version``…) and ``predictions`` (docs/monitoring.md). It is read here,
 never written, as one flat record per scored record (``COLUMNS``, features by their contract
-names, the answer in the task's columns: ``answers.py``). Features are kept as logged: a
+names, the answer in the task's columns: :func:`answer_columns`). Each line is validated
+with the log line's model of ``core/messages.py``. Features are kept as logged: a
 string stays a string (a category the contract does not list too), ``null`` is a missing
 value; the monitor judges them. A last line without its newline that does not parse is a
 request being written or a writer that died: it is skipped and counted (``partial_lines``),
@@ -16,28 +17,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    ValidationError,
-    create_model,
-)
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from ..core.contract import Code
+from ..core.messages import LogLine, log_line_model
 from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..settings import Settings
-from .answers import FiniteNumber, answer_columns, parse_answer
 from .columns import SCHEMA, Features
 
 LOG = logging.getLogger(__name__)
@@ -45,8 +40,6 @@ LOG_DIR_ENV = "PREDICTION_LOG_DIR"
 FILE_PATTERN = "predictions-*.jsonl"
 KEY = ("request_id", "index")
 META = (*KEY, "time", "model_name", "model_version")
-ANSWER = answer_columns(TASK)
-COLUMNS = (*META, *SCHEMA.names, *ANSWER)
 MAX_PROBLEMS_SHOWN = 3
 
 
@@ -73,102 +66,177 @@ def columns(features: Features = SCHEMA, task: Task = TASK) -> tuple[str, ...]:
     return (*META, *features.names, *answer_columns(task))
 
 
+def answer_columns(task: Task) -> tuple[str, ...]:
+    """The flat columns of a logged answer: binary ``probability``, ``prediction`` (its
+    historical order); multiclass ``prediction``, ``probability_0`` … ``probability_<K-1>``;
+    regression ``prediction``: the batch predictions file's columns (``Task.answer_columns``),
+    so that ``Task.read_predictions`` reads a frame of logged records as it reads that file."""
+    if task.name == "binary":
+        return ("probability", "prediction")
+    return task.answer_columns()
+
+
+COLUMNS = (*META, *SCHEMA.names, *answer_columns(TASK))
+
+
+def _classes(task: Task) -> tuple[Code, ...]:
+    return tuple(getattr(task, "classes", ())) if task.name == "multiclass" else ()
+
+
+def answer_problems(task: Task) -> dict[str, str]:
+    """What each field of a logged answer must be, in words."""
+    if task.name == "binary":
+        return {
+            "probability": "probability must be a number from 0 to 1",
+            "prediction": "prediction must be 0 or 1",
+        }
+    if task.name == "multiclass":
+        count = len(_classes(task))
+        return {
+            "prediction": f"prediction must be a class position from 0 to {count - 1}",
+            "probabilities": f"probabilities must be {count} numbers from 0 to 1 summing to 1",
+        }
+    return {"prediction": "prediction must be a finite number"}
+
+
+@cache
+def line_model(features: Features, task: Task) -> type[LogLine]:
+    """The model of a log line of ``features`` and ``task`` (``core/messages.py``)."""
+    return log_line_model(features, task.name, _classes(task))
+
+
 def parse_line(line: str, features: Features = SCHEMA, task: Task = TASK) -> list[dict[str, Any]]:
     """One log line (one request) as its flat records, in the request's order; ``ValueError``
     says what is wrong with it."""
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not JSON ({error.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    time = _time(data.get("time"))
-    request, response = data.get("request"), data.get("response")
-    if not isinstance(request, dict) or not isinstance(response, dict):
-        raise ValueError("request and response must be JSON objects")
-    request_id, model = response.get("request_id"), response.get("model")
-    if not isinstance(request_id, str) or not request_id:
-        raise ValueError("response.request_id must be a non-empty string")
-    if not isinstance(model, dict):
-        raise ValueError("response.model must be a JSON object")
-    records, predictions = request.get("records"), response.get("predictions")
-    if not isinstance(records, list) or not records:
-        raise ValueError("request.records must be a non-empty JSON array")
-    if not isinstance(predictions, list) or len(predictions) != len(records):
-        raise ValueError(
-            f"response.predictions must be a JSON array of {len(records)} (one per record)"
-        )
+        parsed: Any = line_model(features, task).model_validate_json(line)
+    except ValidationError as error:
+        raise ValueError(_problem(line, error, features, task)) from None
+    response = parsed.response
     shared = {
-        "request_id": request_id,
-        "time": time,
-        "model_name": _text(model.get("name")),
-        "model_version": _text(model.get("version")),
+        "request_id": response.request_id,
+        "time": parsed.time.astimezone(UTC),
+        "model_name": response.model.name,
+        "model_version": response.model.version,
     }
+    flat = _flat_answer(task)
     return [
         {
             "index": index,
             **shared,
-            **_features(record, index, features),
-            **parse_answer(answer, index, task),
+            **{
+                name: value if value is None or isinstance(value, str) else float(value)
+                for name, value in zip(features.names, record.__dict__.values(), strict=True)
+            },
+            **flat(answer),
         }
-        for index, (record, answer) in enumerate(zip(records, predictions, strict=True))
+        for index, (record, answer) in enumerate(
+            zip(parsed.request.records, response.predictions, strict=True)
+        )
     ]
 
 
-def _time(value: Any) -> pd.Timestamp:
-    """An ISO 8601 timestamp with its UTC offset, in UTC."""
-    try:
-        time = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError("time must be an ISO 8601 timestamp") from None
-    if pd.isna(time) or time.tzinfo is None:
-        raise ValueError("time must be an ISO 8601 timestamp with its UTC offset")
-    return time.tz_convert("UTC")
+def _flat_answer(task: Task) -> Callable[[Any], dict[str, Any]]:
+    """A parsed logged answer of ``task`` as its flat columns (:func:`answer_columns`)."""
+    if task.name == "binary":
+        return lambda answer: {
+            "probability": answer.probability,
+            "prediction": int(answer.prediction),
+        }
+    if task.name == "multiclass":
+        names = answer_columns(task)
+        return lambda answer: dict(
+            zip(names, [int(answer.prediction), *answer.probabilities], strict=True)
+        )
+    return lambda answer: {"prediction": answer.prediction}
 
 
-@cache
-def record_model(features: Features) -> type[BaseModel]:
-    """The pydantic model of a logged record: each feature under its contract name, a string
-    feature a string, a boolean true/false or a number, any other a finite number; ``null``
-    anywhere (a missing value, judged by the monitor, not here); a feature that may be missing
-    may also be left out; other keys are ignored."""
-    fields: dict[str, Any] = {}
-    for position, name in enumerate(features.names):
-        kind: Any = FiniteNumber
-        if name in features.strings:
-            kind = StrictStr
-        elif name in features.booleans:
-            kind = StrictBool | FiniteNumber
-        default = None if name in features.may_be_missing else ...
-        fields[f"feature_{position}"] = (kind | None, Field(default, alias=name))
-    return create_model("LoggedRecord", __config__=ConfigDict(extra="ignore"), **fields)
+# A line's envelope, in the order it is judged; then its records, each before its answer.
+ENVELOPE = (
+    (),
+    ("time",),
+    ("request",),
+    ("response",),
+    ("response", "request_id"),
+    ("response", "model"),
+    ("request", "records"),
+    ("response", "predictions"),
+)
+ITEMS = (("request", "records"), ("response", "predictions"))
 
 
-def _features(record: Any, index: int, features: Features) -> dict[str, float | str | None]:
-    """A record's features by contract name: floats (a boolean as 0.0 or 1.0), strings, None."""
-    if not isinstance(record, dict):
-        raise ValueError(f"request.records[{index}] must be a JSON object")
-    try:
-        values = record_model(features).model_validate(record).__dict__.values()
-    except ValidationError as error:
-        problems = {str(problem["loc"][0]): problem["type"] for problem in error.errors()}
-        absent = [name for name, kind in problems.items() if kind == "missing"]
-        wrong = [
-            f"{name} must be {features.expected(name)}"
-            for name, kind in problems.items()
-            if kind != "missing"
-        ]
-        if absent:
-            wrong.insert(0, f"features absent: {', '.join(absent)}")
-        raise ValueError(f"request.records[{index}]: {'; '.join(wrong)}") from None
-    return {
-        name: value if value is None or isinstance(value, str) else float(value)
-        for name, value in zip(features.names, values, strict=True)
-    }
+def _rank(loc: tuple[int | str, ...]) -> tuple[int, ...]:
+    """Where a problem at ``loc`` comes in the order a line is judged."""
+    if len(loc) > 2 and loc[:2] in ITEMS:
+        return (len(ENVELOPE), int(loc[2]), ITEMS.index(loc[:2]))
+    return (
+        next(
+            rank
+            for rank, place in enumerate(ENVELOPE)
+            if loc[: len(place)] == place and (len(place) == 2 or len(loc) == len(place))
+        ),
+    )
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _problem(line: str, error: ValidationError, features: Features, task: Task) -> str:
+    """The first thing wrong with a log line, in one line."""
+    errors = error.errors(include_url=False)
+    first = min(errors, key=lambda problem: _rank(problem["loc"]))
+    loc = first["loc"]
+    if len(loc) < 2 or (len(loc) == 2 and loc != ITEMS[1]):
+        return _envelope_problem(first)
+    if (wrong_count := _answer_count(line)) is not None:
+        return wrong_count
+    where = f"{loc[0]}.{loc[1]}[{loc[2]}]"
+    if len(loc) == 3:
+        return f"{where} must be a JSON object"
+    if loc[:2] == ITEMS[1]:
+        return f"{where}: {answer_problems(task)[str(loc[3])]}"
+    return f"{where}: {_record_problems(errors, loc[:3], features)}"
+
+
+ENVELOPE_PROBLEMS: dict[tuple[int | str, ...], str] = {
+    ("request",): "request and response must be JSON objects",
+    ("response",): "request and response must be JSON objects",
+    ("response", "request_id"): "response.request_id must be a non-empty string",
+    ("response", "model"): "response.model must be a JSON object",
+    ("request", "records"): "request.records must be a non-empty JSON array",
+}
+
+
+def _envelope_problem(first: ErrorDetails) -> str:
+    """What is wrong with a line's JSON, its time, its request or its response."""
+    loc, kind = first["loc"], first["type"]
+    if kind == "json_invalid":
+        return f"not JSON ({first['ctx']['error']})"
+    if not loc:
+        return "not a JSON object" if kind == "model_type" else first["msg"]
+    if loc == ("time",):
+        offset = kind in ("timezone_aware", "missing") or first["input"] is None
+        return "time must be an ISO 8601 timestamp" + " with its UTC offset" * offset
+    return ENVELOPE_PROBLEMS[loc[:2]]
+
+
+def _answer_count(line: str) -> str | None:
+    """What is wrong when a line (whose records are a list) has not one answer per record."""
+    data = json.loads(line)
+    records, answers = data["request"]["records"], data["response"]["predictions"]
+    if isinstance(answers, list) and len(answers) == len(records):
+        return None
+    return f"response.predictions must be a JSON array of {len(records)} (one per record)"
+
+
+def _record_problems(errors: list[ErrorDetails], where: tuple[Any, ...], features: Features) -> str:
+    """What is wrong with the record at ``where``: the features absent, then those of the
+    wrong kind."""
+    kinds = {str(error["loc"][3]): error["type"] for error in errors if error["loc"][:3] == where}
+    absent = [name for name, kind in kinds.items() if kind == "missing"]
+    wrong = [
+        f"{name} must be {features.expected(name)}"
+        for name, kind in kinds.items()
+        if kind != "missing"
+    ]
+    return "; ".join([f"features absent: {', '.join(absent)}"] * bool(absent) + wrong)
 
 
 def log_files(directory: Path, since: datetime | None = None) -> list[Path]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import make_parser, parse_args, run_stage
+from ..core.messages import ModelDescription
 from ..errors import StageError
 from ..settings import Settings
 from .model import (
@@ -41,7 +42,6 @@ from .model import (
     resolve,
 )
 from .onnx_export import TOLERANCE, OnnxGate, gate
-from .payloads import ModelDescription
 
 LOG = logging.getLogger(__name__)
 DEFAULT_OUTPUT = Path("models") / "serving"

@@ -36,11 +36,11 @@ import numpy as np
 
 from .. import tracking
 from ..core.decision import DEFAULT_THRESHOLD
+from ..core.messages import ModelDescription
 from ..errors import StageError
 from ..params import DEFAULT_ALIAS, Params
 from ..settings import Settings
 from .answers import ANSWERS
-from .payloads import ModelDescription
 from .rows import COLUMNS
 
 MODEL_DIR_ENV = "MODEL_DIR"
