@@ -203,7 +203,50 @@ def convert(pipeline: Any, columns: Columns = COLUMNS, answers: Answers = ANSWER
         )
     names = graph.metadata_props.add()  # skl2onnx rewrites names that are not identifiers
     names.key, names.value = onnx_model.FEATURES_KEY, json.dumps(list(columns.names))
+    pack_inputs(graph, columns)
     return graph.SerializeToString()
+
+
+def pack_inputs(graph: Any, columns: Columns = COLUMNS) -> None:
+    """Give ``graph`` (skl2onnx's, one input per feature) two inputs instead: a matrix of the
+    numbers and one of the strings (their features in the contract's order), each split into
+    the former inputs by a ``Split`` node. ONNX Runtime's fixed cost per input and per call
+    (a few microseconds each) then stops growing with the features: for 50 of them, a call for
+    one row took 70 us instead of 150 us (bench/serve --contract wide). The metadata
+    (``inputs``) lists each input's features."""
+    # pylint: disable=import-outside-toplevel  # only the export converts
+    from onnx import TensorProto, helper
+
+    per_feature = list(graph.graph.input)
+    taken = {node.name for node in per_feature}
+    packed: dict[str, list[str]] = {}
+    nodes = []
+    for name, kind, group in (
+        (
+            onnx_model.NUMBERS,
+            TensorProto.DOUBLE,
+            [n for n in columns.names if n not in columns.strings],
+        ),
+        (onnx_model.STRINGS, TensorProto.STRING, list(columns.strings)),
+    ):
+        if not group:
+            continue
+        while name in taken:
+            name += "_"
+        outputs = [per_feature[columns.names.index(feature)].name for feature in group]
+        sizes = helper.make_tensor(
+            f"{name}_sizes", TensorProto.INT64, [len(group)], [1] * len(group)
+        )
+        graph.graph.initializer.append(sizes)
+        nodes.append(helper.make_node("Split", [name, sizes.name], outputs, axis=1))
+        graph.graph.input.append(helper.make_tensor_value_info(name, kind, [None, len(group)]))
+        packed[name] = group
+    for node in per_feature:
+        graph.graph.input.remove(node)
+    for node in reversed(nodes):
+        graph.graph.node.insert(0, node)
+    inputs = graph.metadata_props.add()
+    inputs.key, inputs.value = onnx_model.INPUTS_KEY, json.dumps(packed)
 
 
 def differences(
