@@ -7,7 +7,11 @@ in tens of microseconds (ONNX Runtime) that machinery costs about as much as the
 front of it (an ordinary middleware), this lane reads the three headers it needs from the
 ASGI scope, gives the body to the same :class:`~.predictor.Predictor` and sends its JSON in
 two events; every other request goes on to FastAPI (this one too when the app is mounted
-under a prefix: its path is then longer). Measured with ``bench/serve --pieces``: FIGURE.
+under a prefix: its path is then longer). Measured with ``bench/serve --pieces`` (requests/s
+with the lane / without, one record, 2 shared cores): 1.42x for a single client, 1.36x at 8
+connections and 1.91x at 32 for the heart-disease contract; 1.37x, 1.77x and 1.71x for 50
+columns (``--contract wide``). Inside FastAPI's middleware stack it still pays for FastAPI's
+own entry (about 15 us of CPU per request, measured in-process) to keep the app plain.
 """
 
 from __future__ import annotations
