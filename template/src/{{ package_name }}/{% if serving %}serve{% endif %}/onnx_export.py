@@ -203,7 +203,57 @@ def convert(pipeline: Any, columns: Columns = COLUMNS, answers: Answers = ANSWER
         )
     names = graph.metadata_props.add()  # skl2onnx rewrites names that are not identifiers
     names.key, names.value = onnx_model.FEATURES_KEY, json.dumps(list(columns.names))
+    pack_inputs(graph, columns)
     return graph.SerializeToString()
+
+
+def pack_inputs(graph: Any, columns: Columns = COLUMNS) -> None:
+    """Give ``graph`` (skl2onnx's, one input per feature) two inputs instead: a matrix of the
+    numbers and one of the strings (their features in the contract's order), which feed the
+    former inputs (:func:`unpack`). ONNX Runtime's fixed cost per input and per call (a few
+    microseconds each) then stops growing with the features: for 50 of them, a call for one
+    row took 70 us instead of 150 us (bench/serve --contract wide). The metadata (``inputs``)
+    lists each input's features."""
+    from onnx import TensorProto, helper  # pylint: disable=import-outside-toplevel  # export
+
+    per_feature = list(graph.graph.input)
+    taken = {node.name for node in per_feature}
+    numbers = [name for name in columns.names if name not in columns.strings]
+    packed: dict[str, list[str]] = {}
+    for name, kind, group in (
+        (onnx_model.NUMBERS, TensorProto.DOUBLE, numbers),
+        (onnx_model.STRINGS, TensorProto.STRING, list(columns.strings)),
+    ):
+        if not group:
+            continue
+        while name in taken:
+            name += "_"
+        graph.graph.input.append(helper.make_tensor_value_info(name, kind, [None, len(group)]))
+        unpack(graph, name, [per_feature[columns.names.index(feature)].name for feature in group])
+        packed[name] = group
+    for node in per_feature:
+        graph.graph.input.remove(node)
+    inputs = graph.metadata_props.add()
+    inputs.key, inputs.value = onnx_model.INPUTS_KEY, json.dumps(packed)
+
+
+def unpack(graph: Any, matrix: str, columns: list[str]) -> None:
+    """Feed the inputs ``columns`` from ``matrix``, one column each: a ``Concat`` of exactly
+    them, in order, becomes the matrix itself (13 us less per call for 40 numbers); any other
+    use gets its column from a ``Split``."""
+    from onnx import TensorProto, helper  # pylint: disable=import-outside-toplevel  # export
+
+    nodes = graph.graph.node
+    for node in nodes:
+        axis = next((attribute.i for attribute in node.attribute if attribute.name == "axis"), 0)
+        if node.op_type == "Concat" and list(node.input) == columns and axis in (1, -1):
+            node.CopyFrom(helper.make_node("Identity", [matrix], list(node.output), node.name))
+    if any(name in node.input for node in nodes for name in columns):
+        ones = helper.make_tensor(
+            f"{matrix}_sizes", TensorProto.INT64, [len(columns)], [1] * len(columns)
+        )
+        graph.graph.initializer.append(ones)
+        nodes.insert(0, helper.make_node("Split", [matrix, ones.name], columns, axis=1))
 
 
 def differences(

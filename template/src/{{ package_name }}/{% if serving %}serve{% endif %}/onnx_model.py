@@ -1,14 +1,15 @@
 """Scoring with ONNX Runtime: the exported graph in one session, fed NumPy arrays.
 
 ``make export-model`` writes ``model.onnx`` beside the scikit-learn model only once ONNX Runtime
-has reproduced its scores (see ``onnx_export.py``). The graph takes one column per feature, in
-the contract's order: float64, or strings for a string feature, and returns a classifier's
-``probabilities`` (one column per class) or a regressor's values (``variable``; ``answers.py``
-names the task's output). Its inputs' names are the contract's when those are identifiers (the
-converter rewrites others), and its metadata (``features``) lists the contract's names. A string
-input has no NaN: a missing value goes in as :data:`MISSING`, which the graph imputes, and a
-value that the contract does not list as :data:`UNKNOWN`, which the encoder knows not (as it
-knows no unlisted value). A call runs on one thread: for a graph this small, spreading it over
+has reproduced its scores (see ``onnx_export.py``). The graph takes two matrices, one row per
+record: the numbers (float64) and the strings (the string features), each with its features in
+the contract's order, and returns a classifier's ``probabilities`` (one column per class) or a
+regressor's values (``variable``; ``answers.py`` names the task's output). Its metadata lists
+the contract's names (``features``) and each input's (``inputs``); a graph without ``inputs``
+(exported before they were packed) takes one column per feature. A string has no NaN: a
+missing value goes in as :data:`MISSING`, which the graph imputes, and a value that the
+contract does not list as :data:`UNKNOWN`, which the encoder knows not (as it knows no
+unlisted value). A call runs on one thread: for a graph this small, spreading it over
 cores costs more than it saves. Only NumPy and onnxruntime are imported here, so the service
 scores without the training stack.
 """
@@ -27,7 +28,9 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 from .answers import ANSWERS
 from .rows import COLUMNS, Columns
 
-FEATURES_KEY = "features"  # the graph's metadata: the contract's names of its inputs, in order
+FEATURES_KEY = "features"  # the graph's metadata: the contract's names of its features, in order
+INPUTS_KEY = "inputs"  # the graph's metadata: each input's features (see ``onnx_export.py``)
+NUMBERS, STRINGS = "numbers", "strings"  # the inputs' names (unless a feature has them)
 STRING_INPUT = "tensor(string)"
 MISSING = "\x00missing"  # a string feature's missing value, as the graph's imputer knows it
 UNKNOWN = "\x00unknown"  # any value of a string feature that the contract does not list
@@ -58,7 +61,7 @@ def session(model: Path | bytes) -> ort.InferenceSession:
 
 
 def _contract_names(scorer: ort.InferenceSession) -> list[str]:
-    """The contract's names of the graph's inputs: its metadata's, else the inputs' own."""
+    """The contract's names of the graph's features: its metadata's, else the inputs' own."""
     declared = scorer.get_modelmeta().custom_metadata_map.get(FEATURES_KEY)
     names: list[str] = (
         json.loads(declared) if declared else [node.name for node in scorer.get_inputs()]
@@ -66,14 +69,29 @@ def _contract_names(scorer: ort.InferenceSession) -> list[str]:
     return names
 
 
-def _as_strings(values: np.ndarray, listed: frozenset[Any]) -> np.ndarray:
-    """A string feature's column as the graph takes it: listed values as they are, a missing
+def _packed(scorer: ort.InferenceSession, names: list[str]) -> dict[str, list[str]]:
+    """Each input of the graph with the features it takes (a matrix of them): its metadata's
+    ``inputs`` (see ``onnx_export.pack_inputs``), else one feature per input, in order (a graph
+    exported before the inputs were packed)."""
+    declared = scorer.get_modelmeta().custom_metadata_map.get(INPUTS_KEY)
+    if declared:
+        packed: dict[str, list[str]] = json.loads(declared)
+        return packed
+    return {node.name: [name] for node, name in zip(scorer.get_inputs(), names, strict=False)}
+
+
+def _as_strings(block: np.ndarray, listed: list[frozenset[Any]]) -> np.ndarray:
+    """String features' columns as the graph takes them: listed values as they are, a missing
     one (NaN) as :data:`MISSING`, any other as :data:`UNKNOWN`."""
-    column = [
-        value if value in listed else UNKNOWN if isinstance(value, str) else MISSING
-        for value in values
+    values = [
+        value if value in known else UNKNOWN if isinstance(value, str) else MISSING
+        for row in block.tolist()
+        for value, known in zip(row, listed, strict=True)
     ]
-    return np.array(column, dtype=object).reshape(-1, 1)
+    return np.array(values, dtype=object).reshape(block.shape)
+
+
+Feed = tuple[str, np.ndarray, list[frozenset[Any]] | None]  # input, positions, strings' values
 
 
 def route(
@@ -81,47 +99,53 @@ def route(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """rows (``Columns.array``: one column per feature, in order) -> the graph's ``output``:
     probabilities of each class, or a regressor's values (one column)."""
-    inputs = [node.name for node in scorer.get_inputs()]
-    strings = [node.name for node in scorer.get_inputs() if node.type == STRING_INPUT]
-    outputs = [node.name for node in scorer.get_outputs()]
     names = _contract_names(scorer)
-    if names != list(columns.names) or len(inputs) != len(names) or output not in outputs:
+    packed = _packed(scorer, names)
+    inputs = {node.name: node.type for node in scorer.get_inputs()}
+    outputs = [node.name for node in scorer.get_outputs()]
+    taken = [feature for features in packed.values() for feature in features]
+    if (
+        names != list(columns.names)
+        or sorted(taken) != sorted(names)
+        or set(packed) != set(inputs)
+        or output not in outputs
+    ):
         raise ValueError(
-            f"the ONNX graph takes {names} and gives {outputs}; expected one input per "
-            f"feature ({', '.join(columns.names)}) and '{output}'"
+            f"the ONNX graph takes {names} and gives {outputs}; expected the features "
+            f"({', '.join(columns.names)}) and '{output}'"
         )
-    if [names[inputs.index(name)] for name in strings] != list(columns.strings):
+    strings = [
+        f for name, features in packed.items() if inputs[name] == STRING_INPUT for f in features
+    ]
+    if sorted(strings) != sorted(columns.strings):
         raise ValueError(
             f"the ONNX graph takes strings for {strings}; expected them for the string "
             f"features ({', '.join(columns.strings) or 'none'})"
         )
-    wanted = [output]
-    if not strings:
-
-        def predict_proba(rows: np.ndarray) -> np.ndarray:
-            by_feature = np.ascontiguousarray(rows.T, dtype=np.float64)  # (n, 1) views
-            feed = {name: by_feature[i].reshape(-1, 1) for i, name in enumerate(inputs)}
-            return np.asarray(scorer.run(wanted, feed)[0], dtype=np.float64)
-
-        return predict_proba
-
-    listed = [
-        frozenset(columns.codes[names[i]]) if name in strings else None
-        for i, name in enumerate(inputs)
+    feeds: list[Feed] = [
+        (
+            name,
+            np.array([names.index(feature) for feature in features], dtype=np.intp),
+            [frozenset(columns.codes[f]) for f in features]
+            if inputs[name] == STRING_INPUT
+            else None,
+        )
+        for name, features in packed.items()
     ]
+    wanted = [output]
 
-    def predict_mixed(rows: np.ndarray) -> np.ndarray:
+    def predict(rows: np.ndarray) -> np.ndarray:
         feed = {
             name: (
-                rows[:, i].astype(np.float64).reshape(-1, 1)
-                if known is None
-                else _as_strings(rows[:, i], known)
+                rows[:, positions].astype(np.float64, copy=False)
+                if listed is None
+                else _as_strings(rows[:, positions], listed)
             )
-            for i, (name, known) in enumerate(zip(inputs, listed, strict=True))
+            for name, positions, listed in feeds
         }
         return np.asarray(scorer.run(wanted, feed)[0], dtype=np.float64)
 
-    return predict_mixed
+    return predict
 
 
 def load(path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
