@@ -282,8 +282,11 @@ def test_pipeline_state_compares_dvc_lock_with_the_commit(tmp_path: Path) -> Non
             "f = yaml.safe_load(open('params.yaml'))['prepare']['factor']\n"
             "open('out.txt', 'w').write(str(f * sum(map(int, open('data.csv')))))\n",
             # The data's path is a parameter, as the generated projects' raw table is.
+            # A directory dependency, as the generated projects' core/ package is.
+            "lib/sub.py": "",
+            "lib/sub/b.py": "B = 1\n",
             "dvc.yaml": "stages:\n  prepare:\n    cmd: python prepare.py\n"
-            "    deps: ['${prepare.data}', prepare.py]\n    params: [prepare]\n"
+            "    deps: ['${prepare.data}', prepare.py, lib]\n    params: [prepare]\n"
             "    outs: [out.txt]\n"
             "  report:\n    cmd: cp out.txt report.txt\n"
             "    deps: [out.txt]\n    outs: [report.txt]\n",
@@ -301,6 +304,12 @@ def test_pipeline_state_compares_dvc_lock_with_the_commit(tmp_path: Path) -> Non
     assert pipeline_state(repo) == "stale: prepare (parameter prepare changed)"
     _dvc(repo, "repro", "--quiet")
     commit_all(repo, "ran again")
+    assert pipeline_state(repo) == "current"
+    write_files(repo, {"lib/sub/b.py": "B = 2\n"})
+    commit_all(repo, "a module in the directory changed")
+    assert pipeline_state(repo) == "stale: prepare (lib changed)"
+    _dvc(repo, "repro", "--quiet")
+    commit_all(repo, "ran after the module change")
     assert pipeline_state(repo) == "current"
     write_files(repo, {"prepare.py": (repo / "prepare.py").read_text() + "# tweak\n"})
     commit_all(repo, "code change")

@@ -112,7 +112,7 @@ def _older_project(template: Path, tmp_path: Path) -> Path:
 def _old_schema(template: Path) -> dict[str, Any]:
     """The constants of OLDER's schema module (plain Python literals then)."""
     source = subprocess.run(
-        ["git", "show", f"older:template/{SCHEMA}"],
+        ["git", "show", "older:template/src/{{ package_name }}/core/schema.py"],
         cwd=template,
         capture_output=True,
         check=True,

@@ -5,13 +5,15 @@ student's own work tree: a clone of what they pushed has no `data/processed/` (D
 outputs out of git), so there every stage looks changed. Instead this reads the commit:
 each stage of `dvc.yaml` must be in `dvc.lock` with the same command; each dependency's
 hash there must match the committed file (DVC's MD5 of its bytes), the `.dvc` file that
-tracks it, or the output of the earlier stage that produces it, as locked; and each
-parameter's locked value must equal `params.yaml`'s. No data, no DVC run, a few git reads.
+tracks it, or the output of the earlier stage that produces it, as locked (a directory: DVC's
+hash of its listing of files and their MD5s); and each parameter's locked value must equal
+`params.yaml`'s. No data, no DVC run, a few git reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 from collections.abc import Mapping
@@ -95,12 +97,36 @@ def _current_md5(
     if tracked:  # data tracked by `dvc add`
         outs = tracked.get("outs") or [{}]
         return str(outs[0].get("md5"))
+    if str(dep.get("md5", "")).endswith(".dir"):
+        return _directory_md5(repo, ref, path)
     data = _show_bytes(repo, ref, path)
     if data is None:
         return None
     if dep.get("hash") != "md5" and b"\0" not in data[:8000]:
         data = data.replace(b"\r\n", b"\n")  # DVC 2's md5 normalised text line ends
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _directory_md5(repo: Path, ref: str, path: str) -> str | None:
+    """DVC's hash of a directory as committed: the MD5 of the JSON list of its files (their
+    MD5 and path inside it, sorted by that path), with `.dir` appended. Files that
+    .dvcignore leaves out (``__pycache__``) are not committed either."""
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--name-only", ref, "--", f"{path.rstrip('/')}/"],
+        cwd=repo,
+        capture_output=True,
+        check=False,
+    )
+    names = [name for name in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
+    if listed.returncode != 0 or not names:
+        return None
+    entries = []
+    for name in names:
+        relpath = name[len(path.rstrip("/")) + 1 :]
+        digest = hashlib.md5(_show_bytes(repo, ref, name) or b"", usedforsecurity=False)
+        entries.append({"md5": digest.hexdigest(), "relpath": relpath})
+    listing = json.dumps(sorted(entries, key=lambda entry: entry["relpath"]), sort_keys=True)
+    return hashlib.md5(listing.encode(), usedforsecurity=False).hexdigest() + ".dir"
 
 
 def _resolved(path: str, params: Mapping[str, Any]) -> str:
