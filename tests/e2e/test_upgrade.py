@@ -136,10 +136,10 @@ def _contract_as_old_schema(text: str) -> dict[str, Any]:
             for name in features
             if columns[name]["kind"] == "numeric"
         },
-        "CATEGORY_CODES": {
-            name: tuple(columns[name]["categories"])
+        "CATEGORY_CODES": {  # a boolean column is written 0 or 1
+            name: tuple(columns[name].get("categories") or (0, 1))
             for name in features
-            if columns[name]["kind"] == "categorical"
+            if columns[name]["kind"] in ("categorical", "boolean")
         },
     }
 
