@@ -14,8 +14,8 @@ import yaml
 from copier.errors import CopierError
 
 from scaffold import api, source
-from scaffold.dataset import Dataset, named_defaults, with_answer
-from scaffold.errors import InvalidAnswerError
+from scaffold.dataset import Dataset, install, named_defaults, with_answer
+from scaffold.errors import InvalidAnswerError, ScaffoldError
 from tests.support import (
     REPO_ROOT,
     commit_all,
@@ -197,3 +197,16 @@ def test_the_task_is_an_answer_only_through_task(tmp_path: Path) -> None:
     assert "task" not in with_answer({}, Dataset(table, "n"))
     with pytest.raises(InvalidAnswerError, match="'task' is answered by --task"):
         with_answer({"task": "binary"}, Dataset(table, "n"))
+
+
+def test_a_failed_install_says_why_not_where(tmp_path: Path) -> None:
+    """make's own `*** … Error 2` lines are passed over for the recipe's error line."""
+    (tmp_path / "Makefile").write_text(
+        "install: uv.lock\n"
+        "uv.lock:\n\t@$(MAKE) --no-print-directory lock\n"
+        "lock:\n\t@echo 'resolving' >&2; echo 'error: needs Python 3.13 or newer' >&2; exit 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScaffoldError) as caught:
+        install(tmp_path, "pkg")
+    assert caught.value.message == "make install: needs Python 3.13 or newer"
