@@ -1,0 +1,282 @@
+"""The team setup, for real: the generated project against an MLflow server on PostgreSQL.
+
+A real PostgreSQL 16 (the pgserver wheel's binaries) and a real `mlflow server` run on
+127.0.0.1; the project gets nothing but ``MLFLOW_TRACKING_URI`` (and, for the S3 run, the
+credentials and endpoint its users would set). Where S3 is needed, moto's server mode stands in
+for it: an S3 API, not a storage service; boto3, MLflow and dvc-s3 talking to it are real.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.e2e.team_stack import (
+    S3_ENV,
+    Postgres,
+    TrackingServer,
+    postgres,
+    s3_stand_in,
+    server_venv,
+    tracking_server,
+)
+from tests.support import commit_all, free_port, run, scaffold, stop_group
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "heart-disease-risk"
+BUCKET = "team-store"
+READY_WITHIN = 120.0  # seconds for `make serve` to load the champion through the server
+# Set by the shell or by other tests; the project must get only what each test gives it.
+FOREIGN = ("MLFLOW_", "AWS_", "MODEL_DIR", "MODEL_URI")
+
+
+def _figure(name: str, seconds: float) -> None:
+    """Print a measured duration (shown with `pytest -s` or in the -rP summary)."""
+    print(f"team-server figure: {name} {seconds:.1f} s", file=sys.stderr)
+
+
+@pytest.fixture(autouse=True)
+def only_given_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No MLflow, AWS or model setting of the caller's environment reaches the project."""
+    for name in list(os.environ):
+        if name.startswith(FOREIGN):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Postgres]:
+    """One PostgreSQL for the module; each test creates its own database in it."""
+    with postgres() as server:
+        _figure("postgres initdb and start", server.started_in)
+        yield server
+
+
+class ServerVenvs:
+    """The tracking server's own venv, made once, with the MLflow version projects lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: dict[str, Path] = {}
+
+    def for_project(self, project: Path) -> Path:
+        """A server venv with the mlflow of the project's uv.lock (made on first use)."""
+        lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+        version = next(p["version"] for p in lock["package"] if p["name"] == "mlflow")
+        if version not in self.made:
+            start = time.monotonic()
+            self.made[version] = server_venv(self.root / f"mlflow-{version}", version)
+            _figure("tracking server venv", time.monotonic() - start)
+        return self.made[version]
+
+
+@pytest.fixture(scope="module")
+def server_venvs(tmp_path_factory: pytest.TempPathFactory) -> ServerVenvs:
+    """The module's tracking server venvs (one per locked MLflow version: in practice one)."""
+    return ServerVenvs(tmp_path_factory.mktemp("team-server"))
+
+
+def _new_project(where: Path, *answers: str) -> Path:
+    """`scaffold new` with the defaults and `answers`, installed with `make install`."""
+    created = scaffold("new", "-q", "proj", "--defaults", *answers, cwd=where)
+    assert created.returncode == 0, created.stderr
+    project = where / "proj"
+    run(["make", "install"], cwd=project)
+    return project
+
+
+def _registry(server: TrackingServer) -> dict[str, Any]:
+    """The registered model's versions and aliases, asked of the server's REST API."""
+    query = urllib.parse.urlencode({"name": MODEL})
+    url = f"{server.url}/api/2.0/mlflow/registered-models/get?{query}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        model = json.load(response)["registered_model"]
+    found = urllib.parse.urlencode({"filter": f"name='{MODEL}'"})
+    url = f"{server.url}/api/2.0/mlflow/model-versions/search?{found}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        versions = json.load(response)["model_versions"]
+    return {
+        "versions": sorted(int(v["version"]) for v in versions),
+        "aliases": {a["alias"]: a["version"] for a in model.get("aliases", [])},
+        "sources": {v["version"]: v["source"] for v in versions},
+    }
+
+
+def _repro(project: Path, env: Mapping[str, str], label: str) -> dict[str, Any]:
+    """`make repro` through the server; the gate's verdict (reports/promotion.json)."""
+    start = time.monotonic()
+    done = run(["make", "repro"], cwd=project, env=env, timeout=900)
+    _figure(f"make repro ({label})", time.monotonic() - start)
+    assert f"logged to {env['MLFLOW_TRACKING_URI']}" in done.stdout + done.stderr
+    verdict: dict[str, Any] = json.loads((project / "reports/promotion.json").read_text())
+    return verdict
+
+
+def _one_record(project: Path) -> dict[str, float]:
+    """The first held-back row's features."""
+    with (project / "data/processed/test_features.csv").open(encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    return {name: float(value) for name, value in row.items() if name != "id"}
+
+
+def _serve_once(project: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """`make serve` (the champion from the registry), one /predict, stopped; the answer."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["make", "serve", f"SERVE_PORT={port}"],
+        cwd=project,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"make serve not ready in {READY_WITHIN} s"
+            try:
+                with urllib.request.urlopen(f"{url}/ready", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        body = json.dumps({"records": [_one_record(project)]}).encode()
+        request = urllib.request.Request(
+            f"{url}/predict", data=body, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer: dict[str, Any] = json.load(response)
+    finally:
+        assert stop_group(process), "make serve outlived SIGTERM to its process group"
+    return answer
+
+
+def _change_a_param(project: Path) -> None:
+    """A weaker regularisation: retrains and re-evaluates, nothing else."""
+    params = project / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert "    C: 1.0\n" in text
+    params.write_text(text.replace("    C: 1.0\n", "    C: 0.05\n"), encoding="utf-8")
+
+
+def test_repro_serve_verify_and_a_second_version_through_the_server(
+    database: Postgres, server_venvs: ServerVenvs, tmp_path: Path
+) -> None:
+    """Logs, registers, promotes and serves through the server; nothing is stored locally."""
+    project = _new_project(tmp_path, "-d", f"dvc_remote_url={tmp_path / 'dvc-remote'}")
+    backend = database.create_database("team_local")
+    artifacts = tmp_path / "server-artifacts"
+    with tracking_server(
+        server_venvs.for_project(project), backend, str(artifacts), tmp_path / "mlflow.log"
+    ) as server:
+        _figure("mlflow server ready", server.ready_in)
+        env = {"MLFLOW_TRACKING_URI": server.url}
+
+        first = _repro(project, env, "first")
+        assert first["candidate"]["version"] == "1" and first["promoted"], first
+        assert _registry(server)["aliases"] == {"champion": "1"}
+        assert not (project / "mlflow.db").exists() and not (project / "mlartifacts").exists()
+        assert list(artifacts.rglob("MLmodel")), "the model's files are not in the server's store"
+
+        answer = _serve_once(project, env)
+        assert answer["model"]["version"] == "1", answer
+        assert 0.0 <= answer["predictions"][0]["probability"] <= 1.0
+
+        verified = run(["make", "verify"], cwd=project, env=env)
+        assert re.search(r"verify: \d+ predictions matched", verified.stdout), verified.stdout
+
+        commit_all(project, "first run through the team server")
+        _change_a_param(project)
+        second = _repro(project, env, "after a params change")
+        registry = _registry(server)
+        print(f"team-server registry: {json.dumps(registry, indent=1)}", file=sys.stderr)
+        assert second["candidate"]["version"] == "2", second
+        assert registry["versions"] == [1, 2]
+        assert registry["aliases"] == {"champion": second["alias_version"]}
+        assert second["alias_version"] == ("2" if second["promoted"] else "1"), second
+
+    # What the server wrote is in PostgreSQL itself, not in a file beside the project.
+    rows = database.query(
+        "team_local",
+        "select version, coalesce(alias, '') from model_versions"
+        " left join registered_model_aliases using (name, version) order by version",
+    )
+    print(f"team-server postgres rows: {rows}", file=sys.stderr)
+    champion = second["alias_version"]
+    assert rows == [[v, "champion" if v == champion else ""] for v in ("1", "2")]
+
+
+def test_artifacts_and_the_dvc_remote_on_an_s3_api(
+    database: Postgres, server_venvs: ServerVenvs, tmp_path: Path
+) -> None:
+    """MLflow's artifacts and `dvc push`/`pull` on one S3 API (moto, standing in for S3)."""
+    with s3_stand_in(tmp_path / "moto.log") as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
+        s3.create_bucket(Bucket=BUCKET)
+        project = _new_project(
+            tmp_path, "-d", "dvc_remote=s3", "-d", f"dvc_remote_url=s3://{BUCKET}/dvc"
+        )
+        endpoint_setting = ["remote", "modify", "--local", "storage", "endpointurl", endpoint]
+        run([project / ".venv/bin/dvc", *endpoint_setting], cwd=project)
+        backend = database.create_database("team_s3")
+        server_env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": endpoint}
+        store = f"s3://{BUCKET}/mlflow"
+        log = tmp_path / "mlflow.log"
+        with tracking_server(
+            server_venvs.for_project(project), backend, store, log, server_env
+        ) as server:
+            _figure("mlflow server ready (S3 artifacts)", server.ready_in)
+            env = {"MLFLOW_TRACKING_URI": server.url, **S3_ENV}
+            first = _repro(project, env, "S3 artifacts")
+            assert first["promoted"] and first["alias_version"] == "1", first
+            assert any(key.endswith("/MLmodel") for key in _keys(s3, "mlflow/"))
+
+            start = time.monotonic()
+            run(["make", "push"], cwd=project, env=env)
+            _figure("make push (S3)", time.monotonic() - start)
+            assert _keys(s3, "dvc/files/md5/"), "dvc push stored nothing"
+            commit_all(project, "first run, artefacts pushed")
+
+            clone = tmp_path / "teammate"
+            run(["git", "clone", "--quiet", project, clone], cwd=tmp_path)
+            run(["make", "install"], cwd=clone)
+            run([clone / ".venv/bin/dvc", *endpoint_setting], cwd=clone)
+            start = time.monotonic()
+            run(["make", "pull"], cwd=clone, env=env)
+            _figure("make pull in a fresh clone (S3)", time.monotonic() - start)
+            for pulled in ("data/raw/heart.csv", "data/processed/test_features.csv"):
+                assert (clone / pulled).read_bytes() == (project / pulled).read_bytes(), pulled
+            verified = run(["make", "verify"], cwd=clone, env=env)
+            assert re.search(r"verify: \d+ predictions matched", verified.stdout), verified.stdout
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": S3_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        "region_name": S3_ENV["AWS_DEFAULT_REGION"],
+    }
+
+
+def _keys(s3: Any, prefix: str) -> list[str]:
+    """Every object key under `prefix` in the bucket."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
