@@ -5,7 +5,8 @@ wrapper, as root, adds a system user and opens the permissions of every parent d
 as root they run as `nobody`, as PostgreSQL refuses root. The tracking server gets a venv of
 its own, as a team's server has: the project's MLflow version with the database driver and
 boto3 of this test environment. moto's server mode stands in for S3: it is not a storage
-service, only the S3 API that boto3, MLflow and DVC talk to.
+service, only the S3 API that boto3, MLflow and DVC talk to
+(all three find it through ``AWS_ENDPOINT_URL``).
 
 Every process starts in its own process group and is stopped through it.
 """

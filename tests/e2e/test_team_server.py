@@ -35,6 +35,7 @@ from tests.e2e.team_stack import (
     tracking_server,
 )
 from tests.support import commit_all, free_port, run, scaffold, stop_group
+from tests.team_docs import fenced, runnable, team_section
 
 pytestmark = pytest.mark.e2e
 
@@ -224,48 +225,53 @@ def test_repro_serve_verify_and_a_second_version_through_the_server(
     assert rows == [[v, "champion" if v == champion else ""] for v in ("1", "2")]
 
 
-def test_artifacts_and_the_dvc_remote_on_an_s3_api(
+def test_the_readme_team_setup_on_an_s3_api(
     database: Postgres, server_venvs: ServerVenvs, tmp_path: Path
 ) -> None:
-    """MLflow's artifacts and `dvc push`/`pull` on one S3 API (moto, standing in for S3)."""
+    """The README's team setup, its shell blocks run as written: MLflow's artifacts and the
+    DVC remote on one S3 API (moto, standing in for S3), the server on PostgreSQL."""
     with s3_stand_in(tmp_path / "moto.log") as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
         s3.create_bucket(Bucket=BUCKET)
         project = _new_project(
             tmp_path, "-d", "dvc_remote=s3", "-d", f"dvc_remote_url=s3://{BUCKET}/dvc"
         )
-        endpoint_setting = ["remote", "modify", "--local", "storage", "endpointurl", endpoint]
-        run([project / ".venv/bin/dvc", *endpoint_setting], cwd=project)
+        section = team_section((project / "README.md").read_text(encoding="utf-8"))
+        mine, teammates = runnable(fenced(section, "sh"))  # every other block is marked
+        assert mine.startswith("make repro push") and teammates.startswith("make pull verify")
+
         backend = database.create_database("team_s3")
-        server_env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": endpoint}
+        store_env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
         store = f"s3://{BUCKET}/mlflow"
         log = tmp_path / "mlflow.log"
-        with tracking_server(
-            server_venvs.for_project(project), backend, store, log, server_env
-        ) as server:
+        venv = server_venvs.for_project(project)
+        with tracking_server(venv, backend, store, log, store_env) as server:
             _figure("mlflow server ready (S3 artifacts)", server.ready_in)
-            env = {"MLFLOW_TRACKING_URI": server.url, **S3_ENV}
-            first = _repro(project, env, "S3 artifacts")
-            assert first["promoted"] and first["alias_version"] == "1", first
+            env = {"MLFLOW_TRACKING_URI": server.url, **store_env}
+            _run_block(mine, project, env, "the README's `make repro push` (S3)")
+            verdict = json.loads((project / "reports/promotion.json").read_text())
+            assert verdict["promoted"] and verdict["alias_version"] == "1", verdict
             assert any(key.endswith("/MLmodel") for key in _keys(s3, "mlflow/"))
-
-            start = time.monotonic()
-            run(["make", "push"], cwd=project, env=env)
-            _figure("make push (S3)", time.monotonic() - start)
             assert _keys(s3, "dvc/files/md5/"), "dvc push stored nothing"
             commit_all(project, "first run, artefacts pushed")
 
             clone = tmp_path / "teammate"
             run(["git", "clone", "--quiet", project, clone], cwd=tmp_path)
-            run(["make", "install"], cwd=clone)
-            run([clone / ".venv/bin/dvc", *endpoint_setting], cwd=clone)
-            start = time.monotonic()
-            run(["make", "pull"], cwd=clone, env=env)
-            _figure("make pull in a fresh clone (S3)", time.monotonic() - start)
+            done = _run_block(teammates, clone, env, "the README's `make pull verify` (S3)")
+            assert re.search(r"verify: \d+ predictions matched", done.stdout), done.stdout
             for pulled in ("data/raw/heart.csv", "data/processed/test_features.csv"):
                 assert (clone / pulled).read_bytes() == (project / pulled).read_bytes(), pulled
-            verified = run(["make", "verify"], cwd=clone, env=env)
-            assert re.search(r"verify: \d+ predictions matched", verified.stdout), verified.stdout
+            assert _registry(server)["aliases"] == {"champion": "1"}
+
+
+def _run_block(
+    block: str, cwd: Path, env: Mapping[str, str], label: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a README shell block with bash, as a reader pasting it would."""
+    start = time.monotonic()
+    done = run(["bash", "-euo", "pipefail", "-c", block], cwd=cwd, env=env, timeout=900)
+    _figure(label, time.monotonic() - start)
+    return done
 
 
 def _boto_credentials() -> dict[str, str]:
