@@ -51,18 +51,20 @@ def _postgres_bin() -> Path:
 
 
 def _wait(
-    ready: Callable[[], bool], process: subprocess.Popen[str], what: str, within: float
+    ready: Callable[[], bool], process: subprocess.Popen[str], log: Path, within: float
 ) -> float:
-    """Poll `ready()` until true; seconds taken. Fails if the process exits or time runs out."""
+    """Poll `ready()` until true; seconds taken. Fails (with the log's end) if the process
+    exits or time runs out."""
     start = time.monotonic()
     while time.monotonic() - start < within:
         if process.poll() is not None:
-            out, err = process.communicate()
-            raise AssertionError(f"{what} exited with {process.returncode}:\n{out}\n{err}")
+            tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
+            raise AssertionError(f"{process.args[0]} exited with {process.returncode}:\n{tail}")
         if ready():
             return time.monotonic() - start
         time.sleep(0.2)
-    raise AssertionError(f"{what} was not ready within {within} s")
+    tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
+    raise AssertionError(f"{process.args[0]} was not ready within {within} s:\n{tail}")
 
 
 def _answers(url: str) -> bool:
@@ -150,9 +152,10 @@ def postgres() -> Iterator[Postgres]:
             cwd=base,
             **as_user,  # type: ignore[arg-type]
         )
+        log = base / "postgres.log"
         process = _start(
             [pg_bin / "postgres", "-D", data, "-k", sockets, "-c", "listen_addresses="],
-            base / "postgres.log",
+            log,
             user=user,
         )
         try:
@@ -164,7 +167,7 @@ def postgres() -> Iterator[Postgres]:
                     == 0
                 ),
                 process,
-                "postgres",
+                log,
                 POSTGRES_READY_WITHIN,
             )
             yield Postgres(sockets, time.monotonic() - start)
@@ -212,7 +215,7 @@ def tracking_server(
     environ = {
         # Without it the server starts job workers that outlive a plain kill of the server.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        # Bytecode written on first import, into the venv: the second start is faster.
+        # The venv is not compiled whole: bytecode is written on first import, into the venv.
         "PYTHONDONTWRITEBYTECODE": "",
         "PYTHONPYCACHEPREFIX": str(venv / "pycache"),
         **(env or {}),
@@ -220,9 +223,7 @@ def tracking_server(
     process = _start(command, log, environ)
     url = f"http://127.0.0.1:{port}"
     try:
-        ready_in = _wait(
-            lambda: _answers(f"{url}/health"), process, "mlflow server", SERVER_READY_WITHIN
-        )
+        ready_in = _wait(lambda: _answers(f"{url}/health"), process, log, SERVER_READY_WITHIN)
         yield TrackingServer(url, ready_in)
     finally:
         _stop(process, "mlflow server")
@@ -235,7 +236,7 @@ def s3_stand_in(log: Path) -> Iterator[str]:
     process = _start([BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)], log, S3_ENV)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _answers(f"{url}/moto-api/"), process, "moto_server", S3_READY_WITHIN)
+        _wait(lambda: _answers(f"{url}/moto-api/"), process, log, S3_READY_WITHIN)
         yield url
     finally:
         _stop(process, "moto_server")

@@ -1,9 +1,10 @@
 """The team setup, for real: the generated project against an MLflow server on PostgreSQL.
 
 A real PostgreSQL 16 (the pgserver wheel's binaries) and a real `mlflow server` run on
-127.0.0.1; the project gets nothing but ``MLFLOW_TRACKING_URI`` (and, for the S3 run, the
-credentials and endpoint its users would set). Where S3 is needed, moto's server mode stands in
-for it: an S3 API, not a storage service; boto3, MLflow and dvc-s3 talking to it are real.
+127.0.0.1; the project gets nothing but ``MLFLOW_TRACKING_URI`` and the store's variables its
+users would set. The store is moto's server mode, standing in for S3: an S3 API, not a storage
+service; boto3, MLflow and dvc-s3 talking to it are real. One test runs the whole story (a
+second server with a local artifacts directory would add minutes of CI and no client path).
 """
 
 from __future__ import annotations
@@ -59,36 +60,28 @@ def only_given_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def database() -> Iterator[Postgres]:
-    """One PostgreSQL for the module; each test creates its own database in it."""
+    """A PostgreSQL of the test's own, stopped and deleted afterwards."""
     with postgres() as server:
         _figure("postgres initdb and start", server.started_in)
         yield server
 
 
-class ServerVenvs:
-    """The tracking server's own venv, made once, with the MLflow version projects lock."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.made: dict[str, Path] = {}
-
-    def for_project(self, project: Path) -> Path:
-        """A server venv with the mlflow of the project's uv.lock (made on first use)."""
-        lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
-        version = next(p["version"] for p in lock["package"] if p["name"] == "mlflow")
-        if version not in self.made:
-            start = time.monotonic()
-            self.made[version] = server_venv(self.root / f"mlflow-{version}", version)
-            _figure("tracking server venv", time.monotonic() - start)
-        return self.made[version]
+@pytest.fixture
+def s3_endpoint(tmp_path: Path) -> Iterator[str]:
+    """moto's S3 API (the stand-in for S3) with the team's bucket; its endpoint URL."""
+    with s3_stand_in(tmp_path / "moto.log") as endpoint:
+        boto3.client("s3", endpoint_url=endpoint, **_boto_credentials()).create_bucket(
+            Bucket=BUCKET
+        )
+        yield endpoint
 
 
-@pytest.fixture(scope="module")
-def server_venvs(tmp_path_factory: pytest.TempPathFactory) -> ServerVenvs:
-    """The module's tracking server venvs (one per locked MLflow version: in practice one)."""
-    return ServerVenvs(tmp_path_factory.mktemp("team-server"))
+def _locked_mlflow(project: Path) -> str:
+    """The mlflow version in the project's uv.lock: the server runs the same."""
+    lock = tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+    return str(next(p["version"] for p in lock["package"] if p["name"] == "mlflow"))
 
 
 def _new_project(where: Path, *answers: str) -> Path:
@@ -178,33 +171,52 @@ def _change_a_param(project: Path) -> None:
     params.write_text(text.replace("    C: 1.0\n", "    C: 0.05\n"), encoding="utf-8")
 
 
-def test_repro_serve_verify_and_a_second_version_through_the_server(
-    database: Postgres, server_venvs: ServerVenvs, tmp_path: Path
+def test_the_team_setup_through_a_postgres_backed_server(
+    database: Postgres, s3_endpoint: str, tmp_path: Path
 ) -> None:
-    """Logs, registers, promotes and serves through the server; nothing is stored locally."""
-    project = _new_project(tmp_path, "-d", f"dvc_remote_url={tmp_path / 'dvc-remote'}")
-    backend = database.create_database("team_local")
-    artifacts = tmp_path / "server-artifacts"
-    with tracking_server(
-        server_venvs.for_project(project), backend, str(artifacts), tmp_path / "mlflow.log"
-    ) as server:
-        _figure("mlflow server ready", server.ready_in)
-        env = {"MLFLOW_TRACKING_URI": server.url}
+    """The README's team setup, its shell blocks run as written, then serving and a second
+    version: the project logs, registers, promotes and serves through the server, MLflow's
+    artifacts and the DVC remote share one S3 API, and nothing is stored in the project."""
+    project = _new_project(
+        tmp_path, "-d", "dvc_remote=s3", "-d", f"dvc_remote_url=s3://{BUCKET}/dvc"
+    )
+    section = team_section((project / "README.md").read_text(encoding="utf-8"))
+    mine, teammates = runnable(fenced(section, "sh"))  # every other block is marked
+    assert mine.startswith("make repro push") and teammates.startswith("make pull verify")
 
-        first = _repro(project, env, "first")
+    start = time.monotonic()
+    venv = server_venv(tmp_path / "server-venv", _locked_mlflow(project))
+    _figure("tracking server venv", time.monotonic() - start)
+    backend = database.create_database("team")
+    store_env = {**S3_ENV, "AWS_ENDPOINT_URL": s3_endpoint}
+    store = f"s3://{BUCKET}/mlflow"
+    with tracking_server(venv, backend, store, tmp_path / "mlflow.log", store_env) as server:
+        _figure("mlflow server ready", server.ready_in)
+        env = {"MLFLOW_TRACKING_URI": server.url, **store_env}
+        s3 = boto3.client("s3", endpoint_url=s3_endpoint, **_boto_credentials())
+
+        _run_block(mine, project, env, "the README's `make repro push`")
+        first = json.loads((project / "reports/promotion.json").read_text(encoding="utf-8"))
         assert first["candidate"]["version"] == "1" and first["promoted"], first
         assert _registry(server)["aliases"] == {"champion": "1"}
+        assert any(key.endswith("/MLmodel") for key in _keys(s3, "mlflow/"))
+        assert _keys(s3, "dvc/files/md5/"), "dvc push stored nothing"
         assert not (project / "mlflow.db").exists() and not (project / "mlartifacts").exists()
-        assert list(artifacts.rglob("MLmodel")), "the model's files are not in the server's store"
 
+        start = time.monotonic()
         answer = _serve_once(project, env)
+        _figure("make serve: ready, one /predict, stopped", time.monotonic() - start)
         assert answer["model"]["version"] == "1", answer
         assert 0.0 <= answer["predictions"][0]["probability"] <= 1.0
 
-        verified = run(["make", "verify"], cwd=project, env=env)
-        assert re.search(r"verify: \d+ predictions matched", verified.stdout), verified.stdout
+        commit_all(project, "first run through the team server, pushed")
+        clone = tmp_path / "teammate"
+        run(["git", "clone", "--quiet", project, clone], cwd=tmp_path)
+        done = _run_block(teammates, clone, env, "the README's `make pull verify`, a fresh clone")
+        assert re.search(r"verify: \d+ predictions matched", done.stdout), done.stdout
+        for pulled in ("data/raw/heart.csv", "data/processed/test_features.csv"):
+            assert (clone / pulled).read_bytes() == (project / pulled).read_bytes(), pulled
 
-        commit_all(project, "first run through the team server")
         _change_a_param(project)
         second = _repro(project, env, "after a params change")
         registry = _registry(server)
@@ -216,52 +228,13 @@ def test_repro_serve_verify_and_a_second_version_through_the_server(
 
     # What the server wrote is in PostgreSQL itself, not in a file beside the project.
     rows = database.query(
-        "team_local",
+        "team",
         "select version, coalesce(alias, '') from model_versions"
         " left join registered_model_aliases using (name, version) order by version",
     )
     print(f"team-server postgres rows: {rows}", file=sys.stderr)
     champion = second["alias_version"]
     assert rows == [[v, "champion" if v == champion else ""] for v in ("1", "2")]
-
-
-def test_the_readme_team_setup_on_an_s3_api(
-    database: Postgres, server_venvs: ServerVenvs, tmp_path: Path
-) -> None:
-    """The README's team setup, its shell blocks run as written: MLflow's artifacts and the
-    DVC remote on one S3 API (moto, standing in for S3), the server on PostgreSQL."""
-    with s3_stand_in(tmp_path / "moto.log") as endpoint:
-        s3 = boto3.client("s3", endpoint_url=endpoint, **_boto_credentials())
-        s3.create_bucket(Bucket=BUCKET)
-        project = _new_project(
-            tmp_path, "-d", "dvc_remote=s3", "-d", f"dvc_remote_url=s3://{BUCKET}/dvc"
-        )
-        section = team_section((project / "README.md").read_text(encoding="utf-8"))
-        mine, teammates = runnable(fenced(section, "sh"))  # every other block is marked
-        assert mine.startswith("make repro push") and teammates.startswith("make pull verify")
-
-        backend = database.create_database("team_s3")
-        store_env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
-        store = f"s3://{BUCKET}/mlflow"
-        log = tmp_path / "mlflow.log"
-        venv = server_venvs.for_project(project)
-        with tracking_server(venv, backend, store, log, store_env) as server:
-            _figure("mlflow server ready (S3 artifacts)", server.ready_in)
-            env = {"MLFLOW_TRACKING_URI": server.url, **store_env}
-            _run_block(mine, project, env, "the README's `make repro push` (S3)")
-            verdict = json.loads((project / "reports/promotion.json").read_text())
-            assert verdict["promoted"] and verdict["alias_version"] == "1", verdict
-            assert any(key.endswith("/MLmodel") for key in _keys(s3, "mlflow/"))
-            assert _keys(s3, "dvc/files/md5/"), "dvc push stored nothing"
-            commit_all(project, "first run, artefacts pushed")
-
-            clone = tmp_path / "teammate"
-            run(["git", "clone", "--quiet", project, clone], cwd=tmp_path)
-            done = _run_block(teammates, clone, env, "the README's `make pull verify` (S3)")
-            assert re.search(r"verify: \d+ predictions matched", done.stdout), done.stdout
-            for pulled in ("data/raw/heart.csv", "data/processed/test_features.csv"):
-                assert (clone / pulled).read_bytes() == (project / pulled).read_bytes(), pulled
-            assert _registry(server)["aliases"] == {"champion": "1"}
 
 
 def _run_block(
