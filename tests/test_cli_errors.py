@@ -229,18 +229,18 @@ def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.S
 def test_a_failure_while_a_signal_unwinds_counts_as_the_interruption() -> None:
     """A library's clean-up that fails during the unwinding (copier's temporary directory,
     still being written by git) is reported as the interruption, not as a traceback."""
-    from scaffold.cli import _interruption, _Stopped
+    from scaffold.cli.interrupts import Stopped, stopped_by
 
     def cleanup_failing_under_a_signal() -> None:
         try:
-            raise _Stopped(signal.SIGTERM)
+            raise Stopped(signal.SIGTERM)
         except KeyboardInterrupt:
             raise OSError("Directory not empty: '.git'") from None
 
     with pytest.raises(OSError, match="not empty") as caught:
         cleanup_failing_under_a_signal()
-    assert isinstance(_interruption(caught.value), _Stopped)
-    assert _interruption(ValueError("a bug")) is None
+    assert isinstance(stopped_by(caught.value), Stopped)
+    assert stopped_by(ValueError("a bug")) is None
 
 
 def _answer_terminal(master: int, process: subprocess.Popen[bytes], until: bytes) -> bytes:
