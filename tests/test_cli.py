@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scaffold import _git, api, cli
+from scaffold.cli import progress
 from scaffold.errors import ExitCode, RepositoryError
 from tests.inline import release_v2, template_repo, write_files
 from tests.support import commit_all, run
@@ -83,3 +85,17 @@ def test_api_create_leaves_the_terminal_question_to_its_caller(
         tmp_path / "proj", {"name": "given"}, template=str(template), vcs_ref="v1", defaults=False
     )
     assert (result.path / "README.md").read_text() == "# given\n"
+
+
+def test_steps_off_a_terminal_are_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each step as it starts; its duration only when it took over a second; none with quiet."""
+    with progress.steps(quiet=False) as step:
+        step("Rendering project")
+        time.sleep(1.1)
+        step("Creating the first git commit")
+    with progress.steps(quiet=True) as step:
+        step("Rendering project")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "• Rendering project …"
+    assert re.fullmatch(r"  Rendering project: 1\.\d s", lines[1]), lines
+    assert lines[2:] == ["• Creating the first git commit …"]

@@ -47,12 +47,14 @@ def steps(quiet: bool, *, live: bool = True) -> Iterator[StepCallback]:
         from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
         with _display(
-            SpinnerColumn(finished_text=click.style("✓", fg="green")),
+            SpinnerColumn(finished_text="[green]✓[/]"),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
             transient=False,
         ) as display:
-            yield _LiveSteps(display)
+            live = _LiveSteps(display)
+            yield live
+            live.close()  # not on an error: its step keeps the spinner where it stopped
     else:
         lines = _LineSteps()
         try:
@@ -69,9 +71,14 @@ class _LiveSteps:
         self._open: TaskID | None = None
 
     def __call__(self, message: str) -> None:
+        self.close()
+        self._open = self._display.add_task(message, total=1)
+
+    def close(self) -> None:
+        """Mark the open step done: a tick, its elapsed time frozen."""
         if self._open is not None:
             self._display.update(self._open, completed=1)
-        self._open = self._display.add_task(message, total=1)
+        self._open = None
 
 
 class _LineSteps:
