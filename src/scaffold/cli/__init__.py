@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from scaffold.cli import interrupts
+from scaffold.cli import interrupts, progress
 from scaffold.cli.classroom import class_group
 from scaffold.cli.feature import feature
 from scaffold.cli.fleet import apply, plan, status
@@ -63,7 +63,7 @@ class _WarningLine(logging.Handler):
     """The library's warnings, one yellow `warning:` line each on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
+        progress.say(f"warning: {record.getMessage()}", "yellow")
 
 
 for command in (

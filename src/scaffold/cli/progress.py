@@ -27,11 +27,31 @@ def _on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _display(*columns: ProgressColumn, transient: bool) -> Progress:
+_DRAWING: list[Progress] = []
+"""The live display on the terminal now, if any: lines printed meanwhile must go above it."""
+
+
+@contextmanager
+def _display(*columns: ProgressColumn, transient: bool) -> Iterator[Progress]:
     from rich.console import Console
     from rich.progress import Progress
 
-    return Progress(*columns, console=Console(stderr=True), transient=transient)
+    with Progress(*columns, console=Console(stderr=True), transient=transient) as display:
+        _DRAWING.append(display)
+        try:
+            yield display
+        finally:
+            _DRAWING.remove(display)
+
+
+def say(line: str, color: str) -> None:
+    """`line` on stderr in `color`; above the live display while one draws, not over it."""
+    if _DRAWING:
+        from rich.text import Text
+
+        _DRAWING[-1].console.print(Text(line, style=color))
+    else:
+        click.secho(line, fg=color, err=True)
 
 
 @contextmanager
@@ -52,9 +72,9 @@ def steps(quiet: bool, *, live: bool = True) -> Iterator[StepCallback]:
             TimeElapsedColumn(),
             transient=False,
         ) as display:
-            live = _LiveSteps(display)
-            yield live
-            live.close()  # not on an error: its step keeps the spinner where it stopped
+            shown = _LiveSteps(display)
+            yield shown
+            shown.close()  # not on an error: its step keeps the spinner where it stopped
     else:
         lines = _LineSteps()
         try:
