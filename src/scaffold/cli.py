@@ -271,8 +271,21 @@ def _dataset(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
+@click.option(
+    "--from",
+    "release",
+    type=click.Path(exists=True, path_type=Path),
+    help="A wheel or checkout of the project's version, when the template mirror lacks it"
+    " (default: that release's wheel on the package index).",
+)
 def update(
-    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, lock: bool, as_json: bool
+    path: Path,
+    vcs_ref: str | None,
+    data: tuple[str, ...],
+    quiet: bool,
+    lock: bool,
+    as_json: bool,
+    release: Path | None,
 ) -> None:
     """Update the project at PATH to a newer template version (copier update).
 
@@ -280,7 +293,12 @@ def update(
     """
     result = _run(
         lambda steps: api.update(
-            path, _answers(data, None), vcs_ref=vcs_ref, lock=lock, progress=steps
+            path,
+            _answers(data, None),
+            vcs_ref=vcs_ref,
+            lock=lock,
+            progress=steps,
+            release=release,
         ),
         quiet,
         on_interrupt=(
@@ -297,6 +315,8 @@ def update(
 
 
 def _print_update(result: api.UpdateResult) -> None:
+    if result.mirrored:
+        click.echo(f"Template mirror: {result.mirrored}", err=True)
     if result.old_version == result.new_version and not result.changed:
         click.secho(f"Already up to date with template {result.new_version}", fg="green")
         return
