@@ -170,7 +170,7 @@ def switch(
 def _template(project: Project, step: Progress) -> _Template:
     """The template at the project's version: the mirror holds every installed version, and
     the project's own is added to it when missing (from the release's wheel on the index)."""
-    ref = project.template(step)
+    ref = project.template(lambda _message: None)  # a sync is no step of a switch
     project.add_own_version(step)
     return _Template(ref.src, project.questions(ref))
 
