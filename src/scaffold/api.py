@@ -6,20 +6,15 @@ or exit. Long steps are announced through the optional `progress` callback.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import tempfile
-import threading
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaffold import _git, copying, data_tracking, locking, options, source
+from scaffold import _git, copying, data_tracking, destination, locking, options, source
 from scaffold import dataset as datasets
-from scaffold.errors import DestinationError, ScaffoldError, TemplateError
+from scaffold.errors import ScaffoldError, TemplateError
 from scaffold.project import Progress, Project, find_conflicts
 
 ANSWERS_FILE = copying.ANSWERS_FILE
@@ -148,11 +143,11 @@ def create(
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
-    _check_name_lengths(dest)
+    destination.check_name_lengths(dest)
     if dest.is_symlink() and dest.is_dir():
         dest = dest.resolve()  # the project goes where the link points
     data = datasets.with_answer(dict(data or {}), dataset)
-    _check_destination(dest, force)
+    destination.check_destination(dest, force)
     step("Preparing template")
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
@@ -161,9 +156,9 @@ def create(
     created: list[Path] = []
     staging: Path | None = None
     try:
-        with _signals_deferred():  # what is made here is named before a signal can land
-            created = _make_directory(dest.parent)
-            staging = _make_staging(dest)
+        with destination.signals_deferred():  # what is made here is named before a signal can land
+            created = destination.make_directory(dest.parent)
+            staging = destination.make_staging(dest)
         step("Rendering project")
         copying.render(
             ref.src,
@@ -199,13 +194,13 @@ def create(
             )
         elif (staging / ".git").is_dir():
             shutil.rmtree(staging / ".git")
-        _move_into_place(staging, dest)
+        destination.move_into_place(staging, dest)
         done = True
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if not done:
-            _remove_empty(created)
+            destination.remove_empty(created)
     return CreateResult(
         path=dest,
         template=ref.src,
@@ -256,109 +251,6 @@ def _install_landed(dest: Path, dataset: datasets.Dataset | None, step: Progress
     except ScaffoldError as error:
         return error.message
     return None
-
-
-# The hidden sibling a project is rendered in: "." + name + "." + 8 random characters + ".scaffold".
-_STAGING_EXTRA = len("..") + 8 + len(".scaffold")
-
-
-def _check_name_lengths(dest: Path) -> None:
-    """Refuse a destination whose names (or its staging sibling's) the file system cannot hold.
-
-    The limit is per path component, in bytes of the encoded name (255 on most file systems).
-    """
-    existing = next((parent for parent in dest.parents if os.path.isdir(parent)), Path("/"))
-    try:
-        limit = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    for part in dest.relative_to(existing).parts:
-        size = len(os.fsencode(part)) + (_STAGING_EXTRA if part == dest.name else 0)
-        if size > limit:
-            raise DestinationError(
-                f"destination name '{part[:40]}…' is too long: the file system allows "
-                f"{limit - (_STAGING_EXTRA if part == dest.name else 0)} bytes here, "
-                f"it has {len(os.fsencode(part))}"
-            )
-
-
-def _check_destination(dest: Path, force: bool) -> None:
-    if dest.is_symlink() and not dest.exists():
-        raise DestinationError(f"destination {dest} is a symbolic link to nothing")
-    if dest.exists() and not dest.is_dir():
-        raise DestinationError(f"destination {dest} exists and is not a directory")
-    for parent in dest.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise DestinationError(f"cannot create {dest}: {parent} is not a directory")
-            break
-    if dest.is_dir() and any(dest.iterdir()) and not force:
-        raise DestinationError(f"destination {dest} is not empty; pass --force to write into it")
-
-
-def _make_directory(directory: Path) -> list[Path]:
-    """Create `directory` with its missing parents; return those created, deepest first."""
-    missing = []
-    for path in (directory, *directory.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _remove_empty(missing)
-        raise DestinationError(f"cannot create {directory}: {_reason(error)}") from error
-    return missing
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back while the block runs (in the main thread).
-
-    A signal that arrives meanwhile is delivered when the block ends, so its handler's
-    exception lands where the caller's clean-up can see what the block made.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _make_staging(dest: Path) -> Path:
-    """A hidden sibling of `dest` to render into, moved into place only on success."""
-    try:
-        return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
-    except OSError as error:
-        raise DestinationError(f"cannot write in {dest.parent}: {_reason(error)}") from error
-
-
-def _remove_empty(directories: Iterable[Path]) -> None:
-    """Remove directories this run created (deepest first), as long as they are empty."""
-    for directory in directories:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-
-
-def _reason(error: OSError) -> str:
-    return error.strerror or type(error).__name__
-
-
-def _move_into_place(staging: Path, dest: Path) -> None:
-    if dest.is_dir() and any(dest.iterdir()):
-        if (staging / ".git").is_dir() and (dest / ".git").exists():
-            shutil.rmtree(staging / ".git")
-        shutil.copytree(staging, dest, dirs_exist_ok=True, symlinks=True)
-        return
-    if dest.is_dir():
-        dest.rmdir()
-    os.replace(staging, dest)
 
 
 def update(
