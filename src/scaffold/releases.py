@@ -80,8 +80,9 @@ def _from_index(version: str, scratch: Path) -> Path:
         raise TemplateError(f"uv could not fetch {DISTRIBUTION}=={version}: {error}") from error
     root = target / _PACKAGED
     if done.returncode != 0 or not (root / "copier.yml").is_file():
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[-1].removeprefix("╰─▶ ") if lines else "it holds no template"
+        reason = "it holds no template"
+        if done.returncode:
+            reason = locking.uv_failure(done.stderr) or f"uv exit code {done.returncode}"
         raise TemplateError(
             f"the template mirror lacks v{version}, and {DISTRIBUTION}=={version} was not found"
             f" on the package index ({reason}); give a wheel or checkout of it to"
