@@ -30,8 +30,21 @@ UPDATE_JSON_SCHEMA = 1
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
+@click.option(
+    "--from",
+    "release",
+    type=click.Path(exists=True, path_type=Path),
+    help="A wheel or checkout of the project's version, when the template mirror lacks it"
+    " (default: that release's wheel on the package index).",
+)
 def update(
-    path: Path, vcs_ref: str | None, data: tuple[str, ...], quiet: bool, lock: bool, as_json: bool
+    path: Path,
+    vcs_ref: str | None,
+    data: tuple[str, ...],
+    quiet: bool,
+    lock: bool,
+    as_json: bool,
+    release: Path | None,
 ) -> None:
     """Update the project at PATH to a newer template version (copier update).
 
@@ -43,7 +56,9 @@ def update(
     )
     answers = given_answers(data, None)
     with progress.steps(quiet) as steps:
-        result = api.update(path, answers, vcs_ref=vcs_ref, lock=lock, progress=steps)
+        result = api.update(
+            path, answers, vcs_ref=vcs_ref, lock=lock, progress=steps, release=release
+        )
     if as_json:
         click.echo(json.dumps({"schema": UPDATE_JSON_SCHEMA, **result.to_dict()}, indent=2))
     else:
@@ -53,6 +68,8 @@ def update(
 
 
 def _print(result: api.UpdateResult) -> None:
+    if result.mirrored:
+        click.echo(f"Template mirror: {result.mirrored}", err=True)
     if result.old_version == result.new_version and not result.changed:
         click.secho(f"Already up to date with template {result.new_version}", fg="green")
         return
