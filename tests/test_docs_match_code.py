@@ -96,7 +96,8 @@ def test_readme_layout_names_every_test_folder() -> None:
 
 def test_readme_layout_names_every_bench_script() -> None:
     """The benchmarks are the scripts without a suffix (benchenv.py is what they share)."""
-    scripts = {path.name for path in (REPO_ROOT / "bench").iterdir() if not path.suffix}
+    bench = (REPO_ROOT / "bench").iterdir()
+    scripts = {path.name for path in bench if path.is_file() and not path.suffix}
     listed = _top_entry_text(_layout_lines(), "bench/").split(":", 1)[0]
     assert {name.strip() for name in listed.split(",")} == scripts
 
