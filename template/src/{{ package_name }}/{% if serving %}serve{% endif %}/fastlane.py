@@ -56,7 +56,9 @@ class FastLane:  # pylint: disable=too-few-public-methods  # an ASGI app
 
 def takes(scope: Scope) -> bool:
     """Whether the lane answers this request: ``POST /predict`` at the app's root."""
-    return scope["type"] == "http" and scope["path"] == "/predict" and scope["method"] == "POST"
+    return bool(
+        scope["type"] == "http" and scope["path"] == "/predict" and scope["method"] == "POST"
+    )
 
 
 class FastLaneAPI(FastAPI):
