@@ -119,12 +119,7 @@ def _print(result: SwitchResult) -> None:
     for name in result.removed:
         edited = " (has local edits)" if name in result.edited else ""
         click.echo(f"  {'delete' if result.dry_run else 'deleted'}: {name}{edited}")
-    if result.lock_problem:
-        click.secho(
-            f"warning: uv.lock not updated ({result.lock_problem}); run `make lock`",
-            fg="yellow",
-            err=True,
-        )
+    progress.lock_warning(result.lock_problem)
     if result.conflicts:
         listing = ", ".join(result.conflicts)
         click.secho(f"error: conflicts to resolve: {listing}", fg="red", err=True)

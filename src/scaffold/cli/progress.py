@@ -54,6 +54,12 @@ def say(line: str, color: str) -> None:
         click.secho(line, fg=color, err=True)
 
 
+def lock_warning(problem: str | None) -> None:
+    """The warning of an update or switch whose uv.lock could not follow (none if it did)."""
+    if problem:
+        say(f"warning: uv.lock not updated ({problem}); run `make lock`", "yellow")
+
+
 @contextmanager
 def steps(quiet: bool, *, live: bool = True) -> Iterator[StepCallback]:
     """The `progress` callback for the library, closed (its last step ended) on leaving.

@@ -81,12 +81,7 @@ def _print(result: api.UpdateResult) -> None:
     ):
         for name in names:
             click.echo(f"  {kind}: {name}")
-    if result.lock_problem:
-        click.secho(
-            f"warning: uv.lock not updated ({result.lock_problem}); run `make lock`",
-            fg="yellow",
-            err=True,
-        )
+    progress.lock_warning(result.lock_problem)
     if result.conflicts:
         count, listing = len(result.conflicts), ", ".join(result.conflicts)
         click.secho(
