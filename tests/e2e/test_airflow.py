@@ -98,6 +98,7 @@ def test_dags_test_runs_the_pipeline_then_skips_what_did_not_change(
         "retrain": "skipped",
         "run": "success",
     }, first_output[-3000:]
+    print("first run, task states:", first)  # shown with -rP: the run's record in CI's log
     assert "monitor: no prediction log yet, nothing to judge" in first_output
     store = f"sqlite:///{project / 'mlflow.db'}"
     python = project / ".venv" / "bin" / "python"
@@ -113,6 +114,7 @@ def test_dags_test_runs_the_pipeline_then_skips_what_did_not_change(
         "keep_champion": "skipped",
         "run": "success",
     }, second_output[-3000:]
+    print("second run, task states:", second)
     for stage in STAGES:
         assert f"stage {stage} didn't change: DVC skipped it" in second_output
     assert "monitor: drift: retraining" in second_output
