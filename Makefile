@@ -67,9 +67,10 @@ check: install container-engine prometheus lint typecheck ## Everything CI runs:
 		--cov=scaffold --cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
-lint: install ## ruff check and format check
+lint: install ## ruff check and format check, and the layer rules (import contracts in pyproject.toml)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 format: install ## Format the code
 	$(BIN)/ruff check --fix --select I src tests bench

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import re
 import signal
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from scaffold import _git, api, cli
+from scaffold.cli import progress
 from scaffold.errors import ExitCode, RepositoryError
 from tests.inline import release_v2, template_repo, write_files
 from tests.support import commit_all, run
+from tests.terminal import in_a_terminal, read_terminal
 
 
 def _invoke(*args: str | Path) -> Result:
@@ -83,3 +87,40 @@ def test_api_create_leaves_the_terminal_question_to_its_caller(
         tmp_path / "proj", {"name": "given"}, template=str(template), vcs_ref="v1", defaults=False
     )
     assert (result.path / "README.md").read_text() == "# given\n"
+
+
+def test_steps_off_a_terminal_are_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each step as it starts; its duration only when it took over a second; none with quiet."""
+    with progress.steps(quiet=False) as step:
+        step("Rendering project")
+        time.sleep(1.1)
+        step("Creating the first git commit")
+    with progress.steps(quiet=True) as step:
+        step("Rendering project")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "• Rendering project …"
+    assert re.fullmatch(r"  Rendering project: 1\.\d s", lines[1]), lines
+    assert lines[2:] == ["• Creating the first git commit …"]
+
+
+LIVE_STEPS_WITH_A_WARNING = """
+import logging, time
+from scaffold.cli import main, progress
+main.callback()  # the `scaffold` group's set-up: library warnings become `warning:` lines
+with progress.steps(quiet=False) as step:
+    step("Rendering project")
+    time.sleep(0.3)
+    logging.getLogger("scaffold.source").warning("the template mirror was damaged")
+    time.sleep(0.3)
+"""
+
+
+def test_a_warning_on_a_terminal_goes_above_the_live_steps(tmp_path: Path) -> None:
+    """The spinner's line is cleared first: the warning is a line of its own, not glued on."""
+    command: list[str | Path] = [sys.executable, "-c", LIVE_STEPS_WITH_A_WARNING]
+    with in_a_terminal(command, tmp_path) as (process, master):
+        shown = read_terminal(master, process).decode(errors="replace")
+        assert process.wait(timeout=60) == 0, shown
+    lines = re.split(r"\r\n|\r|\n", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown))
+    assert "warning: the template mirror was damaged" in lines, lines
+    assert "✓ Rendering project 0:00:00" in lines, lines

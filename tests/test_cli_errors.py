@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import select
+import re
 import signal
-import struct
 import subprocess
-import termios
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.support import BIN, run, scaffold
+from tests.terminal import in_a_terminal, read_terminal, sigint_as_in_a_terminal
 
 
 def _assert_one_line_error(stderr: str, needle: str) -> None:
@@ -181,29 +176,12 @@ def test_a_damaged_mirror_is_rebuilt_and_kept_aside(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
 
 
-@contextmanager
-def _sigint_as_in_a_terminal() -> Iterator[None]:
-    """Children started in the block get SIGINT's default disposition, as a terminal's job has.
-
-    A shell without job control starts a background job (`make check &` in a script) with
-    SIGINT ignored; the pytest workers inherit that, and so did the command under test, which
-    then kept ignoring Ctrl-C as every program should (Python does not install its handler over
-    an inherited SIG_IGN). A caught signal is reset to its default by exec: catching it here for
-    the moment of the fork is enough.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.Signals) -> None:
     """Ctrl-C, a CI timeout's SIGTERM or a closed terminal's SIGHUP: the same clean-up."""
     command = [BIN / "scaffold", "new", "-q", "proj", "--defaults", "--no-lock"]
     with (
-        _sigint_as_in_a_terminal(),
+        sigint_as_in_a_terminal(),
         subprocess.Popen(
             command,
             cwd=tmp_path,
@@ -229,63 +207,75 @@ def test_new_stopped_by_a_signal_leaves_nothing(tmp_path: Path, signum: signal.S
 def test_a_failure_while_a_signal_unwinds_counts_as_the_interruption() -> None:
     """A library's clean-up that fails during the unwinding (copier's temporary directory,
     still being written by git) is reported as the interruption, not as a traceback."""
-    from scaffold.cli import _interruption, _Stopped
+    from scaffold.cli.interrupts import Stopped, stopped_by
 
     def cleanup_failing_under_a_signal() -> None:
         try:
-            raise _Stopped(signal.SIGTERM)
+            raise Stopped(signal.SIGTERM)
         except KeyboardInterrupt:
             raise OSError("Directory not empty: '.git'") from None
 
     with pytest.raises(OSError, match="not empty") as caught:
         cleanup_failing_under_a_signal()
-    assert isinstance(_interruption(caught.value), _Stopped)
-    assert _interruption(ValueError("a bug")) is None
-
-
-def _answer_terminal(master: int, process: subprocess.Popen[bytes], until: bytes) -> bytes:
-    """Read the terminal until `until` shows (or the command ends); answer cursor queries."""
-    seen = b""
-    deadline = time.monotonic() + 120
-    while until not in seen and process.poll() is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the command closed the terminal
-                break
-            seen += chunk
-            if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is
-                os.write(master, b"\x1b[1;1R")
-    return seen
+    assert isinstance(stopped_by(caught.value), Stopped)
+    assert stopped_by(ValueError("a bug")) is None
 
 
 def test_ctrl_c_at_a_question_leaves_nothing(tmp_path: Path) -> None:
     """Ctrl-C at copier's first prompt, in a real (pseudo-)terminal: the usual interrupt line
     and 130, not copier's CopierAnswersInterrupt printed as the tuple of its arguments."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    with subprocess.Popen(
-        [BIN / "scaffold", "new", "proj", "--no-lock"],
-        cwd=tmp_path,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-        env={**os.environ, "TERM": "xterm"},
-    ) as process:
-        os.close(slave)
-        try:
-            asked = _answer_terminal(master, process, b"Project name")
-            assert b"Project name" in asked, asked[-2000:]
-            os.write(master, b"\x03")  # Ctrl-C: a key in the prompt's raw mode
-            rest = _answer_terminal(master, process, b"\0never")
-            assert process.wait(timeout=60) == 128 + signal.SIGINT, rest[-2000:]
-        finally:
-            if process.poll() is None:
-                process.kill()
-            os.close(master)
+    command: list[str | Path] = [BIN / "scaffold", "new", "proj", "--no-lock"]
+    with in_a_terminal(command, tmp_path) as (process, master):
+        asked = read_terminal(master, process, b"Project name")
+        assert b"Project name" in asked, asked[-2000:]
+        os.write(master, b"\x03")  # Ctrl-C: a key in the prompt's raw mode
+        rest = read_terminal(master, process)
+        assert process.wait(timeout=60) == 128 + signal.SIGINT, rest[-2000:]
     said = rest.decode(errors="replace")
     assert "interrupted; nothing was left behind" in said, said
     assert "AnswersMap" not in said and "Traceback" not in said, said
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "step", "leaves", "done"),
+    [
+        (["update"], b"Updating from template", "hold part of the update", b"Already up to date"),
+        (
+            ["feature", "disable", "helm"],
+            b"Switching helm off",
+            "hold part of the switch",
+            b"Switched helm off",
+        ),
+    ],
+)
+def test_update_and_feature_ask_nothing_and_ctrl_c_says_how_to_restore(
+    tmp_path: Path, command: list[str], step: bytes, leaves: str, done: bytes
+) -> None:
+    """`update` and `feature` never ask a question (copier runs them with the recorded
+    answers): in a terminal they finish with no key typed, and Ctrl-C lands in a step, where
+    the interrupt line tells how to restore the last commit, and that works."""
+    created = scaffold("new", "-q", "proj", "--defaults", "--no-lock", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    project = tmp_path / "proj"
+    head = run(["git", "rev-parse", "HEAD"], cwd=project).stdout
+
+    with in_a_terminal([BIN / "scaffold", *command, project], tmp_path) as (process, master):
+        shown = read_terminal(master, process, step)
+        assert process.poll() is None, shown[-2000:]
+        os.write(master, b"\x03")  # Ctrl-C: SIGINT to the command, as a shell's terminal does
+        rest = read_terminal(master, process)
+        assert process.wait(timeout=60) == 128 + signal.SIGINT, rest[-2000:]
+    said = rest.decode(errors="replace")
+    assert f"interrupted; {project} may {leaves}" in said, said
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said, said
+    (restore,) = re.findall(r"`([^`]+)`", said)
+    run(["bash", "-c", restore], cwd=project)
+    assert run(["git", "status", "--porcelain"], cwd=project).stdout == ""
+    assert run(["git", "rev-parse", "HEAD"], cwd=project).stdout == head
+
+    with in_a_terminal([BIN / "scaffold", *command, project], tmp_path) as (process, master):
+        shown = read_terminal(master, process)
+        assert process.wait(timeout=60) == 0, shown[-2000:]
+    assert done in shown, shown[-2000:]
+    assert "✓".encode() in shown, "a finished step shows its tick on a terminal"

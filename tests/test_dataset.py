@@ -13,9 +13,9 @@ import pytest
 import yaml
 from copier.errors import CopierError
 
-from scaffold import api, source
-from scaffold.dataset import Dataset, named_defaults, with_answer
-from scaffold.errors import InvalidAnswerError
+from scaffold import api, copying
+from scaffold.dataset import Dataset, install, named_defaults, with_answer
+from scaffold.errors import InvalidAnswerError, ScaffoldError
 from tests.support import (
     REPO_ROOT,
     commit_all,
@@ -121,12 +121,12 @@ def test_a_table_project_is_named_after_its_directory_and_table(
 def test_named_defaults_are_defaults_and_answers_still_win(tmp_path: Path) -> None:
     """Rendered with --defaults: the package and the registered model take the directory's
     name; an answer given with -d wins over it."""
-    ref = source.TemplateRef(str(REPO_ROOT), "HEAD", REPO_ROOT)
     defaults = named_defaults(tmp_path / "churn", Dataset(Path("churn.csv"), "churned"))
-    api.render(ref, tmp_path / "a", {"dataset": "churn.csv"}, True, defaults)
-    api.render(
-        ref, tmp_path / "b", {"dataset": "churn.csv", "project_name": "Ours"}, True, defaults
-    )
+    for dest, data in (("a", {}), ("b", {"project_name": "Ours"})):
+        answers = {"dataset": "churn.csv", **data}
+        copying.render(
+            str(REPO_ROOT), "HEAD", tmp_path / dest, answers, defaults=True, user_defaults=defaults
+        )
     first = yaml.safe_load((tmp_path / "a" / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert (first["package_name"], first["project_slug"]) == ("churn", "churn")
     assert first["description"].startswith("Predict churned from churn.csv")
@@ -197,3 +197,16 @@ def test_the_task_is_an_answer_only_through_task(tmp_path: Path) -> None:
     assert "task" not in with_answer({}, Dataset(table, "n"))
     with pytest.raises(InvalidAnswerError, match="'task' is answered by --task"):
         with_answer({"task": "binary"}, Dataset(table, "n"))
+
+
+def test_a_failed_install_says_why_not_where(tmp_path: Path) -> None:
+    """make's own `*** … Error 2` lines are passed over for the recipe's error line."""
+    (tmp_path / "Makefile").write_text(
+        "install: uv.lock\n"
+        "uv.lock:\n\t@$(MAKE) --no-print-directory lock\n"
+        "lock:\n\t@echo 'resolving' >&2; echo 'error: needs Python 3.13 or newer' >&2; exit 1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScaffoldError) as caught:
+        install(tmp_path, "pkg")
+    assert caught.value.message == "make install: needs Python 3.13 or newer"

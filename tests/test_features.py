@@ -238,7 +238,10 @@ def test_a_version_missing_from_the_mirror_is_one_line(project: Path) -> None:
     version = yaml.safe_load(text)["_commit"]
     answers.write_text(text.replace(f"_commit: {version}", "_commit: v9.9.9"), encoding="utf-8")
     commit_all(project, "made elsewhere")
-    listed = scaffold("feature", "list", project, cwd=project)
+    index = project.parent / "empty-index"
+    index.mkdir()
+    offline = {"UV_OFFLINE": "1", "UV_FIND_LINKS": str(index)}
+    listed = scaffold("feature", "list", project, cwd=project, env=offline)
     assert listed.returncode == ExitCode.USER_ERROR
-    assert len(listed.stderr.strip().splitlines()) == 1
-    assert "does not hold v9.9.9, the version this project was made with" in listed.stderr
+    assert len(listed.stderr.strip().splitlines()) == 1, listed.stderr
+    assert "lacks v9.9.9, and mlops-scaffold==9.9.9 was not found" in listed.stderr

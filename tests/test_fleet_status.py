@@ -13,7 +13,8 @@ from scaffold import fleet
 from scaffold.errors import ExitCode
 from scaffold.fleet.status import status
 from tests.fleet_repos import STATES, changed, mixed_fleet, snapshot
-from tests.support import commit_all, run, scaffold
+from tests.support import BIN, commit_all, run, scaffold
+from tests.terminal import in_a_terminal, read_terminal
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,21 @@ def test_status_cli_formats_and_exit_code(repos: dict[str, Path], tmp_path: Path
     assert rows[2]["deleted"] == ""  # not checked without --deep
     assert as_md.stdout.splitlines()[1].startswith("|---|")
     assert changed(before) == {}
+
+
+def test_status_on_a_terminal_counts_the_repositories_on_a_bar(
+    repos: dict[str, Path], tmp_path: Path
+) -> None:
+    """On a terminal a bar counts the repositories as they finish, with an estimate, and
+    makes way for the table; off one, stderr holds the summary alone (test above)."""
+    reachable = [repos[state] for state in STATES if state != "unreachable"]
+    with in_a_terminal([BIN / "scaffold", "status", *reachable], tmp_path) as (process, master):
+        shown = read_terminal(master, process).decode(errors="replace")
+        assert process.wait(timeout=60) == ExitCode.CONFLICTS, shown
+    assert "repositories" in shown and "━" in shown, shown  # the bar's label and its line
+    assert f"{len(reachable)}/{len(reachable)}" in shown and "eta" in shown, shown
+    assert "\r\033[K" not in shown, "no hand-written line clearing"
+    assert "6 repos: 1 ok, 4 pending, 1 conflicts" in shown, shown
 
 
 def test_status_verify_runs_in_a_clean_worktree(repos: dict[str, Path], tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ def test_update_json_prints_one_object_and_exits_3_on_conflicts(
         "conflicts": ["settings.toml"],
         "locked": [],
         "lock_problem": None,
+        "mirrored": None,
     }
     assert "Traceback" not in done.stderr
 
@@ -98,6 +99,7 @@ def test_update_json_when_already_current(template: Path, tmp_path: Path) -> Non
         "conflicts": [],
         "locked": [],
         "lock_problem": None,
+        "mirrored": None,
     }
 
 

@@ -1,4 +1,4 @@
-"""The library API: create and update projects. Copier is only imported here.
+"""The library API: create and update projects (copier is called through `copying`).
 
 Functions return result objects and raise `ScaffoldError` subclasses; they never print
 or exit. Long steps are announced through the optional `progress` callback.
@@ -6,32 +6,19 @@ or exit. Long steps are announced through the optional `progress` callback.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scaffold import _git, data_tracking, locking, options, source
+from scaffold import _git, copying, data_tracking, destination, locking, options, source
 from scaffold import dataset as datasets
-from scaffold.errors import (
-    DestinationError,
-    InvalidAnswerError,
-    RepositoryError,
-    ScaffoldError,
-    TemplateError,
-)
+from scaffold.errors import ScaffoldError, TemplateError
+from scaffold.project import Progress, Project, find_conflicts
 
-Progress = Callable[[str], None]
-ANSWERS_FILE = ".copier-answers.yml"
-_CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
+ANSWERS_FILE = copying.ANSWERS_FILE
+read_answers = copying.read_answers
 
 
 @dataclass(frozen=True)
@@ -72,6 +59,8 @@ class UpdateResult:
     """The lock files rewritten because the update changed pyproject.toml."""
     lock_problem: str | None = None
     """Why they could not be (None when they were, or did not need to be)."""
+    mirrored: str | None = None
+    """How the project's own version was added to the template mirror (None: it was there)."""
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -90,18 +79,13 @@ class UpdateResult:
             "conflicts": list(self.conflicts),
             "locked": list(self.locked),
             "lock_problem": self.lock_problem,
+            "mirrored": self.mirrored,
         }
 
 
 def version() -> str:
     """The installed version of mlops-scaffold."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("mlops-scaffold")
-    except PackageNotFoundError:
-        return "0.0.0"
+    return source.installed_version()
 
 
 def questions(template: str | None = None) -> list[options.Question]:
@@ -114,7 +98,7 @@ def questions(template: str | None = None) -> list[options.Question]:
 
 def sync_mirror() -> source.TemplateRef:
     """Refresh the local template mirror with the bundled template; return its ref."""
-    return source.sync_mirror(version())
+    return source.sync_mirror()
 
 
 def mirror_versions() -> list[str]:
@@ -159,11 +143,11 @@ def create(
     """
     step = progress or (lambda _message: None)
     dest = dest.expanduser().absolute()
-    _check_name_lengths(dest)
+    destination.check_name_lengths(dest)
     if dest.is_symlink() and dest.is_dir():
         dest = dest.resolve()  # the project goes where the link points
     data = datasets.with_answer(dict(data or {}), dataset)
-    _check_destination(dest, force)
+    destination.check_destination(dest, force)
     step("Preparing template")
     ref = resolve_template(template, vcs_ref)
     if ref.root is not None:
@@ -172,11 +156,18 @@ def create(
     created: list[Path] = []
     staging: Path | None = None
     try:
-        with _signals_deferred():  # what is made here is named before a signal can land
-            created = _make_directory(dest.parent)
-            staging = _make_staging(dest)
+        with destination.signals_deferred():  # what is made here is named before a signal can land
+            created = destination.make_directory(dest.parent)
+            staging = destination.make_staging(dest)
         step("Rendering project")
-        render(ref, staging, data, defaults, datasets.named_defaults(dest, dataset))
+        copying.render(
+            ref.src,
+            ref.vcs_ref,
+            staging,
+            data,
+            defaults=defaults,
+            user_defaults=datasets.named_defaults(dest, dataset),
+        )
         commit = None
         outcome = locking.LockOutcome(())
         if lock:
@@ -203,13 +194,13 @@ def create(
             )
         elif (staging / ".git").is_dir():
             shutil.rmtree(staging / ".git")
-        _move_into_place(staging, dest)
+        destination.move_into_place(staging, dest)
         done = True
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if not done:
-            _remove_empty(created)
+            destination.remove_empty(created)
     return CreateResult(
         path=dest,
         template=ref.src,
@@ -245,8 +236,9 @@ def _render_for_inferred_task(
     task = datasets.inferred_task(staging)
     if task != "binary":
         step(f"Rendering params.yaml and the chart for a {task} task")
-        answered = {k: v for k, v in read_answers(staging).items() if k[:1] != "_"}
-        render(ref, staging, {**answered, datasets.TASK_ANSWER: task}, defaults=True)
+        answered = copying.user_answers(read_answers(staging))
+        data = {**answered, datasets.TASK_ANSWER: task}
+        copying.render(ref.src, ref.vcs_ref, staging, data, defaults=True)
 
 
 def _install_landed(dest: Path, dataset: datasets.Dataset | None, step: Progress) -> str | None:
@@ -261,152 +253,6 @@ def _install_landed(dest: Path, dataset: datasets.Dataset | None, step: Progress
     return None
 
 
-# The hidden sibling a project is rendered in: "." + name + "." + 8 random characters + ".scaffold".
-_STAGING_EXTRA = len("..") + 8 + len(".scaffold")
-
-
-def _check_name_lengths(dest: Path) -> None:
-    """Refuse a destination whose names (or its staging sibling's) the file system cannot hold.
-
-    The limit is per path component, in bytes of the encoded name (255 on most file systems).
-    """
-    existing = next((parent for parent in dest.parents if os.path.isdir(parent)), Path("/"))
-    try:
-        limit = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    for part in dest.relative_to(existing).parts:
-        size = len(os.fsencode(part)) + (_STAGING_EXTRA if part == dest.name else 0)
-        if size > limit:
-            raise DestinationError(
-                f"destination name '{part[:40]}…' is too long: the file system allows "
-                f"{limit - (_STAGING_EXTRA if part == dest.name else 0)} bytes here, "
-                f"it has {len(os.fsencode(part))}"
-            )
-
-
-def _check_destination(dest: Path, force: bool) -> None:
-    if dest.is_symlink() and not dest.exists():
-        raise DestinationError(f"destination {dest} is a symbolic link to nothing")
-    if dest.exists() and not dest.is_dir():
-        raise DestinationError(f"destination {dest} exists and is not a directory")
-    for parent in dest.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise DestinationError(f"cannot create {dest}: {parent} is not a directory")
-            break
-    if dest.is_dir() and any(dest.iterdir()) and not force:
-        raise DestinationError(f"destination {dest} is not empty; pass --force to write into it")
-
-
-def _make_directory(directory: Path) -> list[Path]:
-    """Create `directory` with its missing parents; return those created, deepest first."""
-    missing = []
-    for path in (directory, *directory.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _remove_empty(missing)
-        raise DestinationError(f"cannot create {directory}: {_reason(error)}") from error
-    return missing
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back while the block runs (in the main thread).
-
-    A signal that arrives meanwhile is delivered when the block ends, so its handler's
-    exception lands where the caller's clean-up can see what the block made.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _make_staging(dest: Path) -> Path:
-    """A hidden sibling of `dest` to render into, moved into place only on success."""
-    try:
-        return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".scaffold", dir=dest.parent))
-    except OSError as error:
-        raise DestinationError(f"cannot write in {dest.parent}: {_reason(error)}") from error
-
-
-def _remove_empty(directories: Iterable[Path]) -> None:
-    """Remove directories this run created (deepest first), as long as they are empty."""
-    for directory in directories:
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-
-
-def _reason(error: OSError) -> str:
-    return error.strerror or type(error).__name__
-
-
-@contextmanager
-def _copier_errors(writing: Path) -> Iterator[None]:
-    """copier's failures as scaffold's, each one line: a refused answer, a broken template,
-    a file that could not be written under `writing`, Ctrl-C at one of its prompts."""
-    from copier.errors import CopierAnswersInterrupt, CopierError
-
-    try:
-        yield
-    except CopierAnswersInterrupt:  # its message is the repr of (answers, question, template)
-        raise KeyboardInterrupt from None
-    except ValueError as error:  # copier's validator and choice failures
-        raise InvalidAnswerError(_first_line(error)) from error
-    except CopierError as error:
-        raise TemplateError(_first_line(error)) from error
-    except OSError as error:
-        raise DestinationError(f"cannot write into {writing}: {_reason(error)}") from error
-
-
-def render(
-    ref: source.TemplateRef,
-    dest: Path,
-    data: Mapping[str, Any],
-    defaults: bool,
-    user_defaults: Mapping[str, Any] | None = None,
-) -> None:
-    """Render the template at `ref` into `dest` (copier copy, no git commit, no lock);
-    `user_defaults` replace the questions' own defaults (still asked without `defaults`)."""
-    import copier
-
-    with _copier_errors(dest):
-        copier.run_copy(
-            ref.src,
-            dest,
-            data=dict(data),
-            user_defaults=dict(user_defaults or {}),
-            vcs_ref=ref.vcs_ref,
-            defaults=defaults,
-            quiet=True,
-            overwrite=True,
-            unsafe=False,
-        )
-
-
-def _move_into_place(staging: Path, dest: Path) -> None:
-    if dest.is_dir() and any(dest.iterdir()):
-        if (staging / ".git").is_dir() and (dest / ".git").exists():
-            shutil.rmtree(staging / ".git")
-        shutil.copytree(staging, dest, dirs_exist_ok=True, symlinks=True)
-        return
-    if dest.is_dir():
-        dest.rmdir()
-    os.replace(staging, dest)
-
-
 def update(
     path: Path,
     data: Mapping[str, Any] | None = None,
@@ -414,131 +260,49 @@ def update(
     vcs_ref: str | None = None,
     lock: bool = True,
     progress: Progress | None = None,
+    release: Path | None = None,
 ) -> UpdateResult:
     """Bring a generated project to a newer template version with `copier update`.
 
     Refuses a dirty repository (the update must be reviewable as one diff), so the files
     the update touched are exactly the uncommitted changes afterwards. Conflicts do not
     raise: they are part of the result, for the caller to report. With `lock`, a change to
-    pyproject.toml relocks uv.lock (the template's lock is not a template file: without
-    this, `make install` would refuse the stale lock after the update).
+    pyproject.toml relocks uv.lock. When the template mirror lacks the project's version,
+    it is added from `release` (a wheel or checkout of it) or that release's wheel on the
+    package index.
     """
     step = progress or (lambda _message: None)
-    path = path.expanduser().absolute()
-    answers = read_answers(path)
-    if "_src_path" not in answers or "_commit" not in answers:
-        raise RepositoryError(f"{path / ANSWERS_FILE} lacks _src_path or _commit; cannot update")
-    if not _git.is_work_tree(path):
-        raise RepositoryError(f"{path} is not the top of a git repository; copier update needs one")
-    if dirty := _git.dirty_files(path):
-        raise RepositoryError(
-            f"{path} has uncommitted changes ({dirty[0]}, …); commit or stash them first"
-        )
+    project = Project.load(path)
+    project.require_clean()
     data = dict(data or {})
-    src = str(answers["_src_path"])
-    if source.is_mirror(src) or src == source.portable(source.mirror_path()):
-        step("Syncing the local template mirror")
-        ref = sync_mirror()
-        vcs_ref = vcs_ref or ref.vcs_ref
-        root: Path | None = ref.root
-    else:
-        root = source.local_template(src, vcs_ref).root
-    if root is not None:
-        options.check_answers(data, options.load_questions(root))
-    step(f"Updating from template {answers['_commit']}")
-    run_update(path, data, vcs_ref)
-    changes = _git.changes(path)
-    conflicts = tuple(find_conflicts(path, among=[*changes.added, *changes.modified]))
-    outcome = locking.LockOutcome(())
-    if lock and "pyproject.toml" in changes.modified and (path / locking.LOCK_FILE).exists():
-        if "pyproject.toml" in conflicts:
-            problem = "pyproject.toml has conflicts; resolve them, then run `make lock`"
-            outcome = locking.LockOutcome((), problem)
-        else:
-            step("Locking the dependencies (uv lock)")
-            outcome = locking.lock(path, pip_export=answers.get("installer") == "pip")
-            changes = _git.changes(path)
-    new_version = read_answers(path).get("_commit")
+    ref = project.template(step)
+    mirrored = project.add_own_version(step, release)
+    if ref.root is not None:
+        options.check_answers(data, options.load_questions(ref.root))
+    step(f"Updating from template {project.version}")
+    updated = project.update(data, vcs_ref or ref.vcs_ref, lock=lock, progress=step)
     return UpdateResult(
-        path=path,
-        old_version=str(answers["_commit"]),
-        new_version=None if new_version is None else str(new_version),
-        added=changes.added,
-        modified=changes.modified,
-        removed=changes.removed,
-        conflicts=conflicts,
-        locked=outcome.files,
-        lock_problem=outcome.problem,
+        path=project.path,
+        old_version=project.version,
+        new_version=updated.version,
+        added=updated.changes.added,
+        modified=updated.changes.modified,
+        removed=updated.changes.removed,
+        conflicts=updated.conflicts,
+        locked=updated.lock.files,
+        lock_problem=updated.lock.problem,
+        mirrored=mirrored,
     )
 
 
 def run_update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
-    """`copier update` with `data` re-answered (also used by the feature switches)."""
-    import copier
-
-    with _copier_errors(path):
-        copier.run_update(
-            path,
-            data=dict(data),
-            vcs_ref=vcs_ref,
-            defaults=True,
-            overwrite=True,
-            quiet=True,
-            conflict="inline",
-            unsafe=False,
-            skip_answered=True,
-        )
-
-
-def find_conflicts(path: Path, among: Iterable[str] | None = None) -> list[str]:
-    """Files that hold conflict markers, and `.rej` files, sorted.
-
-    Looks at `among` (paths relative to `path`), or else at every file git tracks or would
-    track in the project.
-    """
-    names = _git.listed_files(path) if among is None else sorted(among)
-    found = []
-    for name in names:
-        file = path / name
-        if name.endswith(".rej") or (file.is_file() and _has_markers(file)):
-            found.append(name)
-    return found
-
-
-def _has_markers(file: Path) -> bool:
-    try:
-        with file.open(encoding="utf-8") as handle:
-            return any(line.startswith(_CONFLICT_MARKERS) for line in handle)
-    except (UnicodeDecodeError, OSError):
-        return False
-
-
-def read_answers(path: Path) -> dict[str, Any]:
-    """The project's answers file; a missing or broken one is a `RepositoryError`."""
-    file = path / ANSWERS_FILE
-    if not file.is_file():
-        raise RepositoryError(f"{path} is not a generated project: no {ANSWERS_FILE}")
-    try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise RepositoryError(
-            f"{file} is not valid YAML{where}; fix it, or restore it with"
-            f" `git checkout -- {ANSWERS_FILE}`"
-        ) from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise RepositoryError(f"cannot read {file}: {error}") from error
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+    """`copier update` with `data` re-answered, nothing else (no checks, no relock)."""
+    copying.update(path, data, vcs_ref)
 
 
 __all__ = [
     "CreateResult",
+    "Progress",
     "ScaffoldError",
     "UpdateResult",
     "create",

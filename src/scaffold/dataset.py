@@ -30,6 +30,9 @@ TASK_ANSWER = "task"  # the copier question that renders params.yaml for the tas
 _RAW = Path("data") / "raw"
 # Variables that would point the project's commands at another project or environment.
 _FOREIGN = {"PROJECT_ROOT", "VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+# make's own report of a failed recipe ("make[1]: *** [Makefile:88: uv.lock] Error 2") says
+# where, not why: the recipe's own error line above it does.
+_MAKE_FAILURE = re.compile(r"^make(\[\d+\])?: \*\*\* ")
 
 
 @dataclass(frozen=True)
@@ -157,10 +160,16 @@ def _run(project: Path, package: str, command: list[str], name: str) -> str:
     except OSError as error:
         raise ScaffoldError(f"{name}: cannot run {command[0]}: {error.strerror}") from error
     if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        problem = next(
-            (line for line in lines if line.startswith(f"{name}: ")),
-            f"{name}: {lines[-1] if lines else f'exit status {done.returncode}'}",
-        )
-        raise ScaffoldError(problem)
+        raise ScaffoldError(_problem(done.stderr or done.stdout, name, done.returncode))
     return done.stderr
+
+
+def _problem(output: str, name: str, status: int) -> str:
+    """The line that says why `name` failed: its own, else the last error line, else the last."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if told := [line for line in lines if line.startswith(f"{name}: ")]:
+        return told[0]
+    lines = [line for line in lines if not _MAKE_FAILURE.match(line)] or lines
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    why = errors[-1] if errors else lines[-1] if lines else f"exit status {status}"
+    return f"{name}: {why}"

@@ -18,15 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from scaffold import _git, api, locking, options, source
-from scaffold.errors import (
-    InvalidAnswerError,
-    LocalEditsError,
-    RepositoryError,
-    TemplateError,
-)
+from scaffold import _git, copying, options
+from scaffold.errors import InvalidAnswerError, LocalEditsError, RepositoryError
+from scaffold.project import Progress, Project
 
 
 @dataclass(frozen=True)
@@ -87,11 +81,10 @@ class SwitchResult:
 
 
 @dataclass(frozen=True)
-class _Project:
-    path: Path
-    answers: dict[str, Any]
+class _Template:
+    """The project's own template version: where to render it, and its questions."""
+
     src: str
-    version: str
     questions: list[options.Question]
 
 
@@ -102,8 +95,8 @@ def feature_names(questions: list[options.Question]) -> list[str]:
 
 def list_features(path: Path) -> list[Feature]:
     """Every feature of the project at `path`, on or off, in copier.yml's order."""
-    project = _load(path)
-    return _features(project.questions, project.answers)
+    project = Project.load(path)
+    return _features(_template(project, lambda _message: None).questions, project.answers)
 
 
 def switch(
@@ -114,7 +107,7 @@ def switch(
     force: bool = False,
     dry_run: bool = False,
     lock: bool = True,
-    progress: api.Progress | None = None,
+    progress: Progress | None = None,
 ) -> SwitchResult:
     """Turn feature `name` on or off with copier's re-answering update at the same version.
 
@@ -123,8 +116,9 @@ def switch(
     those that need it. Conflicts do not raise: they are in the result, as for `update`.
     """
     step = progress or (lambda _message: None)
-    project = _load(path)
-    features = {f.name: f for f in _features(project.questions, project.answers)}
+    project = Project.load(path)
+    template = _template(project, step)
+    features = {f.name: f for f in _features(template.questions, project.answers)}
     if name not in features:
         known = ", ".join(features) or "none"
         raise InvalidAnswerError(f"unknown feature '{name}'; the template's features: {known}")
@@ -132,14 +126,11 @@ def switch(
     result = SwitchResult(project.path, name, enable, project.version, dry_run=dry_run)
     if current[name] == enable:
         return replace(result, already=True)
-    wanted = _target(project, features, name, enable)
-    if dirty := _git.dirty_files(project.path):
-        raise RepositoryError(
-            f"{project.path} has uncommitted changes ({dirty[0]}, …); commit or stash them first"
-        )
-    restored = _remembered(project, wanted) if enable else {}
+    wanted = _target(project, template, features, name, enable)
+    project.require_clean()
+    restored = _remembered(project, template, wanted) if enable else {}
     step(f"Rendering template {project.version} with and without {name}")
-    plan = _plan(project, {**wanted, **restored})
+    plan = _plan(project, template, {**wanted, **restored})
     result = replace(
         result,
         also=tuple(f for f in current if f != name and current[f] != wanted[f]),
@@ -156,55 +147,58 @@ def switch(
             f"disabling {name} would delete {len(plan.edited)} file(s) with local edits"
             f" ({', '.join(plan.edited)}); pass --force to delete them anyway"
         )
+
+    def tidy() -> None:
+        for removed in plan.removed if force else ():
+            (project.path / removed).unlink(missing_ok=True)  # copier keeps a changed file
+        _prune(project.path, plan.removed)
+
     step(f"Switching {name} {'on' if enable else 'off'} (copier update at {project.version})")
-    api.run_update(project.path, {**{f: wanted[f] for f in current}, **restored}, project.version)
-    for removed in plan.removed if force else ():
-        (project.path / removed).unlink(missing_ok=True)  # copier keeps a changed file
-    _prune(project.path, plan.removed)
-    changes = _git.changes(project.path)
-    outcome = locking.LockOutcome(())
-    relock = "pyproject.toml" in changes.modified and (project.path / locking.LOCK_FILE).exists()
-    if lock and relock:
-        step("Locking the dependencies (uv lock)")
-        pip = project.answers.get("installer") == "pip"
-        outcome = locking.lock(project.path, pip_export=pip)
-        changes = _git.changes(project.path)
-    found = api.find_conflicts(project.path, among=[*changes.added, *changes.modified])
+    data = {**{f: wanted[f] for f in current}, **restored}
+    updated = project.update(data, project.version, lock=lock, progress=step, tidy=tidy)
     return replace(
         result,
-        added=changes.added,
-        modified=changes.modified,
-        removed=changes.removed,
-        conflicts=tuple(found),
-        locked=outcome.files,
-        lock_problem=outcome.problem,
+        added=updated.changes.added,
+        modified=updated.changes.modified,
+        removed=updated.changes.removed,
+        conflicts=updated.conflicts,
+        locked=updated.lock.files,
+        lock_problem=updated.lock.problem,
     )
 
 
-def _remembered(project: _Project, wanted: Mapping[str, bool]) -> dict[str, Any]:
+def _template(project: Project, step: Progress) -> _Template:
+    """The template at the project's version: the mirror holds every installed version, and
+    the project's own is added to it when missing (from the release's wheel on the index)."""
+    ref = project.template(lambda _message: None)  # a sync is no step of a switch
+    project.add_own_version(step)
+    return _Template(ref.src, project.questions(ref))
+
+
+def _remembered(
+    project: Project, template: _Template, wanted: Mapping[str, bool]
+) -> dict[str, Any]:
     """The answers that switching to `wanted` brings back into view, as last committed.
 
     Copier drops the answer to a question whose `when` turns false (docker off drops
     container_image), so switching the feature on again would reset it to its default. The
     answers file's git history still holds it: the newest committed value wins.
     """
-    now = _context(project.answers)
+    now = copying.user_answers(project.answers)
     then = {**now, **wanted}
     hidden = [
         q.name
-        for q in project.questions
+        for q in template.questions
         if q.name not in wanted and not q.computed and q.name not in now and _when(q, then)
     ]
     found: dict[str, Any] = {}
-    log = _git.git("log", "--format=%H", "--", api.ANSWERS_FILE, cwd=project.path, check=False)
+    log = _git.git("log", "--format=%H", "--", copying.ANSWERS_FILE, cwd=project.path, check=False)
     for revision in log.split() if hidden else ():
-        text = _git.git("show", f"{revision}:{api.ANSWERS_FILE}", cwd=project.path, check=False)
         try:
-            old = yaml.safe_load(text)
-        except yaml.YAMLError:
+            old = copying.read_answers(project.path, revision)
+        except RepositoryError:
             continue  # a broken answers file in history: look further back
-        if isinstance(old, dict):
-            found |= {n: old[n] for n in hidden if n in old and n not in found}
+        found |= {n: old[n] for n in hidden if n in old and n not in found}
         if len(found) == len(hidden):
             break
     return found
@@ -225,44 +219,10 @@ def _prune(root: Path, removed: tuple[str, ...]) -> None:
             shutil.rmtree(full)
 
 
-def _load(path: Path) -> _Project:
-    path = path.expanduser().absolute()
-    answers = api.read_answers(path)
-    if "_src_path" not in answers or "_commit" not in answers:
-        raise RepositoryError(f"{path / api.ANSWERS_FILE} lacks _src_path or _commit")
-    if not _git.is_work_tree(path):
-        raise RepositoryError(f"{path} is not the top of a git repository")
-    src, version = str(answers["_src_path"]), str(answers["_commit"])
-    if source.is_mirror(src) or src == source.portable(source.mirror_path()):
-        src = api.sync_mirror().src  # holds every installed version, the project's included
-    return _Project(path, answers, src, version, _questions_at(src, version))
-
-
-def _questions_at(src: str, version: str) -> list[options.Question]:
-    """The questions of the template's copier.yml at `version` (a local git template)."""
-    repo = Path(src).expanduser()
-    if not (repo / ".git").exists():
-        raise TemplateError(f"template {src} is not a local git repository; cannot read {version}")
-    if not _git.git(
-        "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}", cwd=repo, check=False
-    ):
-        raise TemplateError(
-            f"template {src} does not hold {version}, the version this project was made with;"
-            " install that version of mlops-scaffold and run `scaffold mirror`"
-        )
-    for config in options.CONFIG_NAMES:
-        text = _git.git("show", f"{version}:{config}", cwd=repo, check=False)
-        if text:
-            with tempfile.TemporaryDirectory() as scratch:
-                (Path(scratch) / config).write_text(text + "\n", encoding="utf-8")
-                return options.load_questions(Path(scratch))
-    raise TemplateError(f"template {src} has no copier.yml at {version}")
-
-
 def _features(questions: list[options.Question], answers: Mapping[str, Any]) -> list[Feature]:
     names = feature_names(questions)
     found = []
-    context = _context(answers)
+    context = copying.user_answers(answers)
     for question in questions:
         if question.name not in names:
             continue
@@ -271,10 +231,6 @@ def _features(questions: list[options.Question], answers: Mapping[str, Any]) -> 
         needs = tuple(n for n in names if re.search(rf"\b{n}\b", question.condition))
         found.append(Feature(question.name, on, question.help, needs))
     return found
-
-
-def _context(answers: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in answers.items() if not key.startswith("_")}
 
 
 def _when(question: options.Question, context: Mapping[str, Any]) -> bool:
@@ -288,7 +244,11 @@ def _when(question: options.Question, context: Mapping[str, Any]) -> bool:
 
 
 def _target(
-    project: _Project, features: Mapping[str, Feature], name: str, enable: bool
+    project: Project,
+    template: _Template,
+    features: Mapping[str, Feature],
+    name: str,
+    enable: bool,
 ) -> dict[str, bool]:
     """Every feature's new state: `name` switched, and those that need it off with it."""
     wanted = {f.name: f.enabled for f in features.values()}
@@ -298,8 +258,8 @@ def _target(
         raise InvalidAnswerError(
             f"feature {name} needs {', '.join(missing)}; enable {missing[0]} first"
         )
-    context = {**_context(project.answers), **wanted}
-    by_name = {q.name: q for q in project.questions}
+    context = {**copying.user_answers(project.answers), **wanted}
+    by_name = {q.name: q for q in template.questions}
     for feature in features:
         if wanted[feature] and not _when(by_name[feature], context):
             wanted[feature] = context[feature] = False
@@ -314,13 +274,13 @@ class _Plan:
     edited: tuple[str, ...]
 
 
-def _plan(project: _Project, wanted: Mapping[str, Any]) -> _Plan:
+def _plan(project: Project, template: _Template, wanted: Mapping[str, Any]) -> _Plan:
     """Added, modified and removed files between the two renders, and the removed ones edited."""
-    data = {**_context(project.answers), **wanted}
+    data = {**copying.user_answers(project.answers), **wanted}
     with tempfile.TemporaryDirectory() as scratch:
         before, after = Path(scratch) / "before", Path(scratch) / "after"
-        _render(project, _context(project.answers), before)
-        _render(project, data, after)
+        _render(template.src, project.version, copying.user_answers(project.answers), before)
+        _render(template.src, project.version, data, after)
         old, new = _files(before), _files(after)
         changed = [n for n in sorted(old & new) if _bytes(before / n) != _bytes(after / n)]
         removed = sorted(old - new)
@@ -332,8 +292,8 @@ def _plan(project: _Project, wanted: Mapping[str, Any]) -> _Plan:
     return _Plan(tuple(sorted(new - old)), tuple(changed), tuple(removed), tuple(edited))
 
 
-def _render(project: _Project, data: Mapping[str, Any], dest: Path) -> None:
-    api.render(source.TemplateRef(project.src, project.version, None), dest, data, defaults=True)
+def _render(src: str, version: str, data: Mapping[str, Any], dest: Path) -> None:
+    copying.render(src, version, dest, data, defaults=True)
     shutil.rmtree(dest / ".git", ignore_errors=True)
 
 

@@ -51,7 +51,7 @@ def _groups(project: Path) -> list[str]:
     return list(groups) if isinstance(groups, dict) else []
 
 
-def _reason(stderr: str) -> str:
+def uv_failure(stderr: str) -> str:
     """The line of uv's output that says what failed: its last cause, or else its error."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for prefix in ("cause: ", "error: "):
@@ -90,7 +90,7 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
         except subprocess.TimeoutExpired:
             return LockOutcome((), f"uv {command[1]} took over {_TIMEOUT_S} s")
         if done.returncode != 0:
-            reason = _reason(done.stderr) or f"exit code {done.returncode}"
+            reason = uv_failure(done.stderr) or f"exit code {done.returncode}"
             if not existed:
                 (project / LOCK_FILE).unlink(missing_ok=True)
             return LockOutcome((), f"uv {command[1]} failed: {reason}")

@@ -16,6 +16,8 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 from pathlib import Path
 
 from filelock import FileLock
@@ -28,6 +30,7 @@ LOG = logging.getLogger(__name__)
 HOME_ENV = "SCAFFOLD_HOME"
 _TEMPLATE_PATHS = ("copier.yml", "includes", "template")
 _PACKAGE_DIR = Path(__file__).resolve().parent
+_URL_PREFIXES = ("git@", "git+", "gh:", "gl:")
 
 
 @dataclass(frozen=True)
@@ -72,19 +75,36 @@ def portable(path: Path) -> str:
 
 
 def is_mirror(src: str) -> bool:
-    """Tell whether a recorded `_src_path` names this machine's mirror."""
+    """Tell whether a recorded `_src_path` names this machine's mirror (existing or not)."""
     candidate = Path(src).expanduser()
-    return candidate.exists() and candidate.resolve() == mirror_path().resolve()
+    if candidate.exists() and candidate.resolve() == mirror_path().resolve():
+        return True
+    return src == portable(mirror_path())
 
 
-def sync_mirror(version: str, root: Path | None = None) -> TemplateRef:
-    """Make sure the mirror holds the bundled template, tagged for `version`.
+def is_url(src: str) -> bool:
+    """Whether a template source or fleet location is a git URL rather than a local path."""
+    return "://" in src or src.startswith(_URL_PREFIXES)
+
+
+def installed_version() -> str:
+    """The installed version of mlops-scaffold."""
+    try:
+        return dist_version("mlops-scaffold")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def sync_mirror(version: str | None = None, root: Path | None = None) -> TemplateRef:
+    """Make sure the mirror holds the template at `root`, tagged for `version` (by default
+    the bundled template of the installed version).
 
     Idempotent and safe to run concurrently (a file lock guards the mirror). If the tag
     exists with other content (a development build reusing its version), the content
     gets its own tag with the tree hash as a PEP 440 local label.
     """
     root = root or bundled_root()
+    version = version or installed_version()
     mirror = mirror_path()
     try:
         mirror.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +193,6 @@ def local_template(src: str, vcs_ref: str | None) -> TemplateRef:
         if not path.is_dir():
             raise TemplateError(f"template {src} is not a directory")
         return TemplateRef(src=str(path.resolve()), vcs_ref=vcs_ref, root=path.resolve())
-    if "://" in src or src.startswith(("gh:", "gl:", "git@", "git+")):
+    if is_url(src):
         return TemplateRef(src=src, vcs_ref=vcs_ref, root=None)
     raise TemplateError(f"template {src} not found")

@@ -32,6 +32,11 @@ def json_items(output: str) -> list[Any]:
     return list(printed)
 
 
+def json_lines(output: str) -> list[Any]:
+    """One JSON object a line, one finding each (e.g. `mypy --output json`)."""
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
 def checkov_failed(output: str) -> list[Any]:
     """The failed policies in checkov's JSON report (one object, or one per framework)."""
     printed = json.loads(output)
@@ -73,6 +78,7 @@ class Counter:
 COUNTERS: dict[str, Counter] = {
     "findings": Counter("findings", items=json_items),
     "lines": Counter("findings", items=text_lines),
+    "json-lines": Counter("findings", items=json_lines),
     "changed": Counter("changed", items=json_items),
     "checkov": Counter("findings", items=checkov_failed),
     "passed": Counter("passed", number=pytest_passed),

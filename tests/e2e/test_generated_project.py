@@ -72,7 +72,7 @@ def test_pre_commit_hooks_pass_offline_and_catch_conflicts(default_project: Path
 
 def test_git_hook_runs_the_venv_linters_without_activation(default_project: Path) -> None:
     """`make install` installs the hook; `git commit` lints with .venv's tools, venv inactive."""
-    env = {"PATH": _path_without("ruff", "pylint", "pre-commit"), "VIRTUAL_ENV": ""}
+    env = {"PATH": _path_without("ruff", "pylint", "mypy", "pre-commit"), "VIRTUAL_ENV": ""}
     module = default_project / "tests" / "test_hook_probe.py"
     module.write_text(
         '"""Probe."""\n\nimport os\n\n\ndef test_probe() -> None:\n    """Probe."""\n'

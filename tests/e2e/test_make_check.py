@@ -20,6 +20,7 @@ EXPECTED = [
     "ruff",
     "ruff-format",
     "pylint",
+    "mypy",
     "pytest",
     "dvc-status",
     "hadolint",

@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import FEATURE_SETS, enabled, render, run
 
-BASE_CHECKS = ["ruff", "ruff-format", "pylint", "pytest", "dvc-status"]
+BASE_CHECKS = ["ruff", "ruff-format", "pylint", "mypy", "pytest", "dvc-status"]
 FEATURE_CHECKS = {
     "docker": ["hadolint", "checkov-dockerfile"],
     "helm": ["helm-lint", "kube-schema", "checkov-chart"],

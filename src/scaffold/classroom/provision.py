@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from scaffold import _git, api
+from scaffold import _git, api, copying
 from scaffold.classroom.roster import Student
 from scaffold.errors import ExitCode, RepositoryError, ScaffoldError
 from scaffold.fleet._work import run_each
@@ -174,7 +174,7 @@ def _assemble(prototype: Path, dest: Path, answers: Mapping[str, Any]) -> None:
             ignore=shutil.ignore_patterns(".lock-problem"),
         )  # fmt: skip
         _git.init(staging)
-        project = api.read_answers(staging)
+        project = copying.read_answers(staging)
         author = (
             str(project.get("author_name", "scaffold")),
             str(project.get("author_email", "scaffold@localhost")),
@@ -189,7 +189,7 @@ def _assemble(prototype: Path, dest: Path, answers: Mapping[str, Any]) -> None:
 
 def _existing(dest: Path, remote: str | None) -> tuple[str, str | None]:
     """A repository that exists: left as it is, except for a push that never happened."""
-    if not _git.is_work_tree(dest) or not (dest / api.ANSWERS_FILE).is_file():
+    if not _git.is_work_tree(dest) or not (dest / copying.ANSWERS_FILE).is_file():
         raise RepositoryError(f"{dest} exists and is not a generated repository: not touched")
     if not remote:
         return "exists", None

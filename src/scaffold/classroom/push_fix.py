@@ -18,9 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from scaffold import _git, api, source
+from scaffold import _git, api, copying
 from scaffold.errors import ExitCode
-from scaffold.fleet import _template
 from scaffold.fleet.apply import Files, RepoApply, apply
 from scaffold.fleet.model import Repo
 from scaffold.fleet.providers import LocalProvider
@@ -107,8 +106,8 @@ def keep_students_files(
     names = sorted({_base(name) for name, kind in files if kind in _NOT_MERGED})
     if not names:
         return result, files
-    before = _template.read_answers(tree, "HEAD")
-    after = _template.read_answers(tree)
+    before = copying.read_answers(tree, "HEAD")
+    after = copying.read_answers(tree)
     folder = Path(FIXES_DIR) / _safe(target)
     with tempfile.TemporaryDirectory(prefix="scaffold-fix-") as scratch:
         old = _render(before, Path(scratch) / "old")
@@ -147,10 +146,8 @@ def _safe(ref: str) -> str:
 
 def _render(answers: Mapping[str, Any], dest: Path) -> Path:
     """The template at the answers' `_commit`, rendered with the answers, into `dest`."""
-    src = str(answers["_src_path"])
-    local = Path(src).expanduser()
-    ref = source.TemplateRef(str(local) if local.exists() else src, str(answers["_commit"]), None)
-    api.render(ref, dest, _template.user_answers(answers), defaults=True)
+    src, version = str(answers["_src_path"]), str(answers["_commit"])
+    copying.render(src, version, dest, copying.user_answers(answers), defaults=True)
     return dest
 
 

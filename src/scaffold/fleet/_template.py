@@ -18,45 +18,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packaging.version import InvalidVersion, Version
 
-from scaffold import _git, api, source
-from scaffold.errors import RepositoryError, TemplateError
+from scaffold import _git, copying, source
+from scaffold.errors import InvalidAnswerError, TemplateError
 
-ANSWERS_FILE = api.ANSWERS_FILE
 _DESCRIBED = re.compile(r"^(?P<tag>.+)-\d+-g[0-9a-f]+$")  # `git describe --tags` past a tag
 _lock = threading.Lock()
-
-
-def read_answers(project: Path, ref: str | None = None) -> dict[str, Any]:
-    """The answers file of a project, from its work tree or from commit `ref`."""
-    if ref is None:
-        file = project / ANSWERS_FILE
-        if not file.is_file():
-            raise RepositoryError(f"{project} is not a generated project: no {ANSWERS_FILE}")
-        text = file.read_text(encoding="utf-8")
-    else:
-        text = _git.git("show", f"{ref}:{ANSWERS_FILE}", cwd=project, check=False)
-        if not text:
-            raise RepositoryError(f"{project} has no {ANSWERS_FILE} at {ref}")
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RepositoryError(f"{project / ANSWERS_FILE} is not valid YAML") from error
-    if not isinstance(loaded, dict) or "_src_path" not in loaded or "_commit" not in loaded:
-        raise RepositoryError(f"{project / ANSWERS_FILE} lacks _src_path or _commit")
-    return loaded
-
-
-def user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers without copier's own `_` keys: what a render is given as data."""
-    return {key: value for key, value in answers.items() if not str(key).startswith("_")}
-
-
-def is_mirror(src: str) -> bool:
-    """Whether a recorded `_src_path` is this machine's template mirror."""
-    return source.is_mirror(src) or src == source.portable(source.mirror_path())
 
 
 def versions(src: str) -> tuple[str, ...]:
@@ -67,8 +35,8 @@ def versions(src: str) -> tuple[str, ...]:
 
 @cache
 def _versions(src: str) -> tuple[str, ...]:
-    if is_mirror(src):
-        api.sync_mirror()
+    if source.is_mirror(src):
+        source.sync_mirror()
         tags = source.mirror_tags()
     elif Path(src).expanduser().is_dir():
         tags = _git.git("tag", "--list", cwd=Path(src).expanduser(), check=False).splitlines()
@@ -95,29 +63,18 @@ def behind(current: str, available: tuple[str, ...]) -> int | None:
 
 def rendered(src: str, ref: str, answers: Mapping[str, Any]) -> dict[str, str]:
     """The files the template renders at `ref` with `answers`: path → git blob id."""
-    key = json.dumps(user_answers(answers), sort_keys=True, default=str)
+    key = json.dumps(copying.user_answers(answers), sort_keys=True, default=str)
     return dict(_rendered(src, ref, key))
 
 
 @cache
 def _rendered(src: str, ref: str, answers_json: str) -> tuple[tuple[str, str], ...]:
-    import copier
-    from copier.errors import CopierError
-
     with tempfile.TemporaryDirectory(prefix="scaffold-render-") as scratch:
         dest = Path(scratch)
         try:
-            copier.run_copy(
-                str(Path(src).expanduser()) if not _is_url(src) else src,
-                dest,
-                data=json.loads(answers_json),
-                vcs_ref=ref,
-                defaults=True,
-                quiet=True,
-                unsafe=False,
-            )
-        except (CopierError, ValueError) as error:
-            raise TemplateError(f"cannot render {src} at {ref}: {error}") from error
+            copying.render(src, ref, dest, json.loads(answers_json), defaults=True)
+        except (InvalidAnswerError, TemplateError) as error:
+            raise TemplateError(f"cannot render {src} at {ref}: {error.message}") from error
         files = sorted(path for path in dest.rglob("*") if path.is_file() or path.is_symlink())
         return tuple((path.relative_to(dest).as_posix(), blob_id(path)) for path in files)
 
@@ -137,7 +94,3 @@ def tree_blobs(project: Path, ref: str) -> dict[str, str]:
             meta, name = entry.split("\t", 1)
             blobs[name] = meta.split()[2]
     return blobs
-
-
-def _is_url(src: str) -> bool:
-    return "://" in src or src.startswith(("git@", "git+", "gh:", "gl:"))

@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 
 from scaffold.errors import FleetError
+from scaffold.source import is_url
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _KEYS = ("id", "path", "branch", "group", "answers")
 _ANSWER_COLUMN = "answers."  # CSV: one column per answer, e.g. `answers.name`
-_URL_PREFIXES = ("git@", "git+", "gh:", "gl:")
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,6 @@ class Fleet:
     def problems(self) -> tuple[str, ...]:
         """One line per bad row."""
         return tuple(repo.problem for repo in self.repos if repo.problem)
-
-
-def is_url(location: str) -> bool:
-    """Whether a fleet location is a git URL (`file://`, `https://`, `git@host:…`)."""
-    return "://" in location or location.startswith(_URL_PREFIXES)
 
 
 def from_paths(paths: Iterable[str | Path]) -> Fleet:

@@ -17,11 +17,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from scaffold import _git, api
+from scaffold import _git, api, copying
 from scaffold.errors import ExitCode, ScaffoldError
 from scaffold.fleet import _template
 from scaffold.fleet._work import locate, run_each, throwaway_clone
 from scaffold.fleet.model import Repo
+from scaffold.project import Project
 
 KINDS = (
     "added",
@@ -142,13 +143,12 @@ def update_and_classify(
     tree: Path, answers: Mapping[str, Any], to: str | None
 ) -> tuple[api.UpdateResult, tuple[tuple[str, str], ...]]:
     """Run the update in `tree` (a clean clone) and class every file it concerns."""
-    before = _template.read_answers(tree)
+    before = Project.load(tree)
     head = _template.tree_blobs(tree, "HEAD")
     result = api.update(tree, answers, vcs_ref=to)
-    after = _template.read_answers(tree)
-    src = str(before["_src_path"])
-    old = _template.rendered(src, str(before["_commit"]), before)
-    new = _template.rendered(src, str(after["_commit"]), after)
+    after = copying.read_answers(tree)
+    old = _template.rendered(before.src, before.version, before.answers)
+    new = _template.rendered(before.src, str(after["_commit"]), after)
     return result, classify(result, head, old, new, tree)
 
 

@@ -18,6 +18,7 @@ from scaffold.errors import ExitCode, ScaffoldError
 from scaffold.fleet import _template
 from scaffold.fleet._work import Verify, locate, run_each, verify_clean
 from scaffold.fleet.model import Repo
+from scaffold.project import Project
 
 _MARKERS = ("-e", "^<<<<<<< ", "-e", "^>>>>>>> ")
 
@@ -131,12 +132,12 @@ def status_one(
 
 
 def _inspect(repo: Repo, path: Path, deep: bool, verify: str | None) -> RepoStatus:
-    answers = _template.read_answers(path)
-    src, version = str(answers["_src_path"]), str(answers["_commit"])
+    project = Project.load(path)
+    src, version = project.src, project.version
     available = _template.versions(src)
     deleted = None
     if deep:
-        files = _template.rendered(src, version, answers)
+        files = _template.rendered(src, version, project.answers)
         present = set(_git.listed_files(path))
         deleted = tuple(sorted(name for name in files if name not in present))
     return RepoStatus(

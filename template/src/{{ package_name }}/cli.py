@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from .errors import StageError
 from .params import Params
@@ -21,7 +22,8 @@ from .termination import EXIT_STATUS, Terminated, sigterm_raises
 LOG_FORMAT = "%(module)s: %(message)s"
 
 
-class StageLogHandler(logging.StreamHandler):
+# pylint: disable-next=too-few-public-methods  # pylint does not see a subscripted base's
+class StageLogHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs (replaced, not stacked, on each call)."""
 
 

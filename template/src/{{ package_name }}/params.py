@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import NoneType
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeGuard, get_args, get_origin
 
 import annotated_types
 import yaml
@@ -271,7 +271,7 @@ def _field_at(loc: tuple[str, ...]) -> FieldInfo | None:
     return field
 
 
-def _is_section(annotation: Any) -> bool:
+def _is_section(annotation: object) -> TypeGuard[type[Section]]:
     return isinstance(annotation, type) and issubclass(annotation, Section)
 
 

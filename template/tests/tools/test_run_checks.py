@@ -119,3 +119,12 @@ def test_lines_counts_one_finding_per_non_empty_line() -> None:
     """`actionlint -oneline` prints one error a line."""
     output = ".github/workflows/ci.yml:3:5: bad [syntax-check]\n\n"
     assert run_checks.COUNTERS["lines"].count(output * 2) == 2
+
+
+def test_json_lines_counts_one_finding_per_object() -> None:
+    """`mypy --output json` prints one JSON object an error, and nothing when clean."""
+    error = {"file": "src/a.py", "line": 3, "code": "arg-type", "message": "bad argument"}
+    output = f"{json.dumps(error)}\n{json.dumps(error)}\n"
+    assert run_checks.COUNTERS["json-lines"].count(output) == 2
+    assert run_checks.COUNTERS["json-lines"].count("") == 0
+    assert run_checks.describe(error) == "src/a.py:3 arg-type bad argument"

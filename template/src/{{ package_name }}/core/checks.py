@@ -114,7 +114,9 @@ def _rows(indexes: pd.Series) -> tuple[int, ...]:
     return tuple(sorted({int(index) + 1 for index in indexes.dropna()}))
 
 
-def _non_numeric(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, list]:
+def _non_numeric(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse the schema's columns as numbers; unparseable cells become problems and blanks."""
     parsed = frame.copy()
     problems: list[Problem] = []
@@ -161,5 +163,6 @@ def _group(failures: pd.DataFrame, already_reported: list[Problem]) -> list[Prob
             if rows:
                 problems.append(Problem(str(column), "not_nullable (missing values)", rows))
             continue
-        problems.append(Problem(None if pd.isna(column) else str(column), str(check), rows))
+        # A check of the whole frame has no column (NaN or None).
+        problems.append(Problem(column if isinstance(column, str) else None, str(check), rows))
     return problems

@@ -38,10 +38,10 @@ import logging
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -149,7 +149,7 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _csv_engine() -> str:
+def _csv_engine() -> Literal["c", "pyarrow"]:
     """pyarrow's CSV reader when installed (several times faster), else pandas' own."""
     try:
         import pyarrow  # noqa: F401  # pylint: disable=import-outside-toplevel,unused-import
@@ -213,7 +213,7 @@ def _names(frame: pd.DataFrame, shown: int = 12) -> str:
     return "columns: " + ", ".join(names[:shown]) + more
 
 
-def _free(name: str, taken: Sequence[str]) -> str:
+def _free(name: str, taken: Collection[str]) -> str:
     """``name``, or ``name_1``, ``name_2``... when the table already has a column so named."""
     candidate, number = name, 0
     while candidate in taken:
@@ -478,9 +478,9 @@ def _numeric(
     widened range."""
     whole = _whole(numbers)
     if codes and whole and numbers.nunique() <= min(MAX_CODES, MAX_CODE_SHARE * rows):
-        codes = sorted(int(value) for value in numbers.unique())
-        entry = _feature("categorical", gaps, _counted(numbers.astype(int)), categories=codes)
-        return entry, Facts("categorical", tuple(codes), low=codes[0], high=codes[-1], gaps=gaps)
+        values = sorted(int(value) for value in numbers.unique())
+        entry = _feature("categorical", gaps, _counted(numbers.astype(int)), categories=values)
+        return entry, Facts("categorical", tuple(values), low=values[0], high=values[-1], gaps=gaps)
     low, high = float(numbers.min()), float(numbers.max())
     seen = f"{_plain(low)} to {_plain(high)}"
     entry = _feature("numeric", gaps, seen, range=list(widened(low, high, whole=whole)))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Collection, Mapping, Sequence
+from types import GenericAlias
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
@@ -35,6 +36,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StrictBool,
     StrictStr,
     WithJsonSchema,
@@ -108,7 +110,7 @@ def _feature(features: FeatureKinds, name: str, logged: bool) -> Any:
     """The annotated type of one feature: a bounded number, a code, a boolean or a string
     (logged: a finite number, a boolean or a string, or null)."""
     if name in features.strings:
-        examples = {"examples": list(features.codes[name])}
+        examples: dict[str, JsonValue] = {"examples": [*features.codes[name]]}
         kind: Any = (
             StrictStr if logged else Annotated[str, Field(strict=True, json_schema_extra=examples)]
         )
@@ -170,9 +172,9 @@ def record_model(features: FeatureKinds, *, logged: bool = False) -> type[BaseMo
     be left out, other keys are ignored)."""
     fields: dict[str, Any] = {}
     for name, attribute in zip(features.names, attribute_names(features.names), strict=True):
-        alias = {} if attribute == name else {"alias": name}
+        alias = None if attribute == name else name
         default = None if logged and name in features.may_be_missing else ...
-        fields[attribute] = (_feature(features, name, logged), Field(default, **alias))
+        fields[attribute] = (_feature(features, name, logged), Field(default, alias=alias))
     if logged:
         return create_model("LoggedRecord", __config__=LENIENT, **fields)
     return create_model(
@@ -190,9 +192,9 @@ def request_model(
 ) -> type[BaseModel]:
     """The body of ``POST /predict``: 1 to ``max_records`` records (served, with ``example``,
     a record for the docs), or at least one (``max_records`` None: as logged)."""
-    records = Annotated[list[record], Field(min_length=1, max_length=max_records)]
+    records: Any = Annotated[_list_of(record), Field(min_length=1, max_length=max_records)]
     if max_records is None:
-        return create_model("LoggedRequest", __config__=LENIENT, records=(records, ...))
+        return create_model("LoggedRequest", __base__=LoggedRecords, records=(records, ...))
     return create_model(
         "PredictRequest",
         __config__=ConfigDict(
@@ -201,6 +203,12 @@ def request_model(
         __doc__=f"Up to {max_records} patients to score.",
         records=(records, ...),
     )
+
+
+def _list_of(model: type[BaseModel]) -> Any:
+    """``list[model]`` for a model made at run time: a type no static type describes (a type
+    checker reads ``list[model]`` as a type, where ``model`` must be a class it knows)."""
+    return GenericAlias(list, model)
 
 
 def _sums_to_one(shares: list[float]) -> list[float]:
@@ -236,18 +244,20 @@ def answer_model(
                 prediction=(whole, ...),
                 probabilities=(shares, ...),
             )
-        keys = [str(value) for value in classes]
-        class_names = {"enum": keys}  # the keys of probabilities, in JSON Schema
+        class_names: dict[str, JsonValue] = {"enum": [str(value) for value in classes]}
+        fields: dict[str, Any] = {  # the class is a Literal of the contract's classes
+            "prediction": (Literal.__getitem__(tuple(classes)), ...),
+            "probabilities": (  # the keys of probabilities, in JSON Schema
+                dict[str, Probability],
+                Field(..., json_schema_extra={"propertyNames": class_names}),
+            ),
+        }
         return create_model(
             "Prediction",
             __config__=STRICT,
             __doc__="The most probable class, as the data contract writes it, and the "
             "probability of each class, by class.",
-            prediction=(Literal[tuple(classes)], ...),
-            probabilities=(
-                dict[str, Probability],
-                Field(..., json_schema_extra={"propertyNames": class_names}),
-            ),
+            **fields,
         )
     if logged:
         return create_model(
@@ -290,15 +300,29 @@ class LoggedModel(BaseModel):
     version: Annotated[str | None, BeforeValidator(_text)] = None
 
 
+class LoggedRecords(BaseModel):
+    """A logged request: its records (each contract's model says what a record holds)."""
+
+    model_config = LENIENT
+    records: Sequence[BaseModel]
+
+
+class LoggedAnswers(BaseModel):
+    """A logged response: its answers (each task's model says what an answer holds)."""
+
+    model_config = LENIENT
+    predictions: Sequence[BaseModel]
+
+
 def response_model(answer: type[BaseModel], *, logged: bool = False) -> type[BaseModel]:
     """The body of ``POST /predict``'s answer: one ``answer`` per record."""
     if logged:
         return create_model(
             "LoggedResponse",
-            __config__=LENIENT,
+            __base__=LoggedAnswers,
             request_id=(Annotated[str, Field(strict=True, min_length=1)], ...),
             model=(LoggedModel, ...),
-            predictions=(list[answer], ...),
+            predictions=(_list_of(answer), ...),
         )
     return create_model(
         "PredictResponse",
@@ -307,7 +331,7 @@ def response_model(answer: type[BaseModel], *, logged: bool = False) -> type[Bas
         "(also in the ``X-Request-ID`` header, and in the prediction log when there is one).",
         request_id=(str, ...),
         model=(ModelDescription, ...),
-        predictions=(list[answer], ...),
+        predictions=(_list_of(answer), ...),
     )
 
 
@@ -317,8 +341,8 @@ class LogLine(BaseModel):
 
     model_config = LENIENT
     time: Annotated[AwareDatetime, Field(strict=True)]
-    request: BaseModel
-    response: BaseModel
+    request: LoggedRecords
+    response: LoggedAnswers
 
     @model_validator(mode="after")
     def _one_answer_per_record(self) -> LogLine:

@@ -82,6 +82,7 @@ def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
         )
     joined = join_labels(log.records, store)
     labelled = joined[joined["actual"].notna()]
+    recent = windows(joined, now, params.performance_window_days)
     report = {
         "version": 1,
         "now": now.isoformat(),
@@ -91,10 +92,10 @@ def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
         "unlabelled": len(joined) - len(labelled),
         "overall": scores(labelled),
         "calibration": calibration(labelled),
-        "windows": windows(joined, now, params.performance_window_days),
+        "windows": recent,
     }
     write_text(settings.performance_report, json.dumps(report, indent=2) + "\n")
-    for window in report["windows"]:
+    for window in recent:
         LOG.info("%s", describe(window))
     return report
 

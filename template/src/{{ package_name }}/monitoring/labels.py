@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -113,7 +114,7 @@ def parse_actual(text: str, task: Task = TASK) -> float:
     return number
 
 
-def _parse_row(row: dict[str, str | None], task: Task) -> tuple[str, int, float]:
+def _parse_row(row: Mapping[str, str | None], task: Task) -> tuple[str, int, float]:
     """``(request_id, index, actual)`` of one row; ``ValueError`` says what is wrong."""
     if None in row or any(value is None for value in row.values()):
         raise ValueError("wrong number of fields")
@@ -127,7 +128,7 @@ def _parse_row(row: dict[str, str | None], task: Task) -> tuple[str, int, float]
     return request_id, int(text), actual
 
 
-def _shown(row: dict[str, str | None]) -> str:
+def _shown(row: Mapping[str, str | None]) -> str:
     return ", ".join(f"{key}={value!r}" for key, value in row.items() if key is not None)
 
 
@@ -141,9 +142,10 @@ class Checked:
 
 
 def check_rows(
-    path: Path, logged: pd.Index, stored: dict[tuple[str, int], float], task: Task = TASK
+    path: Path, logged: pd.Index, stored: Mapping[Hashable, float], task: Task = TASK
 ) -> Checked:
-    """Check every row of the label file against the log's keys and the stored labels."""
+    """Check every row of the label file against the log's keys and the ``stored`` labels
+    (by request id and index)."""
     checked = Checked([], 0, [])
     seen: dict[tuple[str, int], int] = {}
     already = 0

@@ -128,7 +128,7 @@ def performance_section(
     params: MonitorParams,
     task_alarms: list[Alarm],
     task: Task = TASK,
-) -> dict:
+) -> dict[str, Any]:
     """Labelled performance of the last performance window, judged on enough labels against
     the task's alarms (not judged without a threshold)."""
     start = pd.Timestamp(now - timedelta(days=params.performance_window_days))

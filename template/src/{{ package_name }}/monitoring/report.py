@@ -145,7 +145,7 @@ def probability_figure(window: pd.DataFrame, prevalence: float | None) -> Figure
     """The window's predicted probabilities, with the training prevalence."""
     figure = Figure(figsize=(6, 3))
     axis = figure.add_subplot()
-    axis.hist(window["probability"], bins=np.linspace(0, 1, 21), color=COLOURS["window"])
+    axis.hist(window["probability"], bins=np.linspace(0, 1, 21).tolist(), color=COLOURS["window"])
     if prevalence is not None:
         axis.axvline(prevalence, color=COLOURS["reference"], label="training prevalence")
         axis.legend(fontsize=8)

@@ -52,7 +52,7 @@ def read_run_info(settings: Settings) -> dict[str, str]:
     """``models/run.json`` from the train stage: the MLflow run and the logged model."""
     label = settings.relative(settings.run_info)
     try:
-        run_info = json.loads(settings.run_info.read_text(encoding="utf-8"))
+        run_info: dict[str, str] = json.loads(settings.run_info.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StageError(f"{label} not found: run the train stage first") from None
     except json.JSONDecodeError as error:

@@ -46,9 +46,11 @@ class Answers:
         """Each record's answer (``labels`` and ``scores`` as lists)."""
         raise NotImplementedError
 
+    # pylint: disable-next=useless-return  # mypy wants the None said (no implicit return)
     def logged(self, labels: list[Any], scores: list[Any]) -> list[dict[str, Any]] | None:
         """Each record's prediction-log record, or None when it is the answer itself."""
         del labels, scores
+        return None
 
 
 @dataclass(frozen=True)

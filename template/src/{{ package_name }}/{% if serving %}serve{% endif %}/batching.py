@@ -10,9 +10,9 @@ A model that answers in microseconds (ONNX Runtime) is called ``inline``, on the
 the hop to a worker thread and back would cost more than the call (measured with wrk against
 this service: single-client requests/s 1.7x higher inline). The batch is then scored by a
 plain callback on the loop's next turn rather than a task, so the requests that arrived in
-the same turn still share a call. Measured with ``bench/serve --pieces`` (requests/s with the
-batcher / one call per request): 1.6-1.9x at 8 and 32 connections of one record; a lone
-client pays the two extra turns of the loop, 0.8-0.9x.
+the same turn still share a call. Measured with a load generator against this service, with
+the batcher and with one call per request (requests/s, one record a request): 1.6-1.9x at 8
+and 32 connections; a lone client pays the two extra turns of the loop, 0.8-0.9x.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ UNKNOWN_PROBE = "(a value that the contract does not list)"
 def probe_rows(columns: Columns = COLUMNS) -> np.ndarray:
     """Valid rows covering each category, each numeric bound, each feature that may be missing
     (missing) and each string feature (an unknown value) at least once."""
-    base = {
+    base: dict[str, float | str | None] = {
         name: (sum(columns.ranges[name]) / 2 if name in columns.ranges else columns.codes[name][0])
         for name in columns.names
     }
@@ -83,7 +83,7 @@ def _route(pipeline: Any, features: Columns, method: str) -> Route | None:
     parts = _parts(columns, features) if isinstance(columns, ColumnTransformer) else None
     if not parts:
         return None
-    score = getattr(rest, method)
+    score: Callable[[Any], np.ndarray] = getattr(rest, method)
 
     def predict(rows: np.ndarray) -> np.ndarray:
         blocks = [
@@ -94,7 +94,12 @@ def _route(pipeline: Any, features: Columns, method: str) -> Route | None:
         ]
         if columns.sparse_output_:
             return score(sparse.hstack(blocks).tocsr())
-        dense = [block.toarray() if sparse.issparse(block) else block for block in blocks]
+        dense = [
+            # scipy-stubs: issparse narrows to SparseABC, which declares no toarray (every
+            # sparse array and matrix has it).
+            block.toarray() if sparse.issparse(block) else block  # type: ignore[attr-defined]
+            for block in blocks
+        ]
         return score(np.hstack(dense))
 
     return predict

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
@@ -43,7 +41,7 @@ async def read_body(
     received = 0
     more = True
     while more:
-        message: dict[str, Any] = await receive()
+        message = await receive()
         if message["type"] != "http.request":
             raise ClientDisconnect()
         chunk: bytes = message.get("body", b"")

@@ -30,7 +30,7 @@ import json
 import warnings
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from . import onnx_missing, onnx_model
 from .answers import ANSWERS, Answers, BinaryAnswers, MulticlassAnswers
 from .fastpath import dataframe_route, probe_rows
 from .rows import COLUMNS, Columns
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 # Opsets of the graph: fixed, so that an export does not change with the installed skl2onnx.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -195,7 +198,7 @@ def convert(pipeline: Any, columns: Columns = COLUMNS, answers: Answers = ANSWER
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # skl2onnx's notes on opsets are not the user's concern
-        graph = convert_sklearn(
+        graph: ModelProto = convert_sklearn(
             model,
             initial_types=inputs,
             target_opset=TARGET_OPSET,
@@ -212,8 +215,7 @@ def pack_inputs(graph: Any, columns: Columns = COLUMNS) -> None:
     numbers and one of the strings (their features in the contract's order), which feed the
     former inputs (:func:`unpack`). ONNX Runtime's fixed cost per input and per call (a few
     microseconds each) then stops growing with the features: for 50 of them, a call for one
-    row took 70 us instead of 150 us (bench/serve --contract wide). The metadata (``inputs``)
-    lists each input's features."""
+    row took 70 us instead of 150 us. The metadata (``inputs``) lists each input's features."""
     from onnx import TensorProto, helper  # pylint: disable=import-outside-toplevel  # export
 
     per_feature = list(graph.graph.input)
@@ -284,8 +286,6 @@ def compare(
     """scikit-learn's scores (``expected``) against ONNX Runtime's, by task (see above)."""
     difference, mismatches, scale = differences(answers, expected, actual, threshold)
     allowed = tolerance if scale is None else tolerance * scale
-    figures = {"rows": len(expected), "max_abs_difference": difference}
-    settings = {"tolerance": allowed, "threshold": threshold, "task": answers.name, "scale": scale}
     bound = f"{allowed:g}" if scale is None else f"{tolerance:g} x {scale:g} = {allowed:g}"
     if difference > allowed or mismatches:
         reason = (
@@ -297,7 +297,17 @@ def compare(
     else:
         reason = f"max |difference| {difference:.2g} <= {bound} on {len(expected)} rows"
         exported = True
-    return OnnxGate(exported, reason, class_mismatches=mismatches, **figures, **settings)
+    return OnnxGate(
+        exported,
+        reason,
+        rows=len(expected),
+        max_abs_difference=difference,
+        class_mismatches=mismatches,
+        tolerance=allowed,
+        threshold=threshold,
+        task=answers.name,
+        scale=scale,
+    )
 
 
 def check(  # pylint: disable=too-many-arguments  # the gate's settings

@@ -25,7 +25,8 @@ from .onnx_model import MISSING
 from .rows import Columns
 
 
-class FloatImputer(SimpleImputer):  # pylint: disable=too-many-ancestors  # scikit-learn's
+# misc: scikit-learn ships no types, so SimpleImputer is Any to mypy, which refuses a subclass.
+class FloatImputer(SimpleImputer):  # type: ignore[misc]  # pylint: disable=too-many-ancestors
     """A fitted ``SimpleImputer`` of numbers that skl2onnx converts to float64 operators."""
 
 
@@ -72,7 +73,7 @@ def _imputer(step: Any, strings: bool) -> Any:
         converted.missing_values = MISSING
         return converted
     converted = FloatImputer.__new__(FloatImputer)
-    vars(converted).update(copy.deepcopy(vars(step)))
+    converted.__dict__.update(copy.deepcopy(vars(step)))
     return converted
 
 

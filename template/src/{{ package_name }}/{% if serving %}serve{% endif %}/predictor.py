@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -91,7 +91,7 @@ def error_response(
     status: int,
     message: str,
     detail: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The service's error body (see ``payloads.ErrorResponse``)."""
     body = {"message": message, "detail": detail or []}
@@ -184,8 +184,8 @@ class Predictor:  # pylint: disable=too-few-public-methods  # one verb: answer
 
     async def _score(self, rows: Rows, model: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
         """The labels and scores of ``rows``: through the batcher, or with batching off (to
-        measure what it is worth: bench/serve) one call per request, on the event loop for a
-        quick model, else in a worker thread."""
+        measure what it is worth) one call per request, on the event loop for a quick model,
+        else in a worker thread."""
         if self.state.batcher is not None:
             return await self.state.batcher.predict(rows)
         if model.quick:

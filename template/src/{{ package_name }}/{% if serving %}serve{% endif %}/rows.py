@@ -66,7 +66,7 @@ class Columns:
         if not self.strings:
             return np.asarray(rows, dtype=float)  # None becomes NaN
         table = np.array(rows, dtype=object).reshape(-1, len(self.names))
-        table[np.equal(table, None)] = np.nan
+        table[np.equal(table, np.array(None))] = np.nan
         return table
 
     def unlisted(self, rows: Rows) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prometheus_client import (
@@ -23,6 +23,9 @@ from prometheus_client import (
 )
 
 from .answers import ANSWERS, Answers, MulticlassAnswers, RegressionAnswers
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
 
 # Latency buckets (seconds) around the service's expected range: sub-millisecond to seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -184,7 +187,7 @@ class MetricsMiddleware:  # pylint: disable=too-few-public-methods  # an ASGI ca
         self.endpoints = frozenset(endpoints)
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from scaffold.dataset import TASKS
+from scaffold import options
+from scaffold.dataset import TABLE_SUFFIXES, TASKS
+from scaffold.errors import InvalidAnswerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +36,7 @@ data_option = click.option(
 vcs_ref_option = click.option(
     "--vcs-ref", metavar="REF", help="Template git ref (tag, branch, commit)."
 )
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result.")
 
 
 def format_option(default: str) -> Callable[[F], F]:
@@ -95,3 +98,15 @@ def dataset_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def given_answers(data: tuple[str, ...], data_file: Path | None) -> dict[str, Any]:
+    """The answers of --data-file and -d (which win); a table given as --data-file is refused."""
+    if data_file is not None and data_file.suffix.lower() in TABLE_SUFFIXES:
+        raise InvalidAnswerError(
+            f"--data-file takes a YAML file of answers; {data_file} is a table: make a project "
+            f"from it with --dataset {data_file} --target COLUMN"
+        )
+    answers: dict[str, Any] = options.load_data_file(data_file) if data_file else {}
+    answers.update(options.parse_pairs(data))
+    return answers

@@ -1,7 +1,7 @@
 """`scaffold feature list|enable|disable`: thin over `scaffold.features`.
 
-`register` adds the group to `scaffold` with the CLI's error funnel; `scaffold.features`
-(and through it copier) is imported inside the commands, so `--help` stays fast.
+`scaffold.features` (and through it copier) is imported inside the commands, so `--help`
+stays fast.
 """
 
 from __future__ import annotations
@@ -9,53 +9,47 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from scaffold.cli import interrupts, progress
+from scaffold.cli.shared_options import quiet_option
 from scaffold.errors import ExitCode
 
 if TYPE_CHECKING:
     from scaffold.features import SwitchResult
 
-Funnel = Callable[..., Any]
 EXIT_CODES = """Exit codes: 0 done (or the feature was in that state already), 1 the switch
 could not run (unknown feature, dirty repository, a needed feature off), 3 conflicts left
 to resolve, 7 a file to delete has local edits (pass --force; --dry-run exits 7 too)."""
 
 
-def register(main: click.Group, run: Funnel) -> None:
-    """Add `scaffold feature` to `main`; `run` is the CLI's error funnel."""
-
-    @main.group()
-    def feature() -> None:
-        """Switch the template's optional features on or off after creation."""
-
-    @feature.command(name="list")
-    @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-    @click.option("--json", "as_json", is_flag=True, help="Print a JSON list on stdout.")
-    def list_command(path: Path, as_json: bool) -> None:
-        """Show which features the project at PATH has."""
-        from scaffold import features
-
-        found = run(lambda _steps: features.list_features(path))
-        if as_json:
-            rows = [{"name": f.name, "enabled": f.enabled, "needs": list(f.needs)} for f in found]
-            click.echo(json.dumps(rows, indent=2))
-            return
-        width = max((len(f.name) for f in found), default=0)
-        for f in found:
-            state = click.style("on ", fg="green") if f.enabled else click.style("off", dim=True)
-            needs = f"  (needs {', '.join(f.needs)})" if f.needs else ""
-            click.echo(f"{f.name:<{width}}  {state}  {f.help}{needs}")
-
-    for enable in (True, False):
-        feature.command(name="enable" if enable else "disable", epilog=EXIT_CODES)(
-            _switch_command(run, enable)
-        )
+@click.group()
+def feature() -> None:
+    """Switch the template's optional features on or off after creation."""
 
 
-def _switch_command(run: Funnel, enable: bool) -> Callable[..., None]:
+@feature.command(name="list")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list on stdout.")
+def list_command(path: Path, as_json: bool) -> None:
+    """Show which features the project at PATH has."""
+    from scaffold import features
+
+    found = features.list_features(path)
+    if as_json:
+        rows = [{"name": f.name, "enabled": f.enabled, "needs": list(f.needs)} for f in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(f.name) for f in found), default=0)
+    for f in found:
+        state = click.style("on ", fg="green") if f.enabled else click.style("off", dim=True)
+        needs = f"  (needs {', '.join(f.needs)})" if f.needs else ""
+        click.echo(f"{f.name:<{width}}  {state}  {f.help}{needs}")
+
+
+def _switch_command(enable: bool) -> Callable[..., None]:
     verb = "enable" if enable else "disable"
 
     @click.argument("name")
@@ -68,23 +62,21 @@ def _switch_command(run: Funnel, enable: bool) -> Callable[..., None]:
         show_default=True,
         help="Relock uv.lock when the dependencies changed.",
     )
-    @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result.")
+    @quiet_option
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
     def command(
         name: str, path: Path, dry_run: bool, force: bool, lock: bool, quiet: bool, as_json: bool
     ) -> None:
         from scaffold import features
 
-        result = run(
-            lambda steps: features.switch(
-                path, name, enable, force=force, dry_run=dry_run, lock=lock, progress=steps
-            ),
-            quiet,
-            on_interrupt=(
-                f"{path.absolute()} may hold part of the switch; `git reset --hard &&"
-                " git clean -fd` there restores its last commit"
-            ),
+        interrupts.leaves(
+            f"{path.absolute()} may hold part of the switch; `git reset --hard &&"
+            " git clean -fd` there restores its last commit"
         )
+        with progress.steps(quiet) as steps:
+            result = features.switch(
+                path, name, enable, force=force, dry_run=dry_run, lock=lock, progress=steps
+            )
         if as_json:
             click.echo(json.dumps(result.to_dict(), indent=2))
         else:
@@ -100,6 +92,10 @@ def _switch_command(run: Funnel, enable: bool) -> Callable[..., None]:
         " files change."
     )
     return command
+
+
+feature.command(name="enable", epilog=EXIT_CODES)(_switch_command(enable=True))
+feature.command(name="disable", epilog=EXIT_CODES)(_switch_command(enable=False))
 
 
 def _print(result: SwitchResult) -> None:

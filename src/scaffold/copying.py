@@ -1,0 +1,148 @@
+"""Every call into copier: render, update, the answers file, a template's questions.
+
+This is the only module that imports copier (inside the functions, so `scaffold --help`
+stays fast). Copier's failures leave here as scaffold's errors, each one line.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scaffold import _git, options
+from scaffold.errors import (
+    DestinationError,
+    InvalidAnswerError,
+    RepositoryError,
+    TemplateError,
+)
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def render(
+    src: str,
+    vcs_ref: str | None,
+    dest: Path,
+    data: Mapping[str, Any],
+    *,
+    defaults: bool,
+    user_defaults: Mapping[str, Any] | None = None,
+) -> None:
+    """`copier copy` of the template `src` at `vcs_ref` into `dest` (no git commit, no lock);
+    `user_defaults` replace the questions' own defaults (still asked without `defaults`)."""
+    import copier
+
+    local = Path(src).expanduser()
+    with _copier_errors(dest):
+        copier.run_copy(
+            str(local) if local.exists() else src,
+            dest,
+            data=dict(data),
+            user_defaults=dict(user_defaults or {}),
+            vcs_ref=vcs_ref,
+            defaults=defaults,
+            quiet=True,
+            overwrite=True,
+            unsafe=False,
+        )
+
+
+def update(path: Path, data: Mapping[str, Any], vcs_ref: str | None) -> None:
+    """`copier update` of the project at `path` to `vcs_ref`, with `data` re-answered;
+    conflicts are left inline in the files."""
+    import copier
+
+    with _copier_errors(path):
+        copier.run_update(
+            path,
+            data=dict(data),
+            vcs_ref=vcs_ref,
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+            conflict="inline",
+            unsafe=False,
+            skip_answered=True,
+        )
+
+
+def read_answers(path: Path, ref: str | None = None) -> dict[str, Any]:
+    """The project's answers file, from its work tree or from its commit `ref`.
+
+    A missing or broken one is a `RepositoryError`.
+    """
+    file = path / ANSWERS_FILE
+    if ref is not None:
+        text = _git.git("show", f"{ref}:{ANSWERS_FILE}", cwd=path, check=False)
+        if not text:
+            raise RepositoryError(f"{path} has no {ANSWERS_FILE} at {ref}")
+    elif not file.is_file():
+        raise RepositoryError(f"{path} is not a generated project: no {ANSWERS_FILE}")
+    else:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RepositoryError(f"cannot read {file}: {error}") from error
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise RepositoryError(
+            f"{file} is not valid YAML{where}; fix it, or restore it with"
+            f" `git checkout -- {ANSWERS_FILE}`"
+        ) from error
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers without copier's own `_` keys: what a render is given as data."""
+    return {key: value for key, value in answers.items() if not str(key).startswith("_")}
+
+
+def questions_at(src: str, version: str) -> list[options.Question]:
+    """The questions of a local git template's copier.yml at `version`."""
+    repo = Path(src).expanduser()
+    if not (repo / ".git").exists():
+        raise TemplateError(f"template {src} is not a local git repository; cannot read {version}")
+    if not _git.git(
+        "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}", cwd=repo, check=False
+    ):
+        raise TemplateError(f"template {src} does not hold {version}")
+    for config in options.CONFIG_NAMES:
+        text = _git.git("show", f"{version}:{config}", cwd=repo, check=False)
+        if text:
+            with tempfile.TemporaryDirectory() as scratch:
+                (Path(scratch) / config).write_text(text + "\n", encoding="utf-8")
+                return options.load_questions(Path(scratch))
+    raise TemplateError(f"template {src} has no copier.yml at {version}")
+
+
+@contextmanager
+def _copier_errors(writing: Path) -> Iterator[None]:
+    """copier's failures as scaffold's, each one line: a refused answer, a broken template,
+    a file that could not be written under `writing`, Ctrl-C at one of its prompts."""
+    from copier.errors import CopierAnswersInterrupt, CopierError
+
+    try:
+        yield
+    except CopierAnswersInterrupt:  # its message is the repr of (answers, question, template)
+        raise KeyboardInterrupt from None
+    except ValueError as error:  # copier's validator and choice failures
+        raise InvalidAnswerError(_first_line(error)) from error
+    except CopierError as error:
+        raise TemplateError(_first_line(error)) from error
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise DestinationError(f"cannot write into {writing}: {reason}") from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
