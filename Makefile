@@ -17,9 +17,11 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/uv
+# The .pth file lets the tests count what `scaffold` subprocesses run (see the file).
+$(VENV)/.installed: pyproject.toml .ci/subprocess-coverage.pth | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev,docs]'
 	$(BIN)/python -m compileall -q src/scaffold  # an editable install gets no .pyc otherwise
+	cp .ci/subprocess-coverage.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/scaffold_subprocess_coverage.pth"
 	@touch $@
 
 # The official helm CLI for the e2e tests of generated charts. PyPI has no helm wheel of its own:
