@@ -8,7 +8,7 @@ DEMO ?= demo
 export PATH := $(abspath $(BIN)):$(PATH)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install container-engine prometheus demo test e2e check lint format typecheck docs bench clean
+.PHONY: help install container-engine prometheus demo test e2e check-fast check lint format typecheck docs bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -64,9 +64,16 @@ PARALLEL := -n $(WORKERS) --dist loadgroup
 e2e: install container-engine prometheus ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest $(PARALLEL) -m e2e
 
-check: install container-engine prometheus lint typecheck ## Everything CI runs: lint, types, all tests, docs
-	$(BIN)/pytest $(PARALLEL) -m "e2e or not e2e" --durations=25 \
-		--cov=scaffold --cov-report=term-missing:skip-covered
+# Coverage of the scaffolder: this process, its process pools and the `scaffold` commands the
+# tests start (.ci/subprocess-coverage.pth), over both tiers.
+COVERAGE := --cov=scaffold --cov-report=
+
+check-fast: install lint typecheck ## The fast tier of check: lint, types, render matrix and unit tests (coverage starts)
+	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE)
+
+check: check-fast container-engine prometheus ## Everything CI runs: the fast tier, then e2e (coverage of both) and the docs
+	$(BIN)/pytest $(PARALLEL) -m e2e --durations=25 $(COVERAGE) --cov-append \
+		--cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 lint: install ## ruff check and format check
