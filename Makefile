@@ -8,7 +8,7 @@ DEMO ?= demo
 export PATH := $(abspath $(BIN)):$(PATH)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install container-engine prometheus demo test e2e check-fast check lint format typecheck docs bench clean
+.PHONY: help install container-engine prometheus demo test e2e check-fast check release lint format typecheck docs bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ check: check-fast container-engine prometheus ## Everything CI runs: the fast ti
 	$(BIN)/pytest $(PARALLEL) -m e2e --durations=25 $(COVERAGE) --cov-append \
 		--cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+release: ## Tag vVERSION (make release VERSION=x.y.z): changelog section, clean tree, CI passed
+	@.ci/release '$(VERSION)'
 
 lint: install ## ruff check and format check
 	$(BIN)/ruff check src tests bench
