@@ -66,10 +66,10 @@ e2e: install container-engine prometheus ## Slow end-to-end tests: install and r
 
 # Coverage of the scaffolder: this process, its process pools and the `scaffold` commands the
 # tests start (.ci/subprocess-coverage.pth), over both tiers.
-COVERAGE := --cov=scaffold --cov-report=
+COVERAGE := --cov=scaffold
 
 check-fast: install lint typecheck ## The fast tier of check: lint, types, render matrix and unit tests (coverage starts)
-	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE)
+	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE) --cov-report=
 
 check: check-fast container-engine prometheus ## Everything CI runs: the fast tier, then e2e (coverage of both) and the docs
 	$(BIN)/pytest $(PARALLEL) -m e2e --durations=25 $(COVERAGE) --cov-append \
