@@ -64,7 +64,7 @@ PARALLEL := -n $(WORKERS) --dist loadgroup
 e2e: install container-engine prometheus ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest $(PARALLEL) -m e2e
 
-# Coverage of the scaffolder: this process, its process pools and the `scaffold` commands the
+# Coverage of the scaffolder: this process and the `scaffold` commands the
 # tests start (.ci/subprocess-coverage.pth), over both tiers.
 COVERAGE := --cov=scaffold
 
