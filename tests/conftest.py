@@ -8,14 +8,22 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import coverage
 import pytest
 
 from tests.support import BIN
 
+# Read by .ci/subprocess-coverage.pth, which `make install` puts into the scaffolder's venv only.
+SUBPROCESS_COVERAGE = "SCAFFOLD_COVERAGE_CONFIG"
+
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Keep the user's mirror and git config out; put uv and the tools on PATH like a venv."""
+    """Keep the user's mirror and git config out; put uv and the tools on PATH like a venv.
+
+    Under pytest-cov, the scaffolder's Pythons that the tests start measure coverage too
+    (never a generated project's: see .ci/subprocess-coverage.pth).
+    """
     patch = pytest.MonkeyPatch()
     patch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     home = tmp_path_factory.mktemp("scaffold-home")
@@ -24,6 +32,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         patch.setenv(f"GIT_{role}_NAME", "Test User")
         patch.setenv(f"GIT_{role}_EMAIL", "test@example.com")
     patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    measuring = coverage.Coverage.current()
+    if measuring is not None:  # pytest-cov: count the `scaffold` commands the tests start too
+        patch.setenv(SUBPROCESS_COVERAGE, measuring.config.serialize())
     yield home
     patch.undo()
 

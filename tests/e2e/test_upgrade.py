@@ -1,8 +1,11 @@
-"""Upgrades across real versions: a project made by an older commit of this repository's
-template, edited as a team would edit it, brought to this checkout by `scaffold apply`.
+"""Upgrades across real versions: a project made by the last release of this repository's
+template, edited as a team would edit it, brought to this checkout by `scaffold apply`,
+`scaffold update` and plain `copier update`.
 
-The older version is a real commit of main (`OLDER`), not a synthetic change: between the
-two lie many template changes (typed params, ONNX serving, the lean image, feature pages…).
+The older version is the last release tag (`RELEASE`), not a synthetic change: between it and
+this checkout lie real template changes (the data contract, settings.py, the task modules…).
+This checkout is tagged as the next version in a clone, so copier sees it as a newer
+*release* (copier compares tags as versions and skips prereleases unless told).
 The project's tests run on the update branch through `--verify`, in a clean clone.
 """
 
@@ -19,13 +22,15 @@ import pytest
 import yaml
 
 from scaffold.locking import uv_binary
-from tests.support import DEFAULT_PACKAGE, REPO_ROOT, commit_all, run, scaffold
+from tests.support import BIN, DEFAULT_PACKAGE, REPO_ROOT, commit_all, run, scaffold
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("upgrade")]  # one released project
 
-# An earlier landing of main, two sessions back (its template differs from today's in 65
-# files). Move it forward now and then, to a commit users really generated projects from.
-OLDER = "d6827d0"
+# The last release: move it (and what the tests expect to change since) with each release.
+RELEASE = "v0.1.0"
+NEWER = "v0.2.0"  # this checkout's template, tagged in the clone only
+# Modules the release had that settings.py replaced: copier removes them (unedited).
+REPLACED = ("config.py", "paths.py", "monitoring/locations.py")
 MODULE = f"src/{DEFAULT_PACKAGE}/cohorts.py"
 SCHEMA = f"src/{DEFAULT_PACKAGE}/core/schema.py"
 CONTRACT = "data/contract.yaml"
@@ -38,20 +43,15 @@ NOTE = "Our clinic's notes: this paragraph was written by the team.\n"
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of this repository tagged `older` (OLDER) and `newer` (this checkout).
+    """A clone of this repository with this checkout's template tagged NEWER on top.
 
-    `newer` commits the working tree's template on top, so uncommitted changes are tested.
+    The working tree's template is committed, so uncommitted changes are tested.
     """
+    describe = ["git", "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD"]
+    last = run(describe, cwd=REPO_ROOT).stdout.strip()  # fails where the tags are missing
+    assert last == RELEASE, f"a new release, {last}: move RELEASE, NEWER and the checks"
     dest = tmp_path_factory.mktemp("history") / "template"
-    known = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{OLDER}^{{commit}}"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert known.returncode == 0, f"{OLDER} is not in this clone: the test needs main's history"
     run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO_ROOT), str(dest)], cwd=dest.parent)
-    run(["git", "tag", "older", OLDER], cwd=dest)
     for name in ("copier.yml", "includes", "template"):
         target = dest / name
         if target.is_dir():
@@ -61,7 +61,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
-    commit_all(dest, "this checkout's template", tag="newer")
+    commit_all(dest, "this checkout's template", tag=NEWER)
     return dest
 
 
@@ -97,22 +97,29 @@ def _team_edits(project: Path) -> None:
     commit_all(project, "the team's edits")
 
 
-def _older_project(template: Path, tmp_path: Path) -> Path:
-    """A project made by the template at OLDER."""
-    project = tmp_path / "clinic"
+@pytest.fixture(scope="module")
+def released_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project made by the template at RELEASE, once: each test updates a copy of it."""
+    root = tmp_path_factory.mktemp("released")
+    project = root / "clinic"
     created = scaffold(
-        "new", "-q", project, "--defaults", "--template", template, "--vcs-ref", "older",
-        "-d", f"dvc_remote_url={tmp_path / 'remote'}",
-        cwd=tmp_path,
+        "new", "-q", project, "--defaults", "--template", template, "--vcs-ref", RELEASE,
+        "-d", f"dvc_remote_url={root / 'remote'}",
+        cwd=root,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     return project
 
 
+def _older_project(released_project: Path, tmp_path: Path) -> Path:
+    """A copy of the released project (its git history too), for one test to change."""
+    return Path(shutil.copytree(released_project, tmp_path / "clinic", symlinks=True))
+
+
 def _old_schema(template: Path) -> dict[str, Any]:
-    """The constants of OLDER's schema module (plain Python literals then)."""
+    """The constants of RELEASE's schema module (plain Python literals then)."""
     source = subprocess.run(
-        ["git", "show", "older:template/src/{{ package_name }}/core/schema.py"],
+        ["git", "show", f"{RELEASE}:template/src/{{{{ package_name }}}}/core/schema.py"],
         cwd=template,
         capture_output=True,
         check=True,
@@ -124,7 +131,7 @@ def _old_schema(template: Path) -> dict[str, Any]:
 
 
 def _contract_as_old_schema(text: str) -> dict[str, Any]:
-    """The contract's columns in the shape of OLDER's schema constants."""
+    """The contract's columns in the shape of RELEASE's schema constants."""
     columns = yaml.safe_load(text)["columns"]
     features = [name for name, column in columns.items() if column["role"] == "feature"]
     return {
@@ -145,16 +152,17 @@ def _contract_as_old_schema(text: str) -> dict[str, Any]:
 
 
 def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
-    template: Path, tmp_path: Path
+    template: Path, released_project: Path, tmp_path: Path
 ) -> None:
-    project = _older_project(template, tmp_path)
+    project = _older_project(released_project, tmp_path)
     _team_edits(project)
     edited = {name: (project / name).read_bytes() for name in (MODULE, TEST, "README.md")}
 
-    done = scaffold(
-        "apply", "--to", "newer", "--format", "json", "--out", tmp_path / "out",
-        "--verify", "make install test", project,
-        cwd=tmp_path,
+    # `--verify` installs the project and runs its whole suite: minutes on a busy machine.
+    done = run(
+        [BIN / "scaffold", "apply", "--to", NEWER, "--format", "json", "--out", tmp_path / "out",
+         "--verify", "make install test", project],
+        cwd=tmp_path, check=False, timeout=900,
     )  # fmt: skip
 
     assert done.returncode == 0, done.stdout + done.stderr
@@ -184,32 +192,58 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
     assert on_branch("params.yaml").decode() == newer_params.replace("    C: 1.0\n", "    C: 0.5\n")
     assert b'"humanize>=4.9"' in on_branch("pyproject.toml")
     assert b'name = "humanize"' in on_branch("uv.lock")
-    assert b"_commit: newer\n" in on_branch(".copier-answers.yml")
+    assert f"_commit: {NEWER}\n".encode() in on_branch(".copier-answers.yml")
     # The schema became the data contract: the same columns, ranges and codes.
     old = _old_schema(template)
     contract = _contract_as_old_schema(on_branch(CONTRACT).decode())
     assert contract == {name: old[name] for name in contract}
-    # The update arrived: files the older template did not have.
-    assert on_branch(f"src/{DEFAULT_PACKAGE}/params.py")
-    assert on_branch("docs/features.md")
+    # The update arrived: settings.py replaced the modules the release had.
+    assert on_branch(f"src/{DEFAULT_PACKAGE}/settings.py")
+    tree = run(["git", "ls-tree", "-r", "--name-only", branch], cwd=project).stdout.split()
+    assert [name for name in REPLACED if f"src/{DEFAULT_PACKAGE}/{name}" in tree] == []
 
 
 def test_an_edited_schema_module_is_one_conflict_that_keeps_the_edit(
-    template: Path, tmp_path: Path
+    released_project: Path, tmp_path: Path
 ) -> None:
-    """A team that narrowed a range in OLDER's schema module (now a loader of the contract)
+    """A team that narrowed a range in RELEASE's schema module (now a loader of the contract)
     gets that one file as a conflict holding its edit, never a silent loss."""
-    project = _older_project(template, tmp_path)
+    project = _older_project(released_project, tmp_path)
     schema = project / SCHEMA
     text = schema.read_text(encoding="utf-8")
     assert TEMPLATE_AGE in text
     schema.write_text(text.replace(TEMPLATE_AGE, TEAM_AGE), encoding="utf-8")
     commit_all(project, "adults only")
 
-    done = scaffold("update", "--vcs-ref", "newer", "--no-lock", "--json", project, cwd=tmp_path)
+    done = scaffold("update", "--no-lock", "--json", project, cwd=tmp_path)
 
     assert done.returncode == 3, done.stdout + done.stderr
     assert json.loads(done.stdout)["conflicts"] == [SCHEMA]
     assert TEAM_AGE in schema.read_text(encoding="utf-8")  # inside the conflict's markers
     assert "<<<<<<<" in schema.read_text(encoding="utf-8")
     assert (project / CONTRACT).is_file()  # where the range now belongs
+
+
+def test_plain_copier_update_takes_an_unedited_project_to_the_next_version(
+    released_project: Path, tmp_path: Path
+) -> None:
+    """`copier update` as an owner without scaffold runs it: no ref, no `--prereleases`."""
+    project = _older_project(released_project, tmp_path)
+
+    done = run([BIN / "copier", "update", "--defaults", "--quiet"], cwd=project, check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_commit"] == NEWER
+    package = project / "src" / DEFAULT_PACKAGE
+    assert [name for name in REPLACED if (package / name).exists()] == []
+    assert (package / "settings.py").is_file()
+    assert (project / CONTRACT).is_file()
+    changed = run(["git", "diff", "--name-only", "HEAD"], cwd=project).stdout.split()
+    conflicted = [
+        name
+        for name in changed
+        if (project / name).is_file() and b"<<<<<<<" in (project / name).read_bytes()
+    ]
+    assert conflicted == []
+    assert list(project.rglob("*.rej")) == []

@@ -1,0 +1,65 @@
+"""Coverage counts the scaffolder's own subprocesses, never a generated project's Pythons."""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from pathlib import Path
+
+import coverage
+
+from tests.conftest import SUBPROCESS_COVERAGE
+from tests.support import BIN, REPO_ROOT, run
+
+PROBE = (
+    "import os, coverage, scaffold; "
+    "print(coverage.Coverage.current() is not None, 'COVERAGE_PROCESS_CONFIG' in os.environ)"
+)
+
+
+def _config(data_file: Path) -> str:
+    """This repository's coverage configuration, serialized, writing to `data_file`."""
+    measuring = coverage.Coverage(
+        data_file=str(data_file), config_file=str(REPO_ROOT / "pyproject.toml")
+    )
+    return measuring.config.serialize()
+
+
+def test_the_test_process_passes_coverage_on_under_its_own_name_only() -> None:
+    """coverage's variable would start it in every Python with coverage, projects' too."""
+    assert "COVERAGE_PROCESS_CONFIG" not in os.environ
+    measuring = coverage.Coverage.current() is not None
+    assert (SUBPROCESS_COVERAGE in os.environ) == measuring
+
+
+def test_a_python_of_the_scaffolder_venv_measures_itself(tmp_path: Path) -> None:
+    installed = Path(sysconfig.get_path("purelib")) / "scaffold_subprocess_coverage.pth"
+    assert installed.is_file(), f"{installed} is missing: `make install` puts it there"
+    env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+
+    done = run([BIN / "python", "-c", PROBE], cwd=tmp_path, env=env)
+
+    # Measured, and its own children learn it only through SCAFFOLD_COVERAGE_CONFIG.
+    assert done.stdout.split() == ["True", "False"]
+    written = list(tmp_path.glob(".coverage.*"))
+    assert len(written) == 1, written
+    measured = coverage.CoverageData(str(written[0]))
+    measured.read()
+    assert any(name.endswith("scaffold/__init__.py") for name in measured.measured_files())
+
+
+def test_a_python_of_another_venv_with_coverage_does_not(tmp_path: Path) -> None:
+    """A generated project's venv has coverage (its tests' gate) but not the .pth file."""
+    venv = tmp_path / "venv"
+    run(["uv", "venv", "--quiet", "--python", BIN / "python", venv], cwd=tmp_path)
+    run(["uv", "pip", "install", "--quiet", "--python", venv / "bin" / "python",
+         f"coverage=={coverage.__version__}"], cwd=tmp_path)  # fmt: skip
+    env = {
+        SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage"),
+        "PYTHONPATH": str(REPO_ROOT / "src"),
+    }
+
+    done = run([venv / "bin" / "python", "-c", PROBE], cwd=tmp_path, env=env)
+
+    assert done.stdout.split() == ["False", "False"]
+    assert list(tmp_path.glob(".coverage*")) == []
