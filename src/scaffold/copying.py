@@ -38,10 +38,9 @@ def render(
     `user_defaults` replace the questions' own defaults (still asked without `defaults`)."""
     import copier
 
-    local = Path(src).expanduser()
     with _copier_errors(dest):
         copier.run_copy(
-            str(local) if local.exists() else src,
+            src,  # as given: the answers file records it (`~/…` for the mirror: portable)
             dest,
             data=dict(data),
             user_defaults=dict(user_defaults or {}),
