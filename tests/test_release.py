@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO_ROOT, commit_all, run
+from tests.support import REPO_ROOT, commit_all, run, tag_last_release
 
 # What the release target reads, taken from this working tree (uncommitted changes too).
 RELEASE_FILES = ("Makefile", ".ci/release", ".ci/run")
@@ -20,6 +20,7 @@ def clone(tmp_path: Path) -> Path:
     """A clone of this repository with this tree's release files committed on top."""
     dest = tmp_path / "repo"
     run(["git", "clone", "--quiet", str(REPO_ROOT), str(dest)], cwd=tmp_path)
+    tag_last_release(dest)  # a maintainer's clone has the tags; CI's may not
     for name in RELEASE_FILES:
         shutil.copy2(REPO_ROOT / name, dest / name)
     changelog = dest / "CHANGELOG.md"
@@ -97,6 +98,19 @@ def test_a_commit_ci_did_not_pass_on_is_refused(clone: Path) -> None:
     short = run(["git", "rev-parse", "--short", "HEAD"], cwd=clone).stdout.strip()
     assert f"release: CI has not passed on {short}: run .ci/run" in done.stderr
     assert "v0.9.0" not in _tags(clone)
+
+
+def test_a_clone_without_the_release_tags_is_refused(clone: Path) -> None:
+    _passed_ci(clone)
+    run(["git", "tag", "--delete", "v0.1.0"], cwd=clone)
+
+    done = _release(clone, "0.9.0")
+
+    assert done.returncode != 0
+    assert [line for line in done.stderr.splitlines() if line.startswith("release:")] == [
+        "release: v0.1.0 (in CHANGELOG.md) is not tagged in this clone: git fetch --tags origin"
+    ]
+    assert _tags(clone) == []
 
 
 def test_a_ready_commit_is_tagged(clone: Path) -> None:

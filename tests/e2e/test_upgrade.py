@@ -12,6 +12,7 @@ The project's tests run on the update branch through `--verify`, in a clean clon
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,12 +24,21 @@ import yaml
 
 from scaffold.locking import uv_binary
 from scaffold.project import find_conflicts
-from tests.support import BIN, DEFAULT_PACKAGE, REPO_ROOT, commit_all, run, scaffold
+from tests.support import (
+    BIN,
+    DEFAULT_PACKAGE,
+    LAST_RELEASE,
+    REPO_ROOT,
+    commit_all,
+    run,
+    scaffold,
+    tag_last_release,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("upgrade")]  # one released project
 
-# The last release: move it (and what the tests expect to change since) with each release.
-RELEASE = "v0.1.0"
+# The last release (tests/support.py): move the checks of what changed since with each release.
+RELEASE = LAST_RELEASE[0]
 NEWER = "v0.2.0"  # this checkout's template, tagged in the clone only
 # Modules the release had that settings.py replaced: copier removes them (unedited).
 REPLACED = ("config.py", "paths.py", "monitoring/locations.py")
@@ -48,11 +58,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     The working tree's template is committed, so uncommitted changes are tested.
     """
-    describe = ["git", "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD"]
-    last = run(describe, cwd=REPO_ROOT).stdout.strip()  # fails where the tags are missing
-    assert last == RELEASE, f"a new release, {last}: move RELEASE, NEWER and the checks"
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    last = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, flags=re.MULTILINE)[0]
+    assert f"v{last}" == RELEASE, f"a new release, {last}: move LAST_RELEASE, NEWER and the checks"
     dest = tmp_path_factory.mktemp("history") / "template"
     run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO_ROOT), str(dest)], cwd=dest.parent)
+    tag_last_release(dest)  # a clone without tags (CI's) gets it from its recorded commit
     for name in ("copier.yml", "includes", "template"):
         target = dest / name
         if target.is_dir():
