@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .predictor import ModelState
 
 LOG = logging.getLogger(__name__)
+MODES = ("off", "shadow", "ab")  # CHALLENGER_MODE's values
 DEFAULT_SHARE = 0.1
 BUCKETS = 10_000
 CLIENT_ID_HEADER = "x-client-id"
