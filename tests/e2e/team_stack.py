@@ -129,6 +129,16 @@ class Postgres:
         return [line.split("\t") for line in done.stdout.splitlines() if line]
 
 
+def _reachable_copy(pg_bin: Path, dest: Path) -> Path:
+    """The wheel's binaries and the libraries their rpath names, copied to `dest`, for a user
+    who cannot reach the venv; the bin directory of the copy."""
+    package = pg_bin.parents[1]  # site-packages/pgserver; its libraries: pgserver.libs beside
+    libs = package.with_name(f"{package.name}.libs")
+    shutil.copytree(libs, dest / libs.name, symlinks=True)
+    shutil.copytree(pg_bin.parent, dest / package.name / "pginstall", symlinks=True)
+    return dest / package.name / "pginstall" / "bin"
+
+
 @contextmanager
 def postgres() -> Iterator[Postgres]:
     """initdb and start PostgreSQL on a unix socket only (no TCP); stopped and deleted after."""
@@ -138,6 +148,8 @@ def postgres() -> Iterator[Postgres]:
     base = Path(tempfile.mkdtemp(prefix="team-postgres-"))
     try:
         base.chmod(0o755)
+        if user:  # the wheel may lie below a directory private to root (mktemp -d)
+            pg_bin = _reachable_copy(pg_bin, base / "wheel")
         data, sockets = base / "data", base / "socket"
         for directory in (data, sockets):
             directory.mkdir(mode=0o700)
