@@ -47,7 +47,7 @@ PAGE = Environment(
 ).get_template("report.html.j2")
 
 
-def _png(figure: Figure) -> str:
+def png(figure: Figure) -> str:
     """The figure as base64 PNG, for a ``data:`` URI."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
@@ -207,7 +207,7 @@ def _prediction(
     else:
         check = checks["positive_rate"]
         figure = probability_figure(window, check["training_prevalence"])
-    return {"task": task.name, "check": check, "figure": _png(figure)}
+    return {"task": task.name, "check": check, "figure": png(figure)}
 
 
 def _drift(
@@ -231,7 +231,7 @@ def _drift(
         "feature_rows": [
             [name, *(row[key] for key in keys)] for name, row in drift["features"].items()
         ],
-        "distributions": _png(distributions_figure(reference, window, drift, features)),
+        "distributions": png(distributions_figure(reference, window, drift, features)),
         "prediction": _prediction(drift["checks"], reference, window, task),
     }
 
@@ -262,7 +262,7 @@ def _performance(performance: dict[str, Any], task: Task) -> dict[str, Any]:
             for w in performance.get("windows", [])
         ],
         "calibration": (
-            _png(calibration_figure(performance["calibration"]))
+            png(calibration_figure(performance["calibration"]))
             if performance["calibration"]
             else None
         ),
