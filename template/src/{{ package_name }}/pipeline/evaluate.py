@@ -148,6 +148,8 @@ def evaluate(settings: Settings, params: Params) -> GateResult:
                     value=metrics[gate.metric],
                 ),
                 score=score,
+                commit=tracking.git_commit(settings.root),
+                challenger_on_reject=gate.challenger_on_reject,
             )
     except MlflowException as error:
         raise StageError(
