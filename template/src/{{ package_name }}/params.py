@@ -189,7 +189,10 @@ class ExperimentParams(Section):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     power: float = Field(default=0.8, gt=0, lt=1)
     min_effect: float = Field(default=0.02, gt=0)
-    primary_metric: ExperimentMetric | None = None
+    primary_metric: ExperimentMetric | None = Field(
+        default=None,
+        description="one of accuracy, log_loss, roc_auc, mae, rmse, or null (the task's first)",
+    )
 
 
 class Params(Section):

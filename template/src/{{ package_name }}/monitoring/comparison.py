@@ -123,7 +123,7 @@ def auc(actual: np.ndarray, scores: np.ndarray) -> float:
     """ROC AUC as the Mann-Whitney U of the positives' scores over the negatives', normalised
     (NaN with one class only)."""
     positives, negatives = scores[actual == 1], scores[actual == 0]
-    if not len(positives) or not len(negatives):
+    if positives.size == 0 or negatives.size == 0:
         return math.nan
     result = stats.mannwhitneyu(positives, negatives, method="asymptotic")
     return float(result.statistic) / (len(positives) * len(negatives))
@@ -131,7 +131,7 @@ def auc(actual: np.ndarray, scores: np.ndarray) -> float:
 
 def value(metric: str, sample: Sample) -> float | None:
     """The metric of one variant's rows."""
-    if not len(sample):
+    if len(sample) == 0:
         return None
     if metric == "roc_auc":
         result = auc(sample.actual, sample.scores)

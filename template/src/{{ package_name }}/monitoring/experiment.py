@@ -39,7 +39,7 @@ from ..files import write_text
 from ..params import ExperimentParams
 from ..settings import Settings
 from .comparison import MIN_ROWS, TASK_METRICS, Comparison, Design, Sample, as_dict, compare
-from .experiment_page import render_page
+from .experiment_page import percent, render_page
 from .labels import read_store
 from .predlog import KEY, log_directory
 from .variants import CHALLENGER, CHAMPION, read_variants
@@ -72,20 +72,37 @@ class Arms:
     logged: dict[str, int]
 
 
+def newest_run(answered: pd.DataFrame) -> pd.DataFrame:
+    """A variant's rows of its newest model version since another version last answered (a
+    version challenged again later starts a new experiment)."""
+    newest = answered["model_version"].iloc[-1]
+    others = answered[answered["model_version"] != newest]
+    current = answered[answered["model_version"] == newest]
+    return current if others.empty else current[current["time"] > others["time"].max()]
+
+
 def arms(records: pd.DataFrame, labels: pd.DataFrame) -> Arms:
-    """Split the log's records (``variants.read_variants``) into the experiment's two arms,
-    each joined to its outcome (``labels``, by request id and index)."""
-    design: Design = "shadow" if records["shadow"].any() else "ab"
-    challenged = records[records["variant"] == CHALLENGER]
-    if challenged.empty:
+    """Split the log's records (``variants.read_variants``, in time order) into the
+    experiment's two arms, each joined to its outcome (``labels``, by request id and index).
+
+    The experiment is the newest challenger version's, from its first answer (shadow when its
+    answers are shadow answers: paired, else ab); the champion's rows are its newest
+    version's, from the same time."""
+    answered = records["variant"] == CHALLENGER
+    if not answered.any():
         empty = records.iloc[:0].assign(actual=pd.Series(dtype=float))
-        return Arms(design, None, empty, empty, {CHAMPION: 0, CHALLENGER: 0})
-    newest = challenged["model_version"].iloc[-1]
-    current = challenged[challenged["model_version"] == newest]
-    start = current["time"].min()
-    window = records[records["time"] >= start]
-    champion = window[(window["variant"] == CHAMPION) & ~window["shadow"]]
-    challenger = window[(window["variant"] == CHALLENGER) & (window["model_version"] == newest)]
+        return Arms("ab", None, empty, empty, {CHAMPION: 0, CHALLENGER: 0})
+    challenger = newest_run(records[answered])
+    design: Design = "shadow" if challenger["shadow"].any() else "ab"
+    served = records[(records["variant"] == CHAMPION) & ~records["shadow"]]
+    champion = newest_run(served) if len(served) else served
+    start = challenger["time"].min()
+    if len(champion):
+        start = max(start, champion["time"].min())
+    champion, challenger = (
+        champion[champion["time"] >= start],
+        challenger[challenger["time"] >= start],
+    )
     logged = {CHAMPION: len(champion), CHALLENGER: len(challenger)}
     outcomes = labels[[*KEY, "actual"]]
     champion = champion.merge(outcomes, on=list(KEY), how="inner")
@@ -122,7 +139,7 @@ def verdict(primary: Comparison, params: ExperimentParams, started: bool = True)
         )
     values = (
         f"{primary.metric} {primary.challenger:.4f} vs champion {primary.champion:.4f} "
-        f"({primary.difference:+.4f}, {1 - params.alpha:.0%} interval {primary.low:+.4f} to "
+        f"({primary.difference:+.4f}, {percent(1 - params.alpha)} interval {primary.low:+.4f} to "
         f"{primary.high:+.4f}; {primary.test}: p = {primary.p_value:.3g}; "
         f"{primary.rows} labelled {unit}, {primary.design})"
     )
@@ -143,7 +160,7 @@ def _needed_text(primary: Comparison, params: ExperimentParams) -> str:
     more = max(primary.needed - primary.rows, 0)
     return (
         f"; about {primary.needed} labelled {unit} detect a difference of {params.min_effect} "
-        f"with power {params.power:.0%} ({more} more)"
+        f"with power {percent(params.power)} ({more} more)"
     )
 
 
@@ -205,12 +222,9 @@ def run() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """The command line (see the module docstring); returns the exit status."""
     parse_args(make_parser(__doc__), argv)
-    summaries: list[dict[str, Any]] = []
-    status = run_stage("ab-report", lambda: summaries.append(run()))
-    if status:
-        return status
-    code: int = summaries[0]["exit_code"]
-    return code
+    summary: dict[str, Any] = {}
+    status = run_stage("ab-report", lambda: summary.update(run()))
+    return status or int(summary["exit_code"])
 
 
 if __name__ == "__main__":

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
-from .report import png
+from .report import page_template, png
 
-PAGE = Environment(
-    loader=PackageLoader(__name__.rpartition(".")[0]),  # templates/ beside this module
-    autoescape=True,
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-).get_template("experiment.html.j2")
+PAGE = page_template("experiment.html.j2")
 COLOURS = {"better": "#1b7f3b", "worse": "#b00020", "unsure": "#4c72b0"}
+
+
+def percent(share: float) -> str:
+    """``0.95`` as ``95 %``."""
+    return f"{100 * share:.0f} %"
 
 
 def differences_figure(metrics: list[dict[str, Any]], alpha: float) -> Figure | None:
@@ -46,7 +45,7 @@ def differences_figure(metrics: list[dict[str, Any]], alpha: float) -> Figure | 
         axis.axvline(0, color="#888", linestyle="--")
         axis.set_yticks([0], [metric["metric"]])
         axis.set_ylim(-1, 1)
-    axes[-1].set_xlabel(f"challenger - champion ({1 - alpha:.0%} interval)")
+    axes[-1].set_xlabel(f"challenger - champion ({percent(1 - alpha)} interval)")
     figure.tight_layout()
     return figure
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from matplotlib.figure import Figure
 
 from ..core.contract import Code
@@ -39,12 +39,19 @@ MAX_BARS = 10  # per categorical feature: the most frequent categories, the rest
 GRID_COLUMNS = 5
 LABEL_CHARS = 14  # a longer category or feature name is cut in a figure
 POSITIVE = CONTRACT.target.positive_label
-PAGE = Environment(
-    loader=PackageLoader(__name__.rpartition(".")[0]),  # templates/ beside this module
-    autoescape=True,
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-).get_template("report.html.j2")
+
+
+def page_template(name: str) -> Template:
+    """A page template of ``templates/`` beside this module, autoescaped, strict."""
+    return Environment(
+        loader=PackageLoader(__name__.rpartition(".")[0]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    ).get_template(name)
+
+
+PAGE = page_template("report.html.j2")
 
 
 def png(figure: Figure) -> str:
