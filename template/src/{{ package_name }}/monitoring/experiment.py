@@ -137,11 +137,16 @@ def verdict(primary: Comparison, params: ExperimentParams, started: bool = True)
             f"experiment; {primary.metric} is tested from {MIN_ROWS} labelled rows per "
             f"variant{each_class}" + _needed_text(primary, params)
         )
+    interval = (
+        "n/a"
+        if primary.low is None or primary.high is None
+        else f"{primary.low:+.4f} to {primary.high:+.4f}"
+    )
     values = (
         f"{primary.metric} {primary.challenger:.4f} vs champion {primary.champion:.4f} "
-        f"({primary.difference:+.4f}, {percent(1 - params.alpha)} interval {primary.low:+.4f} to "
-        f"{primary.high:+.4f}; {primary.test}: p = {primary.p_value:.3g}; "
-        f"{primary.rows} labelled {unit}, {primary.design})"
+        f"({primary.difference:+.4f}, {percent(1 - params.alpha)} interval {interval}; "
+        f"{primary.test}: p = {primary.p_value:.3g}; {primary.rows} labelled {unit}, "
+        f"{primary.design})"
     )
     if primary.significant(params.alpha):
         if primary.challenger_better():
