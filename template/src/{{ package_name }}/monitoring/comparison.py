@@ -53,6 +53,7 @@ TASK_METRICS = {
     "multiclass": ("accuracy", "log_loss"),
     "regression": ("mae", "rmse"),
 }
+RESAMPLED = ("roc_auc", "rmse")  # tested by resampling; their size from the bootstrap's error
 MIN_ROWS = 10  # per variant (or pairs), for a test; and of each class, for ROC AUC
 RESAMPLES = 999
 SEED = 0  # of the resamples: a report read twice says the same
@@ -154,11 +155,10 @@ def compare(
     values = value(metric, champion), value(metric, challenger)
     rows = len(champion) if design == "shadow" else len(champion) + len(challenger)
     difference = None if None in values else float(values[1]) - float(values[0])  # type: ignore[arg-type]
-    blank = Comparison(
-        metric, design, TESTS[design][metric], rows, *values, difference, None, None, None, None
-    )
     if not testable(metric, champion, challenger):
-        return blank
+        needed = size(metric, design, champion, challenger, params)
+        test = TESTS[design][metric]
+        return Comparison(metric, design, test, rows, *values, difference, None, None, None, needed)
     run = PAIRED if design == "shadow" else INDEPENDENT
     low, high, p_value, needed = run[metric](metric, champion, challenger, params)
     return Comparison(
@@ -182,39 +182,62 @@ def _finite(number: float | None) -> float | None:
 Result = tuple[float | None, float | None, float | None, int | None]
 
 
+def size(metric: str, design: Design, a: Sample, b: Sample, params: ExperimentParams) -> int | None:
+    """The rows needed (ab: both variants at the observed split; shadow: pairs) from as few
+    rows as give a rate or a spread; ``None`` for ROC AUC and RMSE (their bootstrap's)."""
+    if metric in RESAMPLED:
+        return None
+    if design == "shadow":
+        return _paired_size(per_row(metric, b) - per_row(metric, a), params)
+    if not len(a) or not len(b):
+        return None
+    ratio = len(b) / len(a)
+    if metric == "accuracy":
+        rate = float(per_row(metric, a).mean())
+        target = (
+            rate + params.min_effect if rate + params.min_effect <= 1 else rate - params.min_effect
+        )
+        needed = _solve(
+            NormalIndPower(), abs(proportion_effectsize(target, rate)), params, ratio=ratio
+        )
+    else:
+        losses = per_row(metric, a), per_row(metric, b)
+        if min(len(losses[0]), len(losses[1])) < 2:
+            return None
+        spread = math.sqrt((losses[0].var(ddof=1) + losses[1].var(ddof=1)) / 2)
+        needed = _solve(
+            TTestIndPower(), _standardised(params.min_effect, spread), params, ratio=ratio
+        )
+    return None if needed is None else math.ceil(needed * (1 + ratio))
+
+
+def _paired_size(differences: np.ndarray, params: ExperimentParams) -> int | None:
+    """The pairs a paired t-test needs, from the differences' spread (none: no size)."""
+    spread = float(differences.std(ddof=1)) if len(differences) > 1 else 0.0
+    needed = _solve(TTestPower(), _standardised(params.min_effect, spread), params)
+    return None if needed is None else math.ceil(needed)
+
+
 def _rate_independent(_: str, a: Sample, b: Sample, params: ExperimentParams) -> Result:
-    """Accuracy in ab: two-proportion z-test, Newcombe interval, z-test power."""
+    """Accuracy in ab: two-proportion z-test, Newcombe interval."""
     hits = int(per_row("accuracy", a).sum()), int(per_row("accuracy", b).sum())
     _, p_value = proportions_ztest([hits[1], hits[0]], [len(b), len(a)])
     low, high = confint_proportions_2indep(
         hits[1], len(b), hits[0], len(a), compare="diff", alpha=params.alpha
     )
-    rate = hits[0] / len(a)
-    target = rate + params.min_effect if rate + params.min_effect <= 1 else rate - params.min_effect
-    effect = abs(proportion_effectsize(target, rate))
-    ratio = len(b) / len(a)
-    needed = _solve(NormalIndPower(), effect, params, ratio=ratio)
-    return low, high, p_value, None if needed is None else math.ceil(needed * (1 + ratio))
+    return low, high, p_value, size("accuracy", "ab", a, b, params)
 
 
 def _loss_independent(metric: str, a: Sample, b: Sample, params: ExperimentParams) -> Result:
-    """Mean per-row loss in ab: Welch's t-test and interval, t-test power."""
-    losses = per_row(metric, a), per_row(metric, b)
-    result = stats.ttest_ind(losses[1], losses[0], equal_var=False)
+    """Mean per-row loss in ab: Welch's t-test and interval."""
+    result = stats.ttest_ind(per_row(metric, b), per_row(metric, a), equal_var=False)
     interval = result.confidence_interval(confidence_level=1 - params.alpha)
-    spread = math.sqrt((losses[0].var(ddof=1) + losses[1].var(ddof=1)) / 2)
-    ratio = len(b) / len(a)
-    needed = _solve(TTestIndPower(), _standardised(params.min_effect, spread), params, ratio=ratio)
-    return (
-        interval.low,
-        interval.high,
-        float(result.pvalue),
-        None if needed is None else math.ceil(needed * (1 + ratio)),
-    )
+    needed = size(metric, "ab", a, b, params)
+    return interval.low, interval.high, float(result.pvalue), needed
 
 
 def _rate_paired(_: str, a: Sample, b: Sample, params: ExperimentParams) -> Result:
-    """Accuracy in shadow: McNemar's test, the paired t interval, paired t-test power."""
+    """Accuracy in shadow: McNemar's test, the paired t interval."""
     right = per_row("accuracy", a).astype(bool), per_row("accuracy", b).astype(bool)
     table = [
         [int((right[0] & right[1]).sum()), int((right[0] & ~right[1]).sum())],
@@ -236,14 +259,12 @@ def _loss_paired(metric: str, a: Sample, b: Sample, params: ExperimentParams) ->
 
 def _paired_interval(differences: np.ndarray, p_value: float, params: ExperimentParams) -> Result:
     """The t interval of the mean paired difference, and the pairs needed."""
-    spread = float(differences.std(ddof=1))
-    if spread == 0:  # every pair the same: no spread to build an interval or a size on
+    needed = _paired_size(differences, params)
+    if not differences.std():  # every pair the same: no spread to build an interval on
         mean = float(differences.mean())
-        return mean, mean, p_value, None
+        return mean, mean, p_value, needed
     interval = stats.ttest_1samp(differences, 0.0).confidence_interval(1 - params.alpha)
-    needed = _solve(TTestPower(), _standardised(params.min_effect, spread), params)
-    low, high = float(interval.low), float(interval.high)
-    return low, high, p_value, None if needed is None else math.ceil(needed)
+    return float(interval.low), float(interval.high), p_value, needed
 
 
 def _standardised(effect: float, spread: float) -> float | None:

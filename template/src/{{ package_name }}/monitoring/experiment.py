@@ -77,8 +77,11 @@ def newest_run(answered: pd.DataFrame) -> pd.DataFrame:
     version challenged again later starts a new experiment)."""
     newest = answered["model_version"].iloc[-1]
     others = answered[answered["model_version"] != newest]
-    current = answered[answered["model_version"] == newest]
-    return current if others.empty else current[current["time"] > others["time"].max()]
+    current: pd.DataFrame = answered[answered["model_version"] == newest]
+    if others.empty:
+        return current
+    since: pd.DataFrame = current[current["time"] > others["time"].max()]
+    return since
 
 
 def arms(records: pd.DataFrame, labels: pd.DataFrame) -> Arms:
