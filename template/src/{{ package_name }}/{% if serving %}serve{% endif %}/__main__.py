@@ -8,9 +8,10 @@ Settings come from the environment, checked by ``environment.py`` (flags win): `
 (default 127.0.0.1), ``SERVE_PORT`` (8000), ``SERVE_MAX_RECORDS`` (records per request, 1000),
 ``SERVE_MAX_BODY_BYTES`` (1 MiB), ``PREDICTION_LOG_DIR`` (where to log every prediction; unset:
 no log, see ``prediction_log.py``), and the model's source: ``MODEL_DIR``, else ``MODEL_URI`` and
-``MLFLOW_TRACKING_URI`` (see ``model.py``). When no model can be loaded the server stops and
-the command exits with status 1 after one line on stderr. SIGTERM and Ctrl-C stop it cleanly:
-requests in flight are answered first, and the exit status is 0.
+``MLFLOW_TRACKING_URI`` (see ``model.py``); ``CHALLENGER_MODE`` (``off``, ``shadow`` or ``ab``),
+``CHALLENGER_SHARE`` and the challenger's source (see ``challenger.py``). When no model can be
+loaded the server stops and the command exits with status 1 after one line on stderr. SIGTERM
+and Ctrl-C stop it cleanly: requests in flight are answered first, and the exit status is 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import uvicorn
 
@@ -45,6 +47,8 @@ def serve(
 ) -> int:
     """Run the server until it is stopped; 1 when the model cannot be loaded."""
     source = ModelSource.from_env(Settings(), environ)
+    mode = settings.challenger_mode
+    rival = ModelSource.from_env(Settings(), environ, challenger=True) if mode != "off" else None
     failures: list[str] = []
     server: uvicorn.Server | None = None
 
@@ -59,6 +63,9 @@ def serve(
         max_body_bytes=settings.max_body_bytes,
         prediction_log=settings.prediction_log,
         on_failure=stop,
+        challenger=None if rival is None else partial(load, rival),
+        challenger_mode=mode,
+        challenger_share=settings.challenger_share,
     )
     config = uvicorn.Config(
         app, host=args.host, port=args.port, workers=1, log_level="info", access_log=False
