@@ -152,7 +152,6 @@ PACKAGE_MODULES = (
     "monitoring/report.py",
     "monitoring/templates/experiment.html.j2",
     "monitoring/templates/report.html.j2",
-    "monitoring/variants.py",
 )
 TEST_MODULES = (
     "conftest.py",

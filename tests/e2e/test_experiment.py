@@ -1,21 +1,25 @@
-"""Experiments in the generated project: `make challenger`, `make ab-report`,
-`make promote-challenger`, `make model-history`, on the trained project's real models.
+"""Experiments in the generated project, through its real service: `make challenger`, the
+service in `shadow` and `ab` modes, `make feedback`, `make ab-report`,
+`make promote-challenger`, `make model-history`, on the trained project's registered models.
 
-The service's challenger modes are another part of the work: the prediction log is written
-here in the decided format (`"variant"` in the response, `"shadow"` beside it) by
-`experiment_traffic.py`, from the registered models' own answers to the raw table's distinct
-rows, and their true outcomes go through `make feedback` as in production.
+The traffic is the raw table's distinct rows, one request each, sent to the service (the
+champion and the challenger loaded from the registry's aliases); their true outcomes go
+through `make feedback` as in production (`experiment_traffic.py` makes the extra models and
+the rows with the project's own code).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.test_serve import MODEL_NAME, READY_WITHIN, _request, _service
 from tests.support import DEFAULT_PACKAGE, run
 
 pytestmark = pytest.mark.e2e
@@ -52,20 +56,45 @@ def helper(project: Path, *args: str) -> str:
     return run(command, cwd=project).stdout.strip()
 
 
-def experiment(  # pylint: disable=too-many-arguments
-    project: Path, tmp_path: Path, design: str, versions: tuple[str, str], start: str
-) -> dict[str, str]:
-    """Log an experiment's traffic, join its outcomes; the environment that reads that log."""
-    log, labels = tmp_path / "log", tmp_path / f"labels-{start[:13]}.csv"
-    helper(project, "traffic", design, *versions, start, str(log), str(labels))
-    env = {"PREDICTION_LOG_DIR": str(log)}
-    run(["make", "feedback", f"LABELS={labels}"], cwd=project, env=env)
-    return env
+def serve(project: Path, mode: str, rows: list[dict[str, Any]], log: Path) -> list[str]:
+    """Send each row as one request to the service in ``mode`` (champion and challenger from
+    the registry's aliases, half the clients to the challenger in ab); the request ids."""
+    env = {
+        "MODEL_DIR": "",
+        "MODEL_URI": f"models:/{MODEL_NAME}@champion",
+        "CHALLENGER_MODE": mode,
+        "CHALLENGER_SHARE": "0.5",
+        "PREDICTION_LOG_DIR": str(log),
+    }
+    answered: list[dict[str, Any]] = []
+    with _service(project, env) as service:
+        deadline = time.monotonic() + READY_WITHIN
+        while json.loads(_request(service.url + "/ready")[1])["challenger"]["status"] != "ready":
+            assert time.monotonic() < deadline, "the challenger did not load"
+            time.sleep(0.5)
+        for row in rows:
+            status, body = service.post("/predict", {"records": [row["record"]]})
+            assert status == 200, body
+            answered.append(body)
+    assert service.exit_status == 0
+    variants = {body["variant"] for body in answered}
+    assert variants == ({"champion", "challenger"} if mode == "ab" else {"champion"})
+    return [body["request_id"] for body in answered]
 
 
-def ab_report(project: Path, env: dict[str, str]) -> tuple[int, dict]:
+def feedback(project: Path, log: Path, ids: list[str], rows: list[dict[str, Any]]) -> None:
+    """`make feedback` with the outcomes of the requests ``ids`` (of ``rows``)."""
+    labels = log.with_suffix(".csv")
+    lines = [f"{rid},{row['actual']}" for rid, row in zip(ids, rows, strict=False)]
+    labels.write_text("request_id,actual\n" + "\n".join(lines) + "\n", "utf-8")
+    run(["make", "feedback", f"LABELS={labels}"], cwd=project, env={"PREDICTION_LOG_DIR": str(log)})
+
+
+def ab_report(project: Path, log: Path) -> tuple[int, dict[str, Any]]:
     """`make ab-report`'s exit status (make says `Error N`) and ab.json."""
-    done = run(["make", "ab-report"], cwd=project, env=env, check=False)
+    done = run(
+        ["make", "ab-report"], cwd=project, env={"PREDICTION_LOG_DIR": str(log)}, check=False
+    )
     status = 0 if done.returncode == 0 else int(done.stderr.rsplit("Error ", 1)[1].split()[0])
     report = json.loads((project / "reports/experiment/ab.json").read_text("utf-8"))
     assert report["message"] in done.stderr
@@ -75,55 +104,52 @@ def ab_report(project: Path, env: dict[str, str]) -> tuple[int, dict]:
 def test_a_worse_challenger_then_a_better_one_then_too_few_labels(
     project: Path, tmp_path: Path
 ) -> None:
-    """A challenger that learnt nothing is worse (3) and not promoted; against it as champion,
-    the trained model is better (0) and promoted; twelve labelled rows of a model as good as
-    the champion are not enough (4), and the report says how many are needed."""
+    """In shadow mode, a challenger that learnt nothing is worse (3) and not promoted; in ab
+    mode, against it as champion, the trained model is better (0) and promoted; twelve
+    labelled rows of a model as good as the champion are not enough (4), and the report says
+    how many are needed."""
+    rows = json.loads(helper(project, "rows"))
     weak = helper(project, "register", "permuted")
     assert run(["make", "challenger", f"VERSION={weak}"], cwd=project).returncode == 0
-    env = experiment(project, tmp_path, "shadow", ("1", weak), "2026-12-01T00:00:00+00:00")
-    status, report = ab_report(project, env)
+    log = tmp_path / "shadow"
+    feedback(project, log, serve(project, "shadow", rows, log), rows)
+    status, report = ab_report(project, log)
     assert (status, report["verdict"], report["design"]) == (3, "worse", "shadow")
-    assert (
-        report["variants"]["challenger"]["labelled"] == report["variants"]["champion"]["labelled"]
-    )
+    assert report["variants"]["challenger"]["labelled"] == len(rows)
     refused = run(["make", "promote-challenger"], cwd=project, check=False)
     assert refused.returncode != 0
-    assert "challenger worse: " in refused.stderr and "champion stays" in refused.stderr
+    assert "challenger worse: " in refused.stderr
+    assert "champion stays" in refused.stderr
 
     helper(project, "champion", weak)
     assert run(["make", "challenger", "VERSION=1"], cwd=project).returncode == 0
-    env = experiment(project, tmp_path, "ab", (weak, "1"), "2026-12-02T00:00:00+00:00")
-    status, report = ab_report(project, env)
+    log = tmp_path / "ab"
+    feedback(project, log, serve(project, "ab", rows, log), rows)
+    status, report = ab_report(project, log)
     assert (status, report["verdict"], report["design"]) == (0, "better", "ab")
     arms = report["variants"]
-    assert (arms["champion"]["model_versions"], arms["challenger"]["model_versions"]) == (
-        [weak],
-        ["1"],
-    )
-    assert (
-        0.3
-        < arms["challenger"]["labelled"]
-        / (arms["champion"]["labelled"] + arms["challenger"]["labelled"])
-        < 0.7
-    )  # half the buckets, by the request id's hash
+    assert arms["champion"]["model_versions"] == [weak]
+    assert arms["challenger"]["model_versions"] == ["1"]
+    share = arms["challenger"]["labelled"] / len(rows)
+    assert 0.35 < share < 0.65  # half the clients, by the request id's hash
     promoted = run(["make", "promote-challenger"], cwd=project)
-    assert "challenger version 1 accuracy" in promoted.stderr and "promoted" in promoted.stderr
+    assert "challenger version 1 accuracy" in promoted.stderr
+    assert "promoted" in promoted.stderr
     history = run(["make", "model-history"], cwd=project).stdout
     lines = [line for line in history.splitlines() if line.startswith("  version")]
-    assert lines[0].split()[:2] == ["version", "1"] and "make promote-challenger" in lines[0]
+    assert lines[0].split()[:2] == ["version", "1"]
+    assert "make promote-challenger" in lines[0]
     assert f"replaced {weak}:" in lines[0]
-    assert lines[1].split()[:2] == ["version", weak] and "e2e test: a weak champion" in lines[1]
+    assert lines[1].split()[:2] == ["version", weak]
+    assert "e2e test: a weak champion" in lines[1]
     assert "'challenger': none" in history
 
     twin = helper(project, "register", "refit")
     run(["make", "challenger", f"VERSION={twin}"], cwd=project)
-    log, labels = tmp_path / "small-log", tmp_path / "small.csv"
-    helper(project, "traffic", "ab", "1", twin, "2026-12-03T00:00:00+00:00", str(log), str(labels))
-    labels.write_text("\n".join(labels.read_text("utf-8").splitlines()[:13]) + "\n", "utf-8")
-    env = {"PREDICTION_LOG_DIR": str(log)}
-    run(["make", "feedback", f"LABELS={labels}"], cwd=project, env=env)
-    status, report = ab_report(project, env)
+    log = tmp_path / "small"
+    feedback(project, log, serve(project, "ab", rows, log)[:12], rows)
+    status, report = ab_report(project, log)
     assert (status, report["verdict"]) == (4, "not_enough_evidence")
-    assert report["message"].startswith("not enough evidence: 12 labelled rows")
+    assert report["message"].startswith("not enough evidence: ")
     assert report["still_needed"] > 0
     assert f"({report['still_needed']} more)" in report["message"]

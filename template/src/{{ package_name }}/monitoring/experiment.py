@@ -4,7 +4,8 @@ Usage, from the project root (``make ab-report``)::
 
     python -m <package>.monitoring.experiment
 
-Reads the prediction log by variant (``variants.py``) and the labels that ``make feedback``
+Reads every answer of the prediction log with its variant (``predlog.read_log``'s
+``all_records``) and the labels that ``make feedback``
 joined to it (``data/feedback/labels.csv``). The experiment starts at the first record the
 current challenger (the newest challenger model version in the log) answered; the design is
 ``shadow`` when the log holds shadow answers (the same records scored by both: paired
@@ -41,8 +42,7 @@ from ..settings import Settings
 from .comparison import MIN_ROWS, TASK_METRICS, Comparison, Design, Sample, as_dict, compare
 from .experiment_page import percent, render_page
 from .labels import read_store
-from .predlog import KEY, log_directory
-from .variants import CHALLENGER, CHAMPION, read_variants
+from .predlog import CHALLENGER, CHAMPION, KEY, log_directory, read_log
 
 LOG = logging.getLogger(__name__)
 EXIT_CODES = {"better": 0, "worse": 3, "not_enough_evidence": 4}
@@ -85,7 +85,7 @@ def newest_run(answered: pd.DataFrame) -> pd.DataFrame:
 
 
 def arms(records: pd.DataFrame, labels: pd.DataFrame) -> Arms:
-    """Split the log's records (``variants.read_variants``, in time order) into the
+    """Split the log's answers (``predlog.LogRead.all_records``, in time order) into the
     experiment's two arms, each joined to its outcome (``labels``, by request id and index).
 
     The experiment is the newest challenger version's, from its first answer (shadow when its
@@ -167,8 +167,8 @@ def _needed_text(primary: Comparison, params: ExperimentParams) -> str:
     unit = "pairs" if primary.design == "shadow" else "rows (both variants)"
     more = max(primary.needed - primary.rows, 0)
     return (
-        f"; about {primary.needed} labelled {unit} detect a difference of {params.min_effect} "
-        f"with power {percent(params.power)} ({more} more)"
+        f"; about {primary.needed} labelled {unit} are needed to detect a difference of "
+        f"{params.min_effect} with power {percent(params.power)} ({more} more)"
     )
 
 
@@ -214,8 +214,8 @@ def run() -> dict[str, Any]:
     settings = Settings()
     params = settings.params
     primary_metric(params.experiment)
-    records = read_variants(log_directory(settings, params.monitor.log_dir, os.environ))
-    summary = analyse(records, read_store(settings.feedback_labels), params.experiment)
+    log = read_log(log_directory(settings, params.monitor.log_dir, os.environ))
+    summary = analyse(log.all_records, read_store(settings.feedback_labels), params.experiment)
     write_text(settings.experiment_report, json.dumps(summary, indent=2) + "\n")
     write_text(settings.experiment_page, render_page(summary))
     LOG.info("%s", summary["message"])
