@@ -189,7 +189,7 @@ def size(metric: str, design: Design, a: Sample, b: Sample, params: ExperimentPa
         return None
     if design == "shadow":
         return _paired_size(per_row(metric, b) - per_row(metric, a), params)
-    if not len(a) or not len(b):
+    if len(a) == 0 or len(b) == 0:
         return None
     ratio = len(b) / len(a)
     if metric == "accuracy":
