@@ -8,8 +8,8 @@ project's root (its own tracking store):
   registers it as a new version of the model and prints the version;
 - ``champion VERSION``: points the champion alias at VERSION, recorded like every alias move
   (a weak champion for a test);
-- ``rows``: prints every distinct row of the raw table as JSON, the record a client sends and
-  its true outcome as a label file writes it.
+- ``rows``: prints every distinct complete row of the raw table as JSON, the record a client
+  sends and its true outcome as a label file writes it.
 """
 
 from __future__ import annotations
@@ -86,10 +86,12 @@ def actual_text(value: Any) -> str:
 
 
 def rows() -> None:
-    """Print every distinct row of the raw table as a record to send and its outcome."""
+    """Print every distinct complete row of the raw table (the service refuses a gap where the
+    contract allows none) as a record to send, and its outcome."""
     settings = project("settings").Settings()
     schema = project("core.schema")
-    raw = pd.read_csv(settings.raw_csv).drop_duplicates(subset=list(schema.FEATURES))
+    names = list(schema.FEATURES)
+    raw = pd.read_csv(settings.raw_csv).dropna(subset=names).drop_duplicates(subset=names)
     target = project("core.tasks").TASK.label(raw[schema.RAW_TARGET])
     raw, target = raw[target.notna()], target.dropna()
     features = project("core.frames").model_input(raw)
