@@ -7,7 +7,7 @@ project's root (its own tracking store):
   its labels permuted (a model that learnt nothing) or as they are (as good as the champion),
   registers it as a new version of the model and prints the version;
 - ``champion VERSION``: points the champion alias at VERSION, recorded like every alias move
-  (a weak champion for a test);
+  (a weak champion for a test); ``reset VERSION`` does so and removes the challenger alias;
 - ``rows``: prints every distinct complete row of the raw table as JSON, the record a client
   sends and its true outcome as a label file writes it.
 """
@@ -68,6 +68,15 @@ def champion(version: str) -> None:
     )
 
 
+def reset(version: str) -> None:
+    """Version ``version`` the champion again, and no challenger (a test's clean-up)."""
+    champion(version)
+    client = mlflow.MlflowClient()
+    name = project("tracking").REGISTERED_MODEL_NAME
+    if "challenger" in client.get_registered_model(name).aliases:
+        client.delete_registered_model_alias(name, "challenger")
+
+
 def json_value(value: Any) -> Any:
     """A feature as a client sends it: a string, a number, null when missing."""
     if isinstance(value, str):
@@ -111,5 +120,7 @@ if __name__ == "__main__":
         register(arguments[0])
     elif command == "champion":
         champion(arguments[0])
+    elif command == "reset":
+        reset(arguments[0])
     else:
         rows()

@@ -32,19 +32,7 @@ def project_fixture(trained: Path) -> Iterator[Path]:
     """The shared trained project; afterwards version 1 is the champion again, there is no
     challenger and the experiment's git-ignored files are gone."""
     yield trained
-    helper(trained, "champion", "1")
-    run(
-        [
-            trained / ".venv/bin/python",
-            "-c",
-            "import mlflow; from heart_disease_risk import tracking; "
-            "tracking.configure(__import__('pathlib').Path.cwd()); "
-            "c = mlflow.MlflowClient(); n = tracking.REGISTERED_MODEL_NAME; "
-            "'challenger' in c.get_registered_model(n).aliases "
-            "and c.delete_registered_model_alias(n, 'challenger')",
-        ],
-        cwd=trained,
-    )
+    helper(trained, "reset", "1")
     for leftover in ("data/feedback", "reports/monitoring", "reports/experiment"):
         shutil.rmtree(trained / leftover, ignore_errors=True)
     assert run(["git", "status", "--porcelain"], cwd=trained).stdout == ""
