@@ -100,6 +100,28 @@ feedback-append: data ## Append the labelled rows to the raw table (prepare.raw_
 monitor: $(STAMP) ## Drift and performance: exit 0 healthy, 3 drift, 4 performance, 5 both (docs/monitoring.md)
 	$(BIN)/python -m $(PACKAGE).monitoring.monitor $(MONITOR_FLAGS)
 
+##@ Experiments: a challenger model against the champion (docs/experiments.md)
+# challenger: the registered model version to point the challenger alias at.
+VERSION ?=
+
+.PHONY: challenger ab-report promote-challenger model-history
+
+challenger: $(STAMP) ## Point the registry's challenger alias at VERSION=N (recorded on the version)
+	@if [ -z '$(VERSION)' ]; then \
+		echo "challenger: give the model version: make challenger VERSION=N" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/python -m $(PACKAGE).pipeline.aliases challenger '$(VERSION)'
+
+ab-report: $(STAMP) ## Challenger against champion on labelled traffic: exit 0 better, 3 worse, 4 not enough evidence
+	$(BIN)/python -m $(PACKAGE).monitoring.experiment
+
+promote-challenger: $(STAMP) ## Make the challenger the champion, only if ab-report found it significantly better
+	$(BIN)/python -m $(PACKAGE).pipeline.aliases promote-challenger
+
+model-history: $(STAMP) ## The champion's lineage, from the decisions recorded in the registry
+	$(BIN)/python -m $(PACKAGE).pipeline.aliases history
+
 # make check: `dvc status` fails on a broken dvc.yaml or params.yaml; the count is the stages
 # whose results are out of date (`make repro` brings them up to date).
 CHECKS += dvc-status

@@ -50,8 +50,9 @@ def _is_go_template(path: Path, project: Path) -> bool:
 
 
 def _is_report_template(path: Path, project: Path) -> bool:
-    """The monitoring report's page template (`monitoring/templates/*.html.j2`): the generated
-    project renders it with Jinja at run time, so copier copies it verbatim, braces and all."""
+    """The monitoring and experiment pages' templates (`monitoring/templates/*.html.j2`): the
+    generated project renders them with Jinja at run time, so copier copies them verbatim,
+    braces and all."""
     parts = path.relative_to(project).parts
     return (
         parts[0] == "src"
@@ -85,7 +86,7 @@ def test_no_jinja_left(project: Path) -> None:
 
 
 def test_report_template_is_copied_verbatim(project: Path) -> None:
-    """The one file exempt from the check above is the template's own, byte for byte."""
+    """The files exempt from the check above are the template's own pages, byte for byte."""
     source = REPO_ROOT / "template/src/{{ package_name }}/monitoring/templates"
     exempt = {
         path.relative_to(project).as_posix(): path.read_bytes()

@@ -45,6 +45,9 @@ GateMetric = Literal[
     "mae",
     "r2",
 ]
+# The metrics an A/B or shadow experiment compares (monitoring/experiment.py says which
+# belong to which task).
+ExperimentMetric = Literal["accuracy", "log_loss", "roc_auc", "mae", "rmse"]
 RAW_SUFFIXES = (".csv", ".parquet")
 # numpy and scikit-learn take seeds from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -132,8 +135,9 @@ class TrainParams(Section):
 
 
 class EvaluateParams(Section):
-    """``evaluate``: the promotion gate, and a binary task's decision threshold (none given:
-    0.5; the other tasks have none)."""
+    """``evaluate``: the promotion gate (with ``challenger_on_reject``, a candidate it rejects
+    takes the ``challenger`` alias), and a binary task's decision threshold (none given: 0.5;
+    the other tasks have none)."""
 
     alias: Annotated[str, AfterValidator(_alias)] = Field(
         default=DEFAULT_ALIAS,
@@ -142,6 +146,7 @@ class EvaluateParams(Section):
     metric: GateMetric
     min_improvement: float = Field(ge=0)
     threshold: float | None = Field(default=None, gt=0, lt=1, description="a number > 0 and < 1")
+    challenger_on_reject: bool = False
 
 
 class MlflowParams(Section):
@@ -176,6 +181,20 @@ class MonitorParams(Section):  # pylint: disable=too-many-instance-attributes  #
     max_rmse: float | None = Field(default=None, gt=0)
 
 
+class ExperimentParams(Section):
+    """``experiment``: the A/B or shadow comparison of the challenger with the champion
+    (``make ab-report``): the test's level, the power wanted and the smallest difference
+    worth detecting on the primary metric (in its unit; none given: the task's first)."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    min_effect: float = Field(default=0.02, gt=0)
+    primary_metric: ExperimentMetric | None = Field(
+        default=None,
+        description="one of accuracy, log_loss, roc_auc, mae, rmse, or null (the task's first)",
+    )
+
+
 class Params(Section):
     """The whole of params.yaml."""
 
@@ -184,6 +203,7 @@ class Params(Section):
     evaluate: EvaluateParams
     mlflow: MlflowParams = MlflowParams()
     monitor: MonitorParams = MonitorParams()
+    experiment: ExperimentParams = ExperimentParams()
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> Params:

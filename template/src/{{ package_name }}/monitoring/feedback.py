@@ -29,7 +29,7 @@ from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
 from ..settings import Settings
-from .labels import ingest, read_store, write_store
+from .labels import champion_labels, ingest, read_store, sent_answers, write_store
 from .performance import calibration, join_labels, score_labels, scores, windows
 from .predlog import log_directory, read_log
 
@@ -69,7 +69,7 @@ def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
     log = read_log(log_directory(settings, params.log_dir, os.environ))
     store = read_store(settings.feedback_labels)
     if labels_path is not None:
-        store, ingested = ingest(labels_path, log.records, store, now)
+        store, ingested = ingest(labels_path, sent_answers(log), store, now)
         if ingested.added:
             write_store(settings.feedback_labels, store)
         LOG.info(
@@ -80,7 +80,7 @@ def run(labels_path: Path | None, now: datetime) -> dict[str, Any]:
             ingested.stored,
             settings.relative(settings.feedback_labels),
         )
-    joined = join_labels(log.records, store)
+    joined = join_labels(log.records, champion_labels(store, log))
     labelled = joined[joined["actual"].notna()]
     recent = windows(joined, now, params.performance_window_days)
     report = {

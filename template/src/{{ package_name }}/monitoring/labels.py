@@ -8,7 +8,10 @@ prediction are); a finite number (regression). Every row is checked before
 anything is stored: a file with one bad row is refused whole, with one line per bad row
 naming its line number. The joined labels (the logged record with its outcome) are kept in
 ``data/feedback/labels.csv``, written atomically; the same outcome given twice is a no-op,
-a different one for an already labelled prediction is an error.
+a different one for an already labelled prediction is an error. A label may be of any answer
+the service sent, the champion's or, in ``ab`` mode, the challenger's (:func:`sent_answers`);
+the monitor's and the feedback report's performance is the champion's
+(:func:`champion_labels`), the challenger's is the experiment's (``make ab-report``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import atomic_output
 from .columns import SCHEMA, Features
-from .predlog import COLUMNS, KEY, columns
+from .predlog import CHALLENGER, COLUMNS, KEY, VARIANTS, LogRead, columns
 
 REQUIRED = ("request_id", "actual")
 OPTIONAL = ("index",)
@@ -66,6 +69,25 @@ def write_store(
     ordered = ordered[list(store_columns(features, task))]
     with atomic_output(path) as partial:
         ordered.to_csv(partial, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def sent_answers(log: LogRead) -> pd.DataFrame:
+    """Every answer the service sent (the champion's and, in ab mode, the challenger's; not the
+    shadow ones), in ``COLUMNS``: what a label file's outcomes are joined to."""
+    records = log.all_records
+    return records.loc[~records["shadow"], list(records.columns.drop(list(VARIANTS)))]
+
+
+def champion_labels(store: pd.DataFrame, log: LogRead) -> pd.DataFrame:
+    """The stored labels but those of the answers the log says the challenger sent."""
+    records = log.all_records
+    challenger = records[(records["variant"] == CHALLENGER) & ~records["shadow"]]
+    if challenger.empty or store.empty:
+        return store
+    theirs = pd.MultiIndex.from_frame(store[list(KEY)]).isin(
+        pd.MultiIndex.from_frame(challenger[list(KEY)])
+    )
+    return store[~theirs]
 
 
 def read_label_rows(path: Path) -> list[tuple[int, dict[str, str]]]:

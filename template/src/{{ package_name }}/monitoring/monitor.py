@@ -43,7 +43,7 @@ from ..settings import Settings
 from .columns import SCHEMA, Features
 from .drift import DriftSettings, feature_drift
 from .feedback import parse_now
-from .labels import read_store
+from .labels import champion_labels, read_store
 from .performance import (
     HELD_BACK_RMSE_FACTOR,
     Alarm,
@@ -222,7 +222,7 @@ def run(now: datetime) -> dict[str, Any]:
     since = now - timedelta(days=max(params.window_days, params.performance_window_days))
     log = read_log(directory, since=since)
     reference = with_predictions(read_reference(settings), settings.model)
-    joined = join_labels(log.records, read_store(settings.feedback_labels))
+    joined = join_labels(log.records, champion_labels(read_store(settings.feedback_labels), log))
     inputs = Inputs(reference, in_window(log.records, now, params.window_days), joined)
     log_info = {
         "directory": str(directory),

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from matplotlib.figure import Figure
 
 from ..core.contract import Code
@@ -39,15 +39,22 @@ MAX_BARS = 10  # per categorical feature: the most frequent categories, the rest
 GRID_COLUMNS = 5
 LABEL_CHARS = 14  # a longer category or feature name is cut in a figure
 POSITIVE = CONTRACT.target.positive_label
-PAGE = Environment(
-    loader=PackageLoader(__name__.rpartition(".")[0]),  # templates/ beside this module
-    autoescape=True,
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-).get_template("report.html.j2")
 
 
-def _png(figure: Figure) -> str:
+def page_template(name: str) -> Template:
+    """A page template of ``templates/`` beside this module, autoescaped, strict."""
+    return Environment(
+        loader=PackageLoader(__name__.rpartition(".")[0]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    ).get_template(name)
+
+
+PAGE = page_template("report.html.j2")
+
+
+def png(figure: Figure) -> str:
     """The figure as base64 PNG, for a ``data:`` URI."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
@@ -207,7 +214,7 @@ def _prediction(
     else:
         check = checks["positive_rate"]
         figure = probability_figure(window, check["training_prevalence"])
-    return {"task": task.name, "check": check, "figure": _png(figure)}
+    return {"task": task.name, "check": check, "figure": png(figure)}
 
 
 def _drift(
@@ -231,7 +238,7 @@ def _drift(
         "feature_rows": [
             [name, *(row[key] for key in keys)] for name, row in drift["features"].items()
         ],
-        "distributions": _png(distributions_figure(reference, window, drift, features)),
+        "distributions": png(distributions_figure(reference, window, drift, features)),
         "prediction": _prediction(drift["checks"], reference, window, task),
     }
 
@@ -262,7 +269,7 @@ def _performance(performance: dict[str, Any], task: Task) -> dict[str, Any]:
             for w in performance.get("windows", [])
         ],
         "calibration": (
-            _png(calibration_figure(performance["calibration"]))
+            png(calibration_figure(performance["calibration"]))
             if performance["calibration"]
             else None
         ),

@@ -148,6 +148,8 @@ def evaluate(settings: Settings, params: Params) -> GateResult:
                     value=metrics[gate.metric],
                 ),
                 score=score,
+                commit=tracking.git_commit(settings.root),
+                challenger_on_reject=gate.challenger_on_reject,
             )
     except MlflowException as error:
         raise StageError(
@@ -163,6 +165,12 @@ def evaluate(settings: Settings, params: Params) -> GateResult:
         result.alias,
         result.alias_version,
     )
+    if result.challenger:
+        LOG.info(
+            "version %s is the challenger (evaluate.challenger_on_reject): make ab-report "
+            "compares it with the champion on production traffic",
+            result.candidate.version,
+        )
     return result
 
 

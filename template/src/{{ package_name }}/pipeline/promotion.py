@@ -7,12 +7,20 @@ test set beats the current champion's score on the same set by more than
 loss or an error such as RMSE); the first candidate of a model becomes champion. The decision
 itself is the pure function :func:`decide`; :func:`run_gate` applies it to a registry through
 :class:`mlflow.MlflowClient` aliases (the deprecated stages are not used).
+
+Every alias move (the gate's, ``make challenger``, ``make promote-challenger``, a canary's
+promotion) goes through :func:`move_alias`, which records the decision on the model version
+that takes the alias: a tag ``decision.<UTC time>`` holding the JSON of :class:`AliasMove`
+(``alias``, ``command``, ``commit``, ``verdict``, ``replaced``), from which ``make
+model-history`` reads the champion's lineage.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from mlflow import MlflowClient
@@ -22,6 +30,11 @@ from mlflow.exceptions import MlflowException
 
 from ..errors import StageError
 from ..termination import sigterm_deferred
+
+CHALLENGER_ALIAS = "challenger"
+DECISION_PREFIX = "decision."
+# MLflow tag keys take letters, digits, _ - . / and spaces: the time in ISO 8601's basic format.
+DECISION_TIME = "%Y%m%dT%H%M%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ class ScoredVersion:
 
 
 @dataclass(frozen=True)
-class GateResult:
+class GateResult:  # pylint: disable=too-many-instance-attributes  # the report's fields
     """What the gate saw and decided, as written to ``reports/promotion.json``."""
 
     registered_model: str
@@ -81,6 +94,7 @@ class GateResult:
     candidate: ScoredVersion
     champion: ScoredVersion | None
     decision: Decision
+    challenger: bool = False  # whether the rejected candidate took the challenger alias
 
     @property
     def promoted(self) -> bool:
@@ -106,7 +120,58 @@ class GateResult:
             "promoted": self.promoted,
             "reason": self.decision.reason,
             "alias_version": self.alias_version,
+            "challenger": self.challenger,
         }
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One alias move, as recorded on the version that took the alias: which alias, the
+    command that moved it, the project's git commit, why, and the version it left."""
+
+    alias: str
+    command: str
+    commit: str
+    verdict: str
+    replaced: str | None
+
+
+def decision_key(moment: datetime) -> str:
+    """The tag key of a decision taken at ``moment``: ``decision.20261207T081500.123456Z``."""
+    return DECISION_PREFIX + moment.astimezone(UTC).strftime(DECISION_TIME)
+
+
+def decision_time(key: str) -> datetime:
+    """The UTC time of a decision tag's key (:func:`decision_key` read back)."""
+    return datetime.strptime(key.removeprefix(DECISION_PREFIX), DECISION_TIME).replace(tzinfo=UTC)
+
+
+def move_alias(  # pylint: disable=too-many-arguments
+    client: MlflowClient,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    command: str,
+    verdict: str,
+    commit: str,
+) -> AliasMove:
+    """Point ``alias`` at ``version`` and record the decision on that version, as one step
+    that SIGTERM cannot cut in two."""
+    current = current_champion(client, name, alias)
+    move = AliasMove(
+        alias=alias,
+        command=command,
+        commit=commit,
+        verdict=verdict,
+        replaced=None if current is None else str(current.version),
+    )
+    with sigterm_deferred():
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(
+            name, version, decision_key(datetime.now(UTC)), json.dumps(asdict(move))
+        )
+    return move
 
 
 def current_champion(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
@@ -164,14 +229,17 @@ def run_gate(  # pylint: disable=too-many-arguments
     candidate: Candidate,
     score: Callable[[str], float],
     higher_is_better: bool = True,
+    commit: str = "unknown",
+    challenger_on_reject: bool = False,
 ) -> GateResult:
     """Register the candidate, score the champion with ``score(model_uri)``, apply the gate.
 
     The champion is looked up and scored, and the decision made, before anything is written.
     Then the candidate (a logged model, complete since train finished) is registered and the
-    alias set with :meth:`MlflowClient.set_registered_model_alias` when :func:`decide` says
-    so, as one step that SIGTERM cannot cut in two: a version whose ``promoted`` tag says
-    true always holds the alias.
+    alias moved to it with :func:`move_alias` when :func:`decide` says so, as one step that
+    SIGTERM cannot cut in two: a version whose ``promoted`` tag says true always holds the
+    alias. A rejected candidate takes the ``challenger`` alias instead when
+    ``challenger_on_reject`` (``evaluate.challenger_on_reject``).
     """
     require_complete(client, candidate)
     current = current_champion(client, name, alias)
@@ -180,8 +248,13 @@ def run_gate(  # pylint: disable=too-many-arguments
         version = str(current.version)
         champion = ScoredVersion(version, score(f"models:/{name}/{version}"))
     ensure_registered_model(client, name)
-    champion_value = None if champion is None else champion.value
-    decision = decide(metric, candidate.value, champion_value, min_improvement, higher_is_better)
+    decision = decide(
+        metric,
+        candidate.value,
+        None if champion is None else champion.value,
+        min_improvement,
+        higher_is_better,
+    )
     with sigterm_deferred():
         registered = client.create_model_version(
             name,
@@ -193,8 +266,17 @@ def run_gate(  # pylint: disable=too-many-arguments
                 "promoted": str(decision.promote).lower(),
             },
         )
-        if decision.promote:
-            client.set_registered_model_alias(name, alias, registered.version)
+        if decision.promote or challenger_on_reject:
+            move_alias(
+                client,
+                name,
+                alias if decision.promote else CHALLENGER_ALIAS,
+                str(registered.version),
+                command="evaluate",
+                verdict=decision.reason
+                + ("" if decision.promote else "; challenger_on_reject: challenger"),
+                commit=commit,
+            )
     return GateResult(
         registered_model=name,
         alias=alias,
@@ -203,4 +285,5 @@ def run_gate(  # pylint: disable=too-many-arguments
         candidate=ScoredVersion(str(registered.version), candidate.value),
         champion=champion,
         decision=decision,
+        challenger=challenger_on_reject and not decision.promote,
     )

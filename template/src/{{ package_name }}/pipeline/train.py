@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import warnings
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -151,17 +149,6 @@ def raw_data_md5(settings: Settings) -> str:
         return "untracked"
 
 
-def git_commit(root: Path) -> str:
-    """The checked-out commit, or ``unknown`` outside a git repository (or without git)."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return result.stdout.strip()
-
-
 def log_run(
     settings: Settings,
     params: TrainParams,
@@ -194,7 +181,7 @@ def log_run(
             {
                 "data.raw_md5": raw_data_md5(settings),
                 "data.train_rows": str(len(data)),
-                "git.commit": git_commit(settings.root),
+                "git.commit": tracking.git_commit(settings.root),
                 "pipeline.stage": "train",
             }
         )
