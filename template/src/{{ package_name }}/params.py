@@ -195,6 +195,16 @@ class ExperimentParams(Section):
     )
 
 
+class AirflowParams(Section):
+    """``airflow``: the Airflow DAG's schedule (a cron expression or a preset such as
+    ``@weekly``; null: runs only when triggered) and how often a failed task is retried, after
+    how many minutes (used only with the Airflow option)."""
+
+    schedule: str | None = "@weekly"
+    retries: int = Field(default=1, ge=0)
+    retry_delay_minutes: int = Field(default=5, ge=0)
+
+
 class Params(Section):
     """The whole of params.yaml."""
 
@@ -204,6 +214,7 @@ class Params(Section):
     mlflow: MlflowParams = MlflowParams()
     monitor: MonitorParams = MonitorParams()
     experiment: ExperimentParams = ExperimentParams()
+    airflow: AirflowParams = AirflowParams()
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> Params:
