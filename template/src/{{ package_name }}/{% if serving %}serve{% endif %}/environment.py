@@ -1,7 +1,8 @@
 """The service's settings from the environment (docs/serving.md lists them), checked at start.
 
-An unset or blank variable takes its default; a bad number stops the command in one line that
-names the variable, e.g. ``SERVE_MAX_RECORDS must be an integer of at least 1, not '0'``.
+An unset or blank variable takes its default; a bad value stops the command in one line that
+names the variable, e.g. ``SERVE_MAX_RECORDS must be an integer of at least 1, not '0'`` or
+``SERVE_DOCS must be true or false, not 'yes please'``.
 """
 
 from __future__ import annotations
@@ -34,16 +35,31 @@ def _digits(value: Any) -> Any:
     return value
 
 
+def _switch(value: Any) -> Any:
+    """``true`` or ``false`` (any case), nothing else: a typo must not turn a switch off."""
+    if isinstance(value, str) and value.lower() not in {"true", "false"}:
+        raise ValueError("not true or false")
+    return value
+
+
 Count = Annotated[int, BeforeValidator(_digits)]
+Switch = Annotated[bool, BeforeValidator(_switch)]
+MAX_PORT = 65535
 
 
 class ServiceSettings(BaseSettings):
-    """``SERVE_*`` and ``PREDICTION_LOG_*``; frozen once read."""
+    """``SERVE_*``, ``METRICS_PORT`` and ``PREDICTION_LOG_*``; frozen once read."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 
     host: str = Field(default=DEFAULT_HOST, validation_alias="SERVE_HOST")
     port: Count = Field(default=DEFAULT_PORT, ge=0, validation_alias="SERVE_PORT")
+    # Unset: /metrics on the main port. Set: /metrics only there, on a listener of its own.
+    metrics_port: Count | None = Field(
+        default=None, ge=1, le=MAX_PORT, validation_alias="METRICS_PORT"
+    )
+    # false: no /docs, /redoc or /openapi.json (production, behind an ingress).
+    docs: Switch = Field(default=True, validation_alias="SERVE_DOCS")
     max_records: Count = Field(
         default=DEFAULT_MAX_RECORDS, ge=1, validation_alias="SERVE_MAX_RECORDS"
     )
@@ -75,15 +91,24 @@ class ServiceSettings(BaseSettings):
         """The settings of the environment (``environ`` instead of ``os.environ`` if given);
         a bad value is a :class:`StageError` naming its variable."""
         try:
-            return cls() if environ is None else cls.model_validate(dict(environ))
+            settings = cls() if environ is None else cls.model_validate(dict(environ))
         except ValidationError as error:
             problem = error.errors()[0]
             name = str(problem["loc"][0])
             field = next(f for f in cls.model_fields.values() if f.validation_alias == name)
+            if field.annotation is bool:
+                raise StageError(
+                    f"{name} must be true or false, not {problem['input']!r}"
+                ) from None
             minimum = next(m.ge for m in field.metadata if hasattr(m, "ge"))
+            maximum = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+            allowed = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
             raise StageError(
-                f"{name} must be an integer of at least {minimum}, not {problem['input']!r}"
+                f"{name} must be an integer of {allowed}, not {problem['input']!r}"
             ) from None
+        if settings.metrics_port is not None and settings.metrics_port == settings.port:
+            raise StageError(f"METRICS_PORT must differ from SERVE_PORT ({settings.port})")
+        return settings
 
     @property
     def prediction_log(self) -> LogSettings | None:
