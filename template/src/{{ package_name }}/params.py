@@ -176,6 +176,19 @@ class MonitorParams(Section):  # pylint: disable=too-many-instance-attributes  #
     max_rmse: float | None = Field(default=None, gt=0)
 
 
+class CanaryParams(Section):
+    """``canary``: how ``make canary-check`` compares a canary release with the stable track
+    (Prometheus series by ``track``; ``monitoring/canary.py``)."""
+
+    window_seconds: int = Field(default=1800, ge=10)
+    step_seconds: int = Field(default=60, ge=1)
+    min_samples: int = Field(default=10, ge=3)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    error_margin: float = Field(default=0.01, gt=0, le=1)
+    latency_margin: float = Field(default=0.2, gt=0)
+    selector: str = ""
+
+
 class Params(Section):
     """The whole of params.yaml."""
 
@@ -184,6 +197,7 @@ class Params(Section):
     evaluate: EvaluateParams
     mlflow: MlflowParams = MlflowParams()
     monitor: MonitorParams = MonitorParams()
+    canary: CanaryParams = CanaryParams()
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> Params:
