@@ -68,7 +68,7 @@ def query_range(url: str, promql: str, start: float, end: float, step: int) -> A
     params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step)}
     address = f"{url.rstrip('/')}/api/v1/query_range?{urllib.parse.urlencode(params)}"
     try:
-        with urllib.request.urlopen(address, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
+        with urllib.request.urlopen(address, timeout=TIMEOUT_SECONDS) as answer:
             body = json.load(answer)
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")[:200]
@@ -126,6 +126,7 @@ class Comparison:
 
     @classmethod
     def of(cls, name: str, canary: np.ndarray, stable: np.ndarray, bound: np.ndarray) -> Comparison:
+        """Both one-sided tests of ``canary`` against ``bound`` (the stable samples + margin)."""
         worse = stats.mannwhitneyu(canary, bound, alternative="greater")
         better = stats.mannwhitneyu(canary, bound, alternative="less")
         return cls(

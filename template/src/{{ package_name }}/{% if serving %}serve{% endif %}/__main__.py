@@ -44,7 +44,6 @@ from .telemetry import ServiceMetrics
 METRICS_START_SECONDS = 10.0  # bound on the metrics listener's start and stop
 
 
-
 def parse(argv: Sequence[str] | None, settings: ServiceSettings) -> argparse.Namespace:
     """The command line, with defaults from the environment's settings."""
     parser = make_parser(__doc__)
