@@ -792,3 +792,47 @@ def test_ingress_basic_auth_of_the_documented_values(rendered: Rendered) -> None
     }
     docs = (rendered.chart.parent.parent / "docs" / "kubernetes.md").read_text(encoding="utf-8")
     assert "nginx.ingress.kubernetes.io/auth-secret: predict-basic-auth" in docs
+
+
+def _dry_run(rendered: Rendered, *args: str, check: bool = True) -> str:
+    project = rendered.chart.parent.parent
+    done = run(["make", "-n", *args], cwd=project, check=check)
+    return " ".join(done.stdout.replace("\\\n", " ").split())
+
+
+def test_canary_targets_command_lines(rendered: Rendered) -> None:
+    """make -n: each target is one `helm upgrade --reuse-values --atomic` of the release."""
+    slug = rendered.slug
+    registry = rendered.answers["container_image"].rsplit("/", 1)[0]
+    upgrade = (
+        f"helm upgrade {slug} oci://{registry}/charts/{slug} --version 0.1.0 "
+        f"--namespace {slug} --reuse-values"
+    )
+    done = "--atomic --wait --timeout 10m"
+    deployed = _dry_run(rendered, "canary-deploy", "CANARY_TAG=0.2.0", "CANARY_WEIGHT=20")
+    assert (
+        f"{upgrade} --set canary.enabled=true --set canary.weight=20 "
+        "--set-string canary.image.tag=0.2.0 --set-string canary.image.digest= "
+        f"--set-string canary.model= {done}"
+    ) in deployed
+    promoted = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0", "CANARY_MODEL=7")
+    assert (
+        f"{upgrade} --set canary.enabled=false "
+        "--set-string image.tag=0.2.0 --set-string image.digest= "
+        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done}"
+    ) in promoted
+    model_only = _dry_run(rendered, "canary-promote", "CANARY_MODEL=7")
+    assert "image.tag" not in model_only and f"models:/{slug}/7" in model_only
+    aborted = _dry_run(rendered, "canary-abort")
+    assert f"{upgrade} --set canary.enabled=false {done}" in aborted
+    checked = _dry_run(rendered, "canary-check")
+    assert f"-m {rendered.answers['package_name']}.monitoring.canary" in checked
+    # What each target needs is said in one line, before helm runs.
+    project = rendered.chart.parent.parent
+    for target, settings, message in [
+        ("canary-deploy", [], "canary-deploy: set CANARY_TAG, CANARY_DIGEST or CANARY_MODEL"),
+        ("canary-promote", ["CANARY_MODEL=/app/x"], "CANARY_MODEL must be a registered model"),
+    ]:
+        refused = run(["make", target, *settings, "HELM=false"], cwd=project, check=False)
+        assert refused.returncode != 0, target
+        assert message in refused.stderr, target

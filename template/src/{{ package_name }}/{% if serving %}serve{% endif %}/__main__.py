@@ -84,6 +84,7 @@ def metrics_listener(metrics: ServiceMetrics, host: str, port: int) -> Iterator[
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         thread.join(0.01)
     if not server.started:  # uvicorn logged why (e.g. the address is in use)
+        server.should_exit = True
         raise StageError(f"cannot serve /metrics on {host}:{port} (METRICS_PORT)")
     try:
         yield
