@@ -59,7 +59,8 @@ def query(series: str, selector: str, step: int) -> str:
         matchers.append('status=~"5.."')
     if selector.strip():
         matchers.append(selector.strip())
-    return f"sum by (track) (increase({SERIES[series]}{{{', '.join(matchers)}}}[{step}s]))"
+    selected = SERIES[series] + "{" + ", ".join(matchers) + "}"
+    return f"sum by (track) (increase({selected}[{step}s]))"
 
 
 def query_range(url: str, promql: str, start: float, end: float, step: int) -> Any:
@@ -81,7 +82,7 @@ def query_range(url: str, promql: str, start: float, end: float, step: int) -> A
 
 
 def by_track(result: Any) -> dict[str, dict[float, float]]:
-    """``{track: {timestamp: value}}`` of a range query's matrix."""
+    """Each track's ``timestamp -> value`` of a range query's matrix."""
     found: dict[str, dict[float, float]] = {track: {} for track in TRACKS}
     for series in result:
         track = series["metric"].get("track")
