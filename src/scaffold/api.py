@@ -285,13 +285,8 @@ def update(
         path=project.path,
         old_version=project.version,
         new_version=updated.version,
-        added=updated.changes.added,
-        modified=updated.changes.modified,
-        removed=updated.changes.removed,
-        conflicts=updated.conflicts,
-        locked=updated.lock.files,
-        lock_problem=updated.lock.problem,
         mirrored=mirrored,
+        **updated.touched(),
     )
 
 

@@ -156,15 +156,7 @@ def switch(
     step(f"Switching {name} {'on' if enable else 'off'} (copier update at {project.version})")
     data = {**{f: wanted[f] for f in current}, **restored}
     updated = project.update(data, project.version, lock=lock, progress=step, tidy=tidy)
-    return replace(
-        result,
-        added=updated.changes.added,
-        modified=updated.changes.modified,
-        removed=updated.changes.removed,
-        conflicts=updated.conflicts,
-        locked=updated.lock.files,
-        lock_problem=updated.lock.problem,
-    )
+    return replace(result, **updated.touched())
 
 
 def _template(project: Project, step: Progress) -> _Template:

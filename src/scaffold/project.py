@@ -31,6 +31,17 @@ class Updated:
     version: str | None
     """The template version the project records now."""
 
+    def touched(self) -> dict[str, Any]:
+        """The files as the results of an update and of a feature switch report them."""
+        return {
+            "added": self.changes.added,
+            "modified": self.changes.modified,
+            "removed": self.changes.removed,
+            "conflicts": self.conflicts,
+            "locked": self.lock.files,
+            "lock_problem": self.lock.problem,
+        }
+
 
 @dataclass(frozen=True)
 class Project:

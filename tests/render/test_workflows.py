@@ -1,13 +1,15 @@
 """The generated GitHub Actions workflows, judged by the real linters, for every combination.
 
 Each combination with `ci` on is rendered once (a git repository: actionlint wants one); the
-tools run on the whole directory. A workflow may only run Makefile targets that exist and that
-an e2e test executes, so what CI runs is what the tests ran.
+tools run on the whole directory, zizmor once per persona over every combination. A workflow
+may only run Makefile targets that exist and that an e2e test executes, so what CI runs is what
+the tests ran. Every job that uses a secret runs in a GitHub environment that docs/ci.md lists.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -51,6 +53,12 @@ PINNED = {
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+?)@(\S+)(?:\s+#\s*(\S+))?\s*$")
 MAKE_RUN = re.compile(r"^make(?: [a-z][a-z-]*)+$")
 MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
+ZIZMOR_PERSONAS = ["regular", "pedantic", "auditor"]
+ZIZMOR_IGNORE = re.compile(r"#\s*zizmor:\s*ignore\[([\w, -]+)\](.*)$")
+# A secret only a GitHub environment may hand out: any but the job's own GITHUB_TOKEN.
+ENVIRONMENT_SECRET = re.compile(r"\bsecrets\.(?!GITHUB_TOKEN\b)\w+")
+# A row of docs/ci.md's environments table: | `name` | `file.yml` `job`, `job` (when) | ...
+ENVIRONMENT_ROW = re.compile(r"^\| `([\w-]+)` \| `([\w.-]+\.yml)` ([^(|]+)", re.MULTILINE)
 PYTHONS = ["3.11", "3.12", "3.13"]
 
 
@@ -69,11 +77,30 @@ def _id(combo: dict[str, Any]) -> str:
     return f"{combo['installer']}-py{python}-{remote}-{switches or 'none'}-{registry}"
 
 
+class Renders:
+    """Each combination rendered once per test process, when a test first needs it."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._done: dict[str, Path] = {}
+
+    def __call__(self, combo: dict[str, Any]) -> Path:
+        name = _id(combo)
+        if name not in self._done:
+            dest = render(self._root / name, **combo)
+            run(["git", "init", "--quiet"], cwd=dest)
+            self._done[name] = dest
+        return self._done[name]
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
+    return Renders(tmp_path_factory.mktemp("workflows"))
+
+
 @pytest.fixture(scope="module", params=COMBOS, ids=_id)
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = render(tmp_path_factory.mktemp("workflows"), **request.param)
-    run(["git", "init", "--quiet"], cwd=dest)
-    return dest
+def project(request: pytest.FixtureRequest, renders: Renders) -> Path:
+    return renders(request.param)
 
 
 def _workflows(project: Path) -> list[Path]:
@@ -104,14 +131,63 @@ def test_actionlint_finds_nothing(project: Path) -> None:
     assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
 
 
-def test_zizmor_finds_nothing(project: Path) -> None:
+def _finding(finding: dict[str, Any]) -> str:
+    """`rule combination/file.yml: jobs.name...` for one finding of zizmor's JSON report."""
+    where = finding["locations"][0]["symbolic"]
+    path = Path(where["key"]["Local"]["verbatim_path"])
+    route = ".".join(str(*part.values()) for part in where["route"]["route"])
+    return f"{finding['ident']} {path.parents[2].name}/{path.name}: {route}"
+
+
+@pytest.mark.parametrize("persona", ZIZMOR_PERSONAS)
+def test_zizmor_finds_nothing_at_any_persona(persona: str, renders: Renders) -> None:
+    """One zizmor run per persona over every combination; what it would flag is fixed or
+    explained in the workflow by an ignore comment that says why (test_zizmor_ignores_say_why)."""
+    workflows = [renders(combo) / ".github" / "workflows" for combo in COMBOS]
     done = run(
-        [BIN / "zizmor", "--offline", "--no-progress", ".github/workflows"],
-        cwd=project,
+        [
+            *(BIN / "zizmor", "--offline", "--no-progress", "--format", "json"),
+            *("--persona", persona, *workflows),
+        ],
+        cwd=workflows[0],
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "No findings to report" in done.stdout, done.stdout
+    assert done.stdout.startswith("["), done.stderr[-4000:]
+    findings = sorted(map(_finding, json.loads(done.stdout)))
+    assert findings == [], "\n".join(findings)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+def test_zizmor_ignores_say_why(project: Path) -> None:
+    """An ignore comment names its rule and gives the reason in the same comment."""
+    for path in _workflows(project):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if match := ZIZMOR_IGNORE.search(line):
+                rules, reason = match.groups()
+                assert rules.strip() and len(reason.split()) >= 4, f"{path.name}:{number}"
+
+
+def test_jobs_with_secrets_run_in_the_documented_environments(project: Path) -> None:
+    """A job that reads a secret runs in an environment; docs/ci.md lists each one's jobs."""
+    in_environments: dict[str, set[tuple[str, str]]] = {}
+    for path in _workflows(project):
+        workflow = _load(path)
+        for name, job in workflow["jobs"].items():
+            environment = job.get("environment")
+            if ENVIRONMENT_SECRET.search(json.dumps(job)):
+                assert environment, f"{path.name}: job {name} reads secrets outside an environment"
+            if environment:
+                in_environments.setdefault(environment, set()).add((path.name, name))
+        if "pull_request" in workflow[True]:
+            assert "production" not in {job.get("environment") for job in workflow["jobs"].values()}
+    page = (project / "docs" / "ci.md").read_text(encoding="utf-8")
+    documented = {
+        environment: {(workflow, job) for job in re.findall(r"`([\w-]+)`", jobs)}
+        for environment, workflow, jobs in ENVIRONMENT_ROW.findall(page)
+    }
+    assert documented == in_environments
+    if enabled(yaml.safe_load((project / ".copier-answers.yml").read_text()), "helm"):
+        assert in_environments["production"] == {("cd.yml", "deploy")}
 
 
 def test_valid_against_githubs_schemas(project: Path) -> None:

@@ -18,7 +18,9 @@ Each message has two forms from one definition:
   position (0 to K-1) and K probabilities in the contract's class order, summing to 1.
 
 A log line (:func:`log_line_model`) is ``{"time", "request", "response"}``: the time with its
-UTC offset, the request's body and the response's body. Pydantic only, so that the lean
+UTC offset, the request's body and the response's body; with a challenger, the response names
+its ``variant`` (``champion`` when it does not) and in shadow mode the line has the
+challenger's answer to the same records under ``shadow``. Pydantic only, so that the lean
 serving image imports it.
 """
 
@@ -307,10 +309,15 @@ class LoggedRecords(BaseModel):
     records: Sequence[BaseModel]
 
 
+Variant = Literal["champion", "challenger"]  # the model that answered (see serve/challenger.py)
+
+
 class LoggedAnswers(BaseModel):
-    """A logged response: its answers (each task's model says what an answer holds)."""
+    """A logged response: its answers (each task's model says what an answer holds), and the
+    variant that gave them."""
 
     model_config = LENIENT
+    variant: Variant = "champion"
     predictions: Sequence[BaseModel]
 
 
@@ -331,6 +338,8 @@ def response_model(answer: type[BaseModel], *, logged: bool = False) -> type[Bas
         "(also in the ``X-Request-ID`` header, and in the prediction log when there is one).",
         request_id=(str, ...),
         model=(ModelDescription, ...),
+        # with a challenger only (docs/serving.md): which of the two answered
+        variant=(Variant | None, Field(default=None, exclude_if=lambda value: value is None)),
         predictions=(_list_of(answer), ...),
     )
 
@@ -343,16 +352,18 @@ class LogLine(BaseModel):
     time: Annotated[AwareDatetime, Field(strict=True)]
     request: LoggedRecords
     response: LoggedAnswers
+    shadow: LoggedAnswers | None = None  # the challenger's answer, in shadow mode
 
     @model_validator(mode="after")
     def _one_answer_per_record(self) -> LogLine:
         records = len(self.request.records)
-        if len(self.response.predictions) != records:
-            raise PydanticCustomError(
-                "answer_count",
-                "response.predictions must be a JSON array of {records} (one per record)",
-                {"records": records},
-            )
+        for part, answers in (("response", self.response), ("shadow", self.shadow)):
+            if answers is not None and len(answers.predictions) != records:
+                raise PydanticCustomError(
+                    "answer_count",
+                    "{part}.predictions must be a JSON array of {records} (one per record)",
+                    {"part": part, "records": records},
+                )
         return self
 
 
@@ -362,6 +373,11 @@ def log_line_model(
     """The prediction log's line for ``features`` and ``task``: every part in its logged form."""
     request = request_model(record_model(features, logged=True))
     response = response_model(answer_model(task, classes, logged=True), logged=True)
+    shadow: Any = response | None
     return create_model(
-        "LogLine", __base__=LogLine, request=(request, ...), response=(response, ...)
+        "LogLine",
+        __base__=LogLine,
+        request=(request, ...),
+        response=(response, ...),
+        shadow=(shadow, None),
     )

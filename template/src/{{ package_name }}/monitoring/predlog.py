@@ -10,7 +10,11 @@ string stays a string (a category the contract does not list too), ``null`` is a
 value; the monitor judges them. A last line without its newline that does not parse is a
 request being written or a writer that died: it is skipped and counted (``partial_lines``),
 as is any other line that is not a complete request (``malformed_lines``); neither stops a
-reader.
+reader. A challenger's lines (``serve/challenger.py``) name the ``variant`` that answered (a
+line without one is the champion's), and in shadow mode hold the challenger's answer to the
+same records under ``shadow``: :attr:`LogRead.all_records` has them all, each with its
+``variant`` and a ``shadow`` flag (the shadow answers as extra rows of variant ``challenger``);
+:attr:`LogRead.records`, what the monitor and the feedback read, only the champion's answers.
 """
 
 from __future__ import annotations
@@ -40,15 +44,20 @@ LOG_DIR_ENV = "PREDICTION_LOG_DIR"
 FILE_PATTERN = "predictions-*.jsonl"
 KEY = ("request_id", "index")
 META = (*KEY, "time", "model_name", "model_version")
+CHAMPION, CHALLENGER = "champion", "challenger"
+VARIANTS = ("variant", "shadow")  # who answered, and whether the answer was sent or shadowed
 MAX_PROBLEMS_SHOWN = 3
 
 
 @dataclass(frozen=True)
 class LogRead:
-    """The records read (one row each, ``COLUMNS``, ``time`` in UTC) and what was skipped."""
+    """The records read (one row each, ``time`` in UTC) and what was skipped: ``records``, the
+    champion's answers (``COLUMNS``); ``all_records``, every answer, the challenger's and the
+    shadow ones too (``COLUMNS`` and ``VARIANTS``)."""
 
     directory: Path
     records: pd.DataFrame
+    all_records: pd.DataFrame
     files: int
     partial_lines: int
     malformed_lines: int
@@ -106,33 +115,42 @@ def line_model(features: Features, task: Task) -> type[LogLine]:
 
 
 def parse_line(line: str, features: Features = SCHEMA, task: Task = TASK) -> list[dict[str, Any]]:
-    """One log line (one request) as its flat records, in the request's order; ``ValueError``
-    says what is wrong with it."""
+    """One log line (one request) as its flat records, in the request's order, then its shadow
+    answers' records if any (``VARIANTS`` say which); ``ValueError`` says what is wrong."""
     try:
         parsed: Any = line_model(features, task).model_validate_json(line)
     except ValidationError as error:
         raise ValueError(_problem(line, error, features, task)) from None
-    response = parsed.response
+    inputs = [
+        {
+            name: value if value is None or isinstance(value, str) else float(value)
+            for name, value in zip(features.names, record.__dict__.values(), strict=True)
+        }
+        for record in parsed.request.records
+    ]
+    when = parsed.time.astimezone(UTC)
+    rows = _answered(inputs, parsed.response, when, task, shadow=False)
+    if parsed.shadow is not None:
+        rows += _answered(inputs, parsed.shadow, when, task, shadow=True)
+    return rows
+
+
+def _answered(  # pylint: disable=too-many-arguments  # a line's parts
+    inputs: list[dict[str, Any]], response: Any, when: datetime, task: Task, *, shadow: bool
+) -> list[dict[str, Any]]:
+    """The flat records of one response (sent or shadow) to a line's records."""
     shared = {
         "request_id": response.request_id,
-        "time": parsed.time.astimezone(UTC),
+        "time": when,
         "model_name": response.model.name,
         "model_version": response.model.version,
+        "variant": CHALLENGER if shadow else response.variant,
+        "shadow": shadow,
     }
     flat = _flat_answer(task)
     return [
-        {
-            "index": index,
-            **shared,
-            **{
-                name: value if value is None or isinstance(value, str) else float(value)
-                for name, value in zip(features.names, record.__dict__.values(), strict=True)
-            },
-            **flat(answer),
-        }
-        for index, (record, answer) in enumerate(
-            zip(parsed.request.records, response.predictions, strict=True)
-        )
+        {"index": index, **shared, **record, **flat(answer)}
+        for index, (record, answer) in enumerate(zip(inputs, response.predictions, strict=True))
     ]
 
 
@@ -159,10 +177,17 @@ ENVELOPE = (
     ("response",),
     ("response", "request_id"),
     ("response", "model"),
+    ("response", "variant"),
+    ("shadow",),
+    ("shadow", "request_id"),
+    ("shadow", "model"),
+    ("shadow", "variant"),
     ("request", "records"),
     ("response", "predictions"),
+    ("shadow", "predictions"),
 )
-ITEMS = (("request", "records"), ("response", "predictions"))
+ANSWERS = (("response", "predictions"), ("shadow", "predictions"))
+ITEMS = (("request", "records"), *ANSWERS)
 
 
 def _rank(loc: tuple[int | str, ...]) -> tuple[int, ...]:
@@ -183,14 +208,14 @@ def _problem(line: str, error: ValidationError, features: Features, task: Task) 
     errors = error.errors(include_url=False)
     first = min(errors, key=lambda problem: _rank(problem["loc"]))
     loc = first["loc"]
-    if len(loc) < 2 or (len(loc) == 2 and loc != ITEMS[1]):
+    if len(loc) < 2 or (len(loc) == 2 and loc not in ANSWERS):
         return _envelope_problem(first)
     if (wrong_count := _answer_count(line)) is not None:
         return wrong_count
     where = f"{loc[0]}.{loc[1]}[{loc[2]}]"
     if len(loc) == 3:
         return f"{where} must be a JSON object"
-    if loc[:2] == ITEMS[1]:
+    if loc[:2] in ANSWERS:
         return f"{where}: {answer_problems(task)[str(loc[3])]}"
     return f"{where}: {_record_problems(errors, loc[:3], features)}"
 
@@ -200,6 +225,11 @@ ENVELOPE_PROBLEMS: dict[tuple[int | str, ...], str] = {
     ("response",): "request and response must be JSON objects",
     ("response", "request_id"): "response.request_id must be a non-empty string",
     ("response", "model"): "response.model must be a JSON object",
+    ("response", "variant"): "response.variant must be champion or challenger",
+    ("shadow",): "shadow must be a JSON object",
+    ("shadow", "request_id"): "shadow.request_id must be a non-empty string",
+    ("shadow", "model"): "shadow.model must be a JSON object",
+    ("shadow", "variant"): "shadow.variant must be champion or challenger",
     ("request", "records"): "request.records must be a non-empty JSON array",
 }
 
@@ -220,10 +250,12 @@ def _envelope_problem(first: ErrorDetails) -> str:
 def _answer_count(line: str) -> str | None:
     """What is wrong when a line (whose records are a list) has not one answer per record."""
     data = json.loads(line)
-    records, answers = data["request"]["records"], data["response"]["predictions"]
-    if isinstance(answers, list) and len(answers) == len(records):
-        return None
-    return f"response.predictions must be a JSON array of {len(records)} (one per record)"
+    records = data["request"]["records"]
+    for part in ("response", "shadow"):
+        answers = (data.get(part) or {}).get("predictions", records)
+        if not isinstance(answers, list) or len(answers) != len(records):
+            return f"{part}.predictions must be a JSON array of {len(records)} (one per record)"
+    return None
 
 
 def _record_problems(errors: list[ErrorDetails], where: tuple[Any, ...], features: Features) -> str:
@@ -319,16 +351,26 @@ def read_log(
             "; ".join(problems[:MAX_PROBLEMS_SHOWN]),
             f" (and {more} more)" if more > 0 else "",
         )
-    records = features.typed(pd.DataFrame(rows, columns=list(columns(features, task))))
+    records = features.typed(pd.DataFrame(rows, columns=[*columns(features, task), *VARIANTS]))
     records["time"] = pd.to_datetime(records["time"], utc=True)
-    repeated = records.duplicated(subset=list(KEY))
+    records["shadow"] = records["shadow"].astype(bool)
+    repeated = records.duplicated(subset=[*KEY, "shadow"])
     if repeated.any():
         LOG.warning(
             "%d record(s) logged twice (same request_id and index): first kept", repeated.sum()
         )
         records = records[~repeated]
     records = records.sort_values("time", kind="stable").reset_index(drop=True)
-    return LogRead(directory, records, len(files), partial, len(problems))
+    return LogRead(
+        directory, champion_answers(records), records, len(files), partial, len(problems)
+    )
+
+
+def champion_answers(records: pd.DataFrame) -> pd.DataFrame:
+    """The records that the champion answered (its shadow's left out), without ``VARIANTS``."""
+    answered = (records["variant"] == CHAMPION) & ~records["shadow"]
+    kept = [name for name in records.columns if name not in VARIANTS]
+    return records.loc[answered, kept].reset_index(drop=True)
 
 
 def in_window(records: pd.DataFrame, end: datetime, days: int) -> pd.DataFrame:

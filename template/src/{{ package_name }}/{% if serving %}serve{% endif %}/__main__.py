@@ -10,10 +10,11 @@ Settings come from the environment, checked by ``environment.py`` (flags win): `
 ``/openapi.json``), ``METRICS_PORT`` (set: ``/metrics`` is served only there, by a second
 listener in the same process on the same host), ``PREDICTION_LOG_DIR`` (where to log every
 prediction; unset: no log, see ``prediction_log.py``), and the model's source: ``MODEL_DIR``,
-else ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see ``model.py``). When no model can be loaded,
-or the metrics port cannot be bound, the server stops and the command exits with status 1
-after one line on stderr. SIGTERM and Ctrl-C stop it cleanly: requests in flight are answered
-first, and the exit status is 0.
+else ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see ``model.py``); ``CHALLENGER_MODE``
+(``off``, ``shadow`` or ``ab``), ``CHALLENGER_SHARE`` and the challenger's source (see
+``challenger.py``). When no model can be loaded, or the metrics port cannot be bound, the
+server stops and the command exits with status 1 after one line on stderr. SIGTERM and Ctrl-C
+stop it cleanly: requests in flight are answered first, and the exit status is 0.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from functools import partial
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -98,6 +100,8 @@ def serve(
 ) -> int:
     """Run the server until it is stopped; 1 when the model cannot be loaded."""
     source = ModelSource.from_env(Settings(), environ)
+    mode = settings.challenger_mode
+    rival = ModelSource.from_env(Settings(), environ, challenger=True) if mode != "off" else None
     failures: list[str] = []
     server: uvicorn.Server | None = None
 
@@ -112,6 +116,9 @@ def serve(
         max_body_bytes=settings.max_body_bytes,
         prediction_log=settings.prediction_log,
         on_failure=stop,
+        challenger=None if rival is None else partial(load, rival),
+        challenger_mode=mode,
+        challenger_share=settings.challenger_share,
         docs=settings.docs,
         metrics_route=settings.metrics_port is None,
     )

@@ -2,20 +2,22 @@
 
 An unset or blank variable takes its default; a bad value stops the command in one line that
 names the variable, e.g. ``SERVE_MAX_RECORDS must be an integer of at least 1, not '0'`` or
-``SERVE_DOCS must be true or false, not 'yes please'``.
+``CHALLENGER_MODE must be off, shadow or ab, not 'x'`` or ``SERVE_DOCS must be true or false,
+not 'yes please'``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import StageError
 from .app import DEFAULT_MAX_RECORDS
+from .challenger import DEFAULT_SHARE
 from .limits import DEFAULT_MAX_BODY_BYTES
 from .prediction_log import (
     DEFAULT_MAX_AGE_SECONDS,
@@ -44,11 +46,20 @@ def _switch(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_digits)]
 Switch = Annotated[bool, BeforeValidator(_switch)]
+Mode = Literal["off", "shadow", "ab"]
 MAX_PORT = 65535
+# What a bad value of a setting that is not a count must be, in words.
+MUST_BE = {
+    "CHALLENGER_MODE": "off, shadow or ab",
+    "CHALLENGER_SHARE": "a number between 0 and 1",
+    "METRICS_PORT": f"an integer of 1 to {MAX_PORT}",
+    "SERVE_DOCS": "true or false",
+}
 
 
 class ServiceSettings(BaseSettings):
-    """``SERVE_*``, ``METRICS_PORT`` and ``PREDICTION_LOG_*``; frozen once read."""
+    """``SERVE_*``, ``METRICS_PORT``, ``PREDICTION_LOG_*`` and ``CHALLENGER_*``; frozen once
+    read."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 
@@ -76,6 +87,10 @@ class ServiceSettings(BaseSettings):
     log_queue_size: Count = Field(
         default=DEFAULT_QUEUE, ge=1, validation_alias="PREDICTION_LOG_QUEUE"
     )
+    challenger_mode: Mode = Field(default="off", validation_alias="CHALLENGER_MODE")
+    challenger_share: float = Field(
+        default=DEFAULT_SHARE, gt=0, lt=1, allow_inf_nan=False, validation_alias="CHALLENGER_SHARE"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -95,20 +110,25 @@ class ServiceSettings(BaseSettings):
         except ValidationError as error:
             problem = error.errors()[0]
             name = str(problem["loc"][0])
-            field = next(f for f in cls.model_fields.values() if f.validation_alias == name)
-            if field.annotation is bool:
-                raise StageError(
-                    f"{name} must be true or false, not {problem['input']!r}"
-                ) from None
-            minimum = next(m.ge for m in field.metadata if hasattr(m, "ge"))
-            maximum = next((m.le for m in field.metadata if hasattr(m, "le")), None)
-            allowed = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
+            must = cls._must_be(name)
+            raise StageError(f"{name} must be {must}, not {problem['input']!r}") from None
+        if settings.challenger_mode == "shadow" and settings.log_directory is None:
             raise StageError(
-                f"{name} must be an integer of {allowed}, not {problem['input']!r}"
-            ) from None
+                "CHALLENGER_MODE=shadow needs PREDICTION_LOG_DIR: the challenger's answers are "
+                "written to the prediction log"
+            )
         if settings.metrics_port is not None and settings.metrics_port == settings.port:
             raise StageError(f"METRICS_PORT must differ from SERVE_PORT ({settings.port})")
         return settings
+
+    @classmethod
+    def _must_be(cls, name: str) -> str:
+        """What the variable ``name`` must hold, in words."""
+        if name in MUST_BE:
+            return MUST_BE[name]
+        field = next(f for f in cls.model_fields.values() if f.validation_alias == name)
+        minimum = next(m.ge for m in field.metadata if hasattr(m, "ge"))
+        return f"an integer of at least {minimum}"
 
     @property
     def prediction_log(self) -> LogSettings | None:

@@ -5,7 +5,7 @@ OpenTelemetry check, the middleware stack, the router trying each route in turn,
 object, the endpoint's dependency solving and exit stack, a ``Response`` object. For a model
 that answers in tens of microseconds (ONNX Runtime) that machinery costs about as much as the
 answer. :class:`FastLaneAPI` is FastAPI with this lane in front of all of it: it reads the three
-headers the lane needs from the ASGI scope, gives the body to the same
+headers the lane needs (four with ``X-Client-Id``) from the ASGI scope, gives the body to the same
 :class:`~.predictor.Predictor` and sends its JSON in two events; every other request goes
 through FastAPI as usual (this one too when the app is mounted under a prefix: its path is then
 longer). The service's metrics count the lane's requests like any other.
@@ -23,9 +23,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .challenger import CLIENT_ID_HEADER
 from .predictor import REQUEST_ID_HEADER, Predictor, request_id
+from .telemetry import CHAMPION, VARIANT
 
-HEADERS = (b"content-type", b"content-length", REQUEST_ID_HEADER.encode())
+HEADERS = (
+    b"content-type",
+    b"content-length",
+    REQUEST_ID_HEADER.encode(),
+    CLIENT_ID_HEADER.encode(),
+)
 
 
 class FastLane:  # pylint: disable=too-few-public-methods  # an ASGI app
@@ -39,9 +46,13 @@ class FastLane:  # pylint: disable=too-few-public-methods  # an ASGI app
         for name, value in scope["headers"]:
             if name in HEADERS and name not in found:  # the first of each, as Starlette reads
                 found[name] = value.decode("latin-1")
-        content_type, length, given = (found.get(name) for name in HEADERS)
+        content_type, length, given, client = (found.get(name) for name in HEADERS)
         identity = request_id(given)
-        answer = await self.predictor.answer(identity, content_type, length, receive)
+        answer, variant = await self.predictor.answer(
+            identity, content_type, length, receive, client
+        )
+        if variant != CHAMPION:
+            scope[VARIANT] = variant  # for the metrics
         if not isinstance(answer, bytes):  # an error response
             await answer(scope, receive, send)
             return

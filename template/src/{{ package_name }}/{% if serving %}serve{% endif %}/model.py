@@ -45,6 +45,8 @@ from .rows import COLUMNS
 
 MODEL_DIR_ENV = "MODEL_DIR"
 MODEL_URI_ENV = "MODEL_URI"
+CHALLENGER_PREFIX = "CHALLENGER_"  # CHALLENGER_MODEL_DIR, CHALLENGER_MODEL_URI: the challenger's
+CHALLENGER_ALIAS = "challenger"
 METADATA_FILE = "registered_model.json"
 ONNX_FILE = "model.onnx"
 GATE_FILE = "onnx_gate.json"  # the gate's figures for a registered version's graph
@@ -76,8 +78,15 @@ class ModelSource:
     threshold: float | None  # binary only: the decision threshold
 
     @classmethod
-    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> ModelSource:
-        """Read ``MODEL_DIR``, ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see the docstring)."""
+    def from_env(
+        cls,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        challenger: bool = False,
+    ) -> ModelSource:
+        """Read ``MODEL_DIR``, ``MODEL_URI`` and ``MLFLOW_TRACKING_URI`` (see the docstring);
+        the ``challenger``'s: ``CHALLENGER_MODEL_DIR``, else ``CHALLENGER_MODEL_URI``, by
+        default the registered model's ``challenger`` alias."""
         env = os.environ if environ is None else environ
         params = _params(settings)
         alias, threshold, configured = (
@@ -89,11 +98,13 @@ class ModelSource:
                 params.mlflow.tracking_uri,
             )
         )
-        directory = env.get(MODEL_DIR_ENV, "").strip()
+        prefix = CHALLENGER_PREFIX if challenger else ""
+        alias = CHALLENGER_ALIAS if challenger else alias
+        directory = env.get(prefix + MODEL_DIR_ENV, "").strip()
         default_uri = f"models:/{tracking.REGISTERED_MODEL_NAME}@{alias}"
         return cls(
             directory=Path(directory).expanduser().resolve() if directory else None,
-            uri=env.get(MODEL_URI_ENV, "").strip() or default_uri,
+            uri=env.get(prefix + MODEL_URI_ENV, "").strip() or default_uri,
             tracking_uri=tracking.resolve_tracking_uri(settings.root, configured, env),
             threshold=(threshold or DEFAULT_THRESHOLD) if ANSWERS.name == "binary" else None,
         )

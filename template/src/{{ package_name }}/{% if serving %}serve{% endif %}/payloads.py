@@ -36,13 +36,25 @@ def request_model(max_records: int) -> type[BaseModel]:
     return request_body(Record, max_records, example_record(COLUMNS))
 
 
+class ChallengerStatus(BaseModel):
+    """The challenger's readiness (``challenger.py``): ``loading``, ``ready`` with its model, or
+    ``failed`` with the error (the champion then answers alone)."""
+
+    model_config = STRICT
+    status: str
+    model: ModelDescription | None = None
+    error: str | None = None
+
+
 class Status(BaseModel):
-    """Liveness and readiness: ``ok``/``ready``, or why the service is not ready."""
+    """Liveness and readiness: ``ok``/``ready``, or why the service is not ready; with a
+    challenger, its own status (absent without one)."""
 
     model_config = STRICT
     status: str
     reason: str | None = None
     model: ModelDescription | None = None
+    challenger: ChallengerStatus | None = Field(default=None, exclude_if=lambda item: item is None)
 
 
 class ErrorResponse(BaseModel):

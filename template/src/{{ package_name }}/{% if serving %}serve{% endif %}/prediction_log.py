@@ -12,6 +12,8 @@ quarter second's worth into lines at once (:func:`encode_lines`) and appends the
 starts a new file past a size or an age. A full buffer drops records and a failing disk
 loses them: both are counted in the service's metrics, neither ever fails or slows a request.
 :meth:`PredictionLog.close` writes whatever is buffered, so a clean shutdown loses nothing.
+In ``shadow`` mode the writer has the challenger score each batch's records in one call before
+it writes them, and each line gains the challenger's answer (``challenger.Shadow``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .telemetry import ServiceMetrics
+
+if TYPE_CHECKING:
+    from .challenger import Shadow, ShadowWork
 
 LOG = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -92,6 +98,20 @@ def _iso_second(seconds: int) -> str:
 def file_name(when: float, pid: int) -> str:
     """``predictions-20261201T234000Z-1234.jsonl``: UTC start time and writer process."""
     return f"predictions-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(when))}-{pid}.jsonl"
+
+
+def with_shadow(shadow: Shadow, batch: list[Exchange], work: list[ShadowWork]) -> list[Exchange]:
+    """The batch with the challenger's answers attached to its responses; as it was if that
+    fails (the lines are written without their shadow rather than lost with it)."""
+    try:
+        responses = shadow.attach([response for _, _, response in batch], work)
+    except Exception:  # pylint: disable=broad-exception-caught  # a bug: logged, lines kept
+        LOG.exception("challenger: shadow answers not attached")
+        return batch
+    return [
+        (when, request, response)
+        for (when, request, _), response in zip(batch, responses, strict=True)
+    ]
 
 
 class LogFiles:  # pylint: disable=too-many-instance-attributes  # settings and open file
@@ -170,15 +190,21 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
     :class:`LogFiles`; the buffer is counted in records, as the metrics are."""
 
     def __init__(
-        self, settings: LogSettings, metrics: ServiceMetrics, clock: Clock = time.time
+        self,
+        settings: LogSettings,
+        metrics: ServiceMetrics,
+        clock: Clock = time.time,
+        shadow: Shadow | None = None,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.shadow = shadow
         self.files = LogFiles(
             settings.directory, settings.max_bytes, settings.max_age_seconds, clock
         )
-        self._lock = threading.Lock()  # guards the four fields below
+        self._lock = threading.Lock()  # guards the five fields below
         self._pending: list[Exchange] = []
+        self._work: list[ShadowWork] = []  # with a shadow: each pending exchange's records
         self._records = 0  # records in _pending
         self._closing = False
         self._idle = False  # the writer waits for a first request, with no pause running
@@ -191,15 +217,25 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         """Start the writer thread."""
         self._thread.start()
 
-    def submit(self, when: float, request: bytes, response: bytes, records: int) -> None:
-        """Queue an answered request (an :data:`Exchange` and its number of records), or drop
-        it, its records counted, when the buffer is full. The request path pays for a lock, an
-        append and a comparison: the writer thread makes the lines."""
+    def submit(  # pylint: disable=too-many-arguments  # an exchange and its records
+        self,
+        when: float,
+        request: bytes,
+        response: bytes,
+        records: int,
+        work: ShadowWork | None = None,
+    ) -> None:
+        """Queue an answered request (an :data:`Exchange` and its number of records; with a
+        shadow, its ``work``), or drop it, its records counted, when the buffer is full. The
+        request path pays for a lock, an append and a comparison: the writer thread makes the
+        lines."""
         with self._lock:
             if self._closing or self._records + records > self.settings.queue_size:
                 wake = None  # dropped
             else:
                 self._pending.append((when, request, response))
+                if work is not None:
+                    self._work.append(work)
                 self._records += records
                 wake = self._idle or self._records >= self._hurry_at
                 self._idle = False
@@ -221,8 +257,11 @@ class PredictionLog:  # pylint: disable=too-many-instance-attributes  # buffer a
         while True:
             with self._lock:
                 batch, count, closing = self._pending, self._records, self._closing
-                self._pending, self._records = [], 0
+                work = self._work
+                self._pending, self._work, self._records = [], [], 0
                 self._idle = not batch
+            if batch and self.shadow is not None:
+                batch = with_shadow(self.shadow, batch, work)
             if batch:
                 self._write(batch, count)
             elif closing:
