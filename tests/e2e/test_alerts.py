@@ -236,16 +236,41 @@ class Prometheus:
         pytest.fail(f"{what}: not within {WITHIN} s; active alerts: {self.alerts()}")
 
 
+def launch_prometheus(directory: Path, config: dict[str, Any]) -> Prometheus:
+    """Start Prometheus with ``config`` (its files and data in ``directory``) on a free loopback
+    port; ready when returned. The caller stops it (``stop_group``)."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is missing: `make prometheus` (Debian: apt-get install prometheus)"
+    (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    server = Prometheus(f"http://127.0.0.1:{port}", process)
+    try:
+        server.wait("prometheus ready", lambda: _ready(server.url), lambda: None)
+    except BaseException:
+        stop_group(process, 20.0)
+        raise
+    return server
+
+
 @pytest.fixture
 def prometheus_for(tmp_path: Path) -> Iterator[Callable[[Service, dict[str, Any]], Prometheus]]:
     """Start Prometheus (1 s scrape and evaluation) on a service's /metrics with these rules."""
     started: list[subprocess.Popen[str]] = []
 
     def start(service: Service, rules: dict[str, Any]) -> Prometheus:
-        binary = shutil.which("prometheus")
-        assert binary, (
-            "prometheus is missing: `make prometheus` (Debian: apt-get install prometheus)"
-        )
         (tmp_path / "alerts.yaml").write_text(yaml.safe_dump(rules))
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
@@ -262,24 +287,8 @@ def prometheus_for(tmp_path: Path) -> Iterator[Callable[[Service, dict[str, Any]
                 }
             ],
         }
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        started.append(process)
-        server = Prometheus(f"http://127.0.0.1:{port}", process)
-        server.wait("prometheus ready", lambda: _ready(server.url), lambda: None)
+        server = launch_prometheus(tmp_path, config)
+        started.append(server.process)
         return server
 
     yield start

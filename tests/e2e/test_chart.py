@@ -19,6 +19,8 @@ from tests.support import run
 pytestmark = pytest.mark.e2e
 
 SLUG = "heart-disease-risk"
+# The Prometheus operator's and the Gateway API's groups, whose kinds are CRDs.
+CUSTOM_GROUPS = {"monitoring.coreos.com", "gateway.networking.k8s.io"}
 
 
 def _status(project: Path) -> str:
@@ -36,21 +38,29 @@ def test_helm_targets_lint_render_and_package(
             cwd=default_project,
             env=helm_env,
         )
-        assert done.stdout.count("1 chart(s) linted, 0 chart(s) failed") == 2  # defaults, all-on
+        # The defaults, all-on and the two canary releases (ci/*-values.yaml).
+        assert done.stdout.count("1 chart(s) linted, 0 chart(s) failed") == 4
         rendered = {
             path.stem: [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
             for path in outputs[0].glob("*.yaml")
         }
-        assert set(rendered) == {"default", "all-on-values"}
+        assert set(rendered) == {
+            "default",
+            "all-on-values",
+            "canary-values",
+            "canary-route-values",
+        }
         kinds = {name: sorted(doc["kind"] for doc in docs) for name, docs in rendered.items()}
         assert "CronJob" not in kinds["default"]
         assert {"CronJob", "HorizontalPodAutoscaler", "Ingress"} <= set(kinds["all-on-values"])
         assert {"PrometheusRule", "ServiceMonitor"} <= set(kinds["all-on-values"])
+        assert kinds["canary-values"].count("Deployment") == 2
+        assert "HTTPRoute" in kinds["canary-route-values"]
         for docs in rendered.values():
             for doc in docs:
                 assert doc["metadata"]["namespace"] == SLUG
-                if doc["apiVersion"] == "monitoring.coreos.com/v1":
-                    continue  # the Prometheus operator's CRDs: not in Kubernetes' schemas
+                if doc["apiVersion"].split("/")[0] in CUSTOM_GROUPS:
+                    continue  # CRDs: not in Kubernetes' schemas (tests/render/test_chart.py)
                 kubernetes_validate.validate(
                     doc, kubernetes_validate.utils.latest_version(), strict=True
                 )

@@ -1,15 +1,20 @@
 """Render tier: the Helm chart lints, renders and validates with the real tools.
 
 Helm's own Go code (helm-python-sdk) lints and renders the chart, kubernetes-validate checks
-every manifest against Kubernetes' OpenAPI schemas, checkov applies its security policies and
-yamllint the YAML style. Each project is rendered once per module, with the chart's default
-values and with ci/all-on-values.yaml (every optional part switched on).
+every manifest against Kubernetes' OpenAPI schemas (the Gateway API's HTTPRoute against its CRD
+schema, with Node and ajv: tests/render/gateway_api.js), checkov applies its security policies
+and yamllint the YAML style. Each project is rendered once per module, with the chart's default
+values, with ci/all-on-values.yaml (every optional part switched on but the canary) and with
+the two canary releases of ci/canary-values.yaml (replica ratio) and
+ci/canary-route-values.yaml (a weighted HTTPRoute).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +37,12 @@ CUSTOM = {
 }
 PROJECTS = [*(combo for combo in option_matrix() if enabled(combo, "helm")), CUSTOM]
 ALL_ON = "ci/all-on-values.yaml"
+# Values sets rendered besides the defaults: name -> file in the chart.
+VALUES_FILES = {
+    "all-on": ALL_ON,
+    "canary": "ci/canary-values.yaml",
+    "canary-route": "ci/canary-route-values.yaml",
+}
 NAMESPACE = "ml-serving"
 # The oldest Kubernetes the chart allows (Chart.yaml kubeVersion), two recent ones, the newest.
 RECENT_KUBERNETES = ("1.31.0", "1.34.0", kubernetes_validate.utils.latest_version())
@@ -40,6 +51,13 @@ UID = 10001
 # have them, so kubernetes-validate skips them; the tests below check them field by field, and
 # the e2e tier runs promtool on the PrometheusRule's spec.
 OPERATOR_KINDS = {"PrometheusRule", "ServiceMonitor"}
+# The Gateway API's kinds: validated against the CRD schemas of npm's
+# @kubernetes-models/gateway-api (`make install` puts them beside the venv) by gateway_api.js.
+GATEWAY_KINDS = {"HTTPRoute"}
+GATEWAY_API_MODULES = Path(
+    os.environ.get("GATEWAY_API_NODE_MODULES", BIN.parent / "gateway-api" / "node_modules")
+)
+GATEWAY_API_CHECK = Path(__file__).with_name("gateway_api.js")
 
 # What checkov may skip, by values set, and why (each skip is an annotation in the chart).
 EXPECTED_SKIPS = {
@@ -52,6 +70,16 @@ EXPECTED_SKIPS = {
     "all-on": {
         ("CKV_K8S_35", "Deployment"),  # MLflow and boto3 read credentials from env only
         ("CKV_K8S_35", "CronJob"),
+        ("CKV_K8S_8", "Pod"),
+        ("CKV_K8S_9", "Pod"),
+    },
+    "canary": {
+        ("CKV_K8S_43", "Deployment"),  # both tracks pinned by tag
+        ("CKV_K8S_43", "Pod"),
+        ("CKV_K8S_8", "Pod"),
+        ("CKV_K8S_9", "Pod"),
+    },
+    "canary-route": {  # both tracks pinned by digest
         ("CKV_K8S_8", "Pod"),
         ("CKV_K8S_9", "Pod"),
     },
@@ -104,8 +132,15 @@ def _render_chart(chart: Path, values: dict[str, Any] | None) -> dict[str, str]:
     return {path: text for path, text in rendered.items() if text.strip()}
 
 
+def _values(chart: Path, name: str) -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load(
+        (chart / VALUES_FILES[name]).read_text(encoding="utf-8")
+    )
+    return values
+
+
 def _all_on(chart: Path) -> dict[str, Any]:
-    return yaml.safe_load((chart / ALL_ON).read_text(encoding="utf-8"))
+    return _values(chart, "all-on")
 
 
 @pytest.fixture(scope="module", params=PROJECTS, ids=_id)
@@ -114,10 +149,8 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     project = render(tmp_path_factory.mktemp("chart"), **answers)
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     chart = project / "charts" / answers["project_slug"]
-    manifests = {
-        "default": _render_chart(chart, None),
-        "all-on": _render_chart(chart, _all_on(chart)),
-    }
+    manifests = {"default": _render_chart(chart, None)}
+    manifests |= {name: _render_chart(chart, _values(chart, name)) for name in VALUES_FILES}
     files = tmp_path_factory.mktemp("manifests")
     for values, by_path in manifests.items():  # NOTES.txt is text for people, not a manifest
         (files / f"{values}.yaml").write_text(
@@ -142,9 +175,9 @@ def _pod_specs(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
 # ── The real tools ──────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("values", ["default", "all-on"])
+@pytest.mark.parametrize("values", ["default", *VALUES_FILES])
 def test_helm_lint_strict_reports_nothing(rendered: Rendered, values: str) -> None:
-    chosen = _all_on(rendered.chart) if values == "all-on" else None
+    chosen = None if values == "default" else _values(rendered.chart, values)
     floor = re.search(r"[0-9.]+", _chart_yaml(rendered)["kubeVersion"])
     assert floor
     for kube_version in (None, f"v{floor.group(0)}"):
@@ -164,6 +197,8 @@ def test_manifests_validate_against_kubernetes_schemas(rendered: Rendered) -> No
         for doc in rendered.docs(values):
             if doc["kind"] in OPERATOR_KINDS:
                 assert doc["apiVersion"] == "monitoring.coreos.com/v1"
+                continue
+            if doc["kind"] in GATEWAY_KINDS:  # test_gateway_api_resources_validate
                 continue
             for version in versions:
                 try:
@@ -196,7 +231,8 @@ def test_checkov_fails_nothing_and_skips_only_what_is_annotated(rendered: Render
 
 
 def test_yamllint_strict_passes_on_the_chart_yaml(rendered: Rendered) -> None:
-    files = [rendered.chart / name for name in ("Chart.yaml", "values.yaml", ALL_ON)]
+    names = ("Chart.yaml", "values.yaml", *VALUES_FILES.values())
+    files = [rendered.chart / name for name in names]
     done = run([BIN / "yamllint", "--strict", "--format", "parsable", *files], cwd=rendered.chart)
     assert done.stdout == ""
 
@@ -229,8 +265,11 @@ def test_every_template_renders_with_everything_on(rendered: Rendered) -> None:
         for path in (rendered.chart / "templates").rglob("*")
         if path.is_file() and path.suffix != ".tpl"
     }
-    assert set(rendered.manifests["all-on"]) == templates
-    optional = {"cronjob.yaml", "hpa.yaml", "ingress.yaml"} | {
+    assert set().union(*rendered.manifests.values()) == templates
+    assert set(rendered.manifests["all-on"]) == templates - {
+        f"{rendered.slug}/templates/canary.yaml"
+    }
+    optional = {"canary.yaml", "cronjob.yaml", "hpa.yaml", "ingress.yaml"} | {
         "dashboard.yaml",
         "prometheusrule.yaml",
         "servicemonitor.yaml",
@@ -238,7 +277,7 @@ def test_every_template_renders_with_everything_on(rendered: Rendered) -> None:
     assert {Path(path).name for path in templates - set(rendered.manifests["default"])} == optional
 
 
-@pytest.mark.parametrize("values", ["default", "all-on"])
+@pytest.mark.parametrize("values", ["default", *VALUES_FILES])
 def test_every_pod_is_hardened(rendered: Rendered, values: str) -> None:
     pods = [(doc["kind"], spec) for doc in rendered.docs(values) for spec in _pod_specs(doc)]
     assert {kind for kind, _ in pods} == (
@@ -264,7 +303,10 @@ def test_deployment_probes_ports_and_writable_tmp(rendered: Rendered) -> None:
     deployment = rendered.one("default", "Deployment")
     spec = deployment["spec"]["template"]["spec"]
     (container,) = spec["containers"]
-    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
@@ -434,7 +476,13 @@ def test_network_policies_admit_only_the_service_port(rendered: Rendered) -> Non
         if doc["kind"] == "NetworkPolicy"
     }
     server, test_pod = policies[rendered.slug], policies[f"{rendered.slug}-test"]
-    assert server["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    assert server["ingress"] == [
+        {"ports": [{"port": "http", "protocol": "TCP"}]},
+        {"ports": [{"port": "metrics", "protocol": "TCP"}], "from": [prometheus]},
+    ], "anyone may reach the service port, only the monitoring namespace the metrics port"
     assert server["policyTypes"] == ["Ingress"]
     assert test_pod == {
         "podSelector": test_pod["podSelector"],
@@ -500,8 +548,12 @@ def test_service_monitor_scrapes_the_service_port(rendered: Rendered) -> None:
     )
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert endpoint["port"] == "metrics"
+    assert {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"} in (
+        service["spec"]["ports"]
+    )
     assert (endpoint["path"], endpoint["interval"]) == ("/metrics", "30s")
+    assert monitor["spec"]["podTargetLabels"] == ["track"]
 
 
 def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> None:
@@ -543,6 +595,18 @@ def test_dashboard_config_map_holds_the_dashboard_file(rendered: Rendered) -> No
         ({"monitoring": {"alerts": {"positiveRateShift": {"expectedRate": 2}}}}, "expectedRate"),
         ({"monitoring": {"prometheusRule": {"enable": True}}}, "additional properties 'enable'"),
         ({"predictionLog": {"enabled": True, "mountPath": "logs"}}, "/predictionLog/mountPath"),
+        ({"canary": {"weight": 0}}, "/canary/weight"),
+        ({"canary": {"weight": 100}}, "/canary/weight"),
+        ({"canary": {"model": "latest"}}, "/canary/model"),
+        ({"canary": {"model": 3}}, "/model/trackingUri"),
+        ({"canary": {"replicas": 1}}, "additional properties 'replicas'"),
+        ({"canary": {"gatewayRoute": {"enabled": True}}}, "/canary/gatewayRoute/parentRefs"),
+        ({"canary": {"image": {"digest": "sha256:abc"}}}, "/canary/image/digest"),
+        ({"challenger": {"mode": "on"}}, "/challenger/mode"),
+        ({"challenger": {"share": 1}}, "/challenger/share"),
+        ({"challenger": {"model": "champion"}}, "/challenger/model"),
+        ({"monitoring": {"metricsPort": 8080}}, "/monitoring/metricsPort"),
+        ({"serveDocs": "no"}, "/serveDocs"),
     ],
 )
 def test_values_schema_rejects_mistakes(
@@ -550,3 +614,225 @@ def test_values_schema_rejects_mistakes(
 ) -> None:
     with pytest.raises(helm_python.HelmValuesError, match=re.escape(complaint)):
         _render_chart(rendered.chart, values)
+
+
+# ── Canary releases and what the outside can reach ──────────────────────────────────────────
+
+
+def _by_name(rendered: Rendered, values: str, kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in rendered.docs(values) if doc["kind"] == kind}
+
+
+def _labels(deployment: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def test_canary_is_a_second_track_behind_the_same_service(rendered: Rendered) -> None:
+    """ci/canary-values.yaml: 4 stable replicas, weight 20 -> ceil(4 x 20 / 80) = 1 canary."""
+    slug, repository = rendered.slug, rendered.answers["container_image"]
+    deployments = _by_name(rendered, "canary", "Deployment")
+    stable, canary = deployments[slug], deployments[f"{slug}-canary"]
+    assert (stable["spec"]["replicas"], canary["spec"]["replicas"]) == (4, 1)
+    assert (_labels(stable)["track"], _labels(canary)["track"]) == ("stable", "canary")
+    # The stable selector is the one earlier releases made (immutable); the canary's adds track.
+    assert stable["spec"]["selector"] == rendered.one("default", "Deployment")["spec"]["selector"]
+    assert canary["spec"]["selector"]["matchLabels"] == {
+        **stable["spec"]["selector"]["matchLabels"],
+        "track": "canary",
+    }
+    # Version 7 of the registered model, from the registry: the training image, at the new tag.
+    assert _image_of(stable) == f"{repository}:0.1.0"
+    assert _image_of(canary) == f"{repository}-train:0.2.0"
+    (container,) = canary["spec"]["template"]["spec"]["containers"]
+    assert container["env"] == [
+        {"name": "MODEL_DIR", "value": ""},
+        {"name": "MODEL_URI", "value": f"models:/{slug}/7"},
+    ]
+    # One Service, PDB and NetworkPolicy for both tracks.
+    for kind in ("Service", "PodDisruptionBudget"):
+        selector = rendered.one("canary", kind)["spec"]["selector"]
+        selector = selector.get("matchLabels", selector)
+        for deployment in (stable, canary):
+            assert selector.items() <= _labels(deployment).items(), kind
+    policy = rendered.one("canary", "NetworkPolicy", "server")["spec"]["podSelector"]["matchLabels"]
+    assert policy.items() <= _labels(stable).items() and policy.items() <= _labels(canary).items()
+    assert "HTTPRoute" not in {doc["kind"] for doc in rendered.docs("canary")}
+    environment = _environment(rendered, "canary")
+    assert (environment["CHALLENGER_MODE"], environment["CHALLENGER_SHARE"]) == ("shadow", "0.1")
+    assert not {"CHALLENGER_MODEL_DIR", "CHALLENGER_MODEL_URI"} & set(environment)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "weight", "expected"),
+    [(2, 10, 1), (9, 10, 1), (10, 10, 2), (3, 50, 3), (1, 99, 99)],
+)
+def test_canary_replicas_hold_the_weight(
+    rendered: Rendered, replicas: int, weight: int, expected: int
+) -> None:
+    """ceil(replicas x weight / (100 - weight)), at least 1."""
+    values = {"replicaCount": replicas, "canary": {"enabled": True, "weight": weight}}
+    canary = yaml.safe_load(
+        _render_chart(rendered.chart, values)[f"{rendered.slug}/templates/canary.yaml"]
+    )
+    assert canary["spec"]["replicas"] == expected
+
+
+def test_canary_route_splits_by_weight(rendered: Rendered) -> None:
+    """ci/canary-route-values.yaml: weight 5 through an HTTPRoute; the canary's own HPA."""
+    slug = rendered.slug
+    services = _by_name(rendered, "canary-route", "Service")
+    assert set(services) == {slug, f"{slug}-stable", f"{slug}-canary"}
+    route = rendered.one("canary-route", "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [
+        {"name": "public", "namespace": "gateway", "sectionName": "https"}
+    ]
+    (rule,) = route["spec"]["rules"]
+    assert rule["backendRefs"] == [
+        {"name": f"{slug}-stable", "port": 80, "weight": 95},
+        {"name": f"{slug}-canary", "port": 80, "weight": 5},
+    ]
+    deployments = _by_name(rendered, "canary-route", "Deployment")
+    for track in ("stable", "canary"):
+        service = services[f"{slug}-{track}"]["spec"]
+        assert service["selector"]["track"] == track
+        assert [port["targetPort"] for port in service["ports"]] == ["http"]
+        matching = [
+            name
+            for name, deployment in deployments.items()
+            if service["selector"].items() <= _labels(deployment).items()
+        ]
+        assert matching == [slug if track == "stable" else f"{slug}-canary"], track
+    autoscalers = _by_name(rendered, "canary-route", "HorizontalPodAutoscaler")
+    canary_hpa = autoscalers[f"{slug}-canary"]["spec"]
+    assert canary_hpa["scaleTargetRef"]["name"] == f"{slug}-canary"
+    assert (canary_hpa["minReplicas"], canary_hpa["maxReplicas"]) == (1, 1)  # ceil(2|6 x 5 / 95)
+    assert "replicas" not in deployments[f"{slug}-canary"]["spec"]
+    digest = _values(rendered.chart, "canary-route")["canary"]["image"]["digest"]
+    repository = rendered.answers["container_image"]
+    assert _image_of(deployments[f"{slug}-canary"]) == f"{repository}@{digest}"
+    (container,) = deployments[f"{slug}-canary"]["spec"]["template"]["spec"]["containers"]
+    assert container["env"] == [{"name": "MODEL_DIR", "value": "/app/model"}]
+    environment = _environment(rendered, "canary-route")
+    assert environment["CHALLENGER_MODE"] == "ab"
+    assert environment["CHALLENGER_SHARE"] == "0.2"
+    assert environment["CHALLENGER_MODEL_DIR"] == "/app/challenger"
+
+
+def _gateway_check(docs: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
+    assert GATEWAY_API_MODULES.is_dir(), (
+        f"{GATEWAY_API_MODULES} is missing: `make install` in the scaffolder installs the "
+        "Gateway API schemas (npm)"
+    )
+    return subprocess.run(
+        ["node", GATEWAY_API_CHECK],
+        input="".join(json.dumps(doc) + "\n" for doc in docs),
+        env={**os.environ, "NODE_PATH": str(GATEWAY_API_MODULES)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_gateway_api_resources_validate(rendered: Rendered) -> None:
+    """The HTTPRoute against the Gateway API's CRD schema (strict); a misspelt field fails."""
+    routes = [doc for doc in rendered.docs("canary-route") if doc["kind"] in GATEWAY_KINDS]
+    assert len(routes) == 1
+    checked = _gateway_check(routes)
+    assert (checked.returncode, checked.stdout) == (0, f"HTTPRoute {rendered.slug}: valid\n")
+    typo = json.loads(json.dumps(routes[0]))
+    typo["spec"]["rules"][0]["backendRef"] = typo["spec"]["rules"][0].pop("backendRefs")
+    negative = json.loads(json.dumps(routes[0]))
+    negative["spec"]["rules"][0]["backendRefs"][0]["weight"] = -1
+    refused = _gateway_check([typo, negative])
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines() == [
+        f"HTTPRoute {rendered.slug}: data/spec/rules/0 must NOT have additional properties",
+        f"HTTPRoute {rendered.slug}: data/spec/rules/0/backendRefs/0/weight must be >= 0",
+    ]
+
+
+@pytest.mark.parametrize("values", ["all-on", "canary"])
+def test_no_ingress_path_reaches_metrics(rendered: Rendered, values: str) -> None:
+    """Every Ingress path goes to the Service's `http` port, which is the container's 8080;
+    /metrics is served on METRICS_PORT alone, a port no Ingress or HTTPRoute names."""
+    environment = _environment(rendered, values)
+    metrics_port = int(environment["METRICS_PORT"])
+    assert metrics_port != 8080
+    assert environment["SERVE_DOCS"] == "false", "production values keep /docs off"
+    service = rendered.one(values, "Service", "server")["spec"]
+    by_name = {port["name"]: port for port in service["ports"]}
+    assert by_name["http"]["targetPort"] == "http"
+    for deployment in _by_name(rendered, values, "Deployment").values():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert ports == {"http": 8080, "metrics": metrics_port}
+    ingress = rendered.one(values, "Ingress")
+    backends = [
+        path["backend"]["service"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    assert backends and all(
+        backend == {"name": rendered.slug, "port": {"name": "http"}} for backend in backends
+    )
+    assert [
+        path["path"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]
+    ] == ["/"]
+
+
+def test_ingress_basic_auth_of_the_documented_values(rendered: Rendered) -> None:
+    annotations = rendered.one("canary", "Ingress")["metadata"]["annotations"]
+    assert annotations == {
+        "nginx.ingress.kubernetes.io/auth-type": "basic",
+        "nginx.ingress.kubernetes.io/auth-secret": "predict-basic-auth",
+        "nginx.ingress.kubernetes.io/auth-realm": "Prediction service",
+    }
+    docs = (rendered.chart.parent.parent / "docs" / "kubernetes.md").read_text(encoding="utf-8")
+    assert "nginx.ingress.kubernetes.io/auth-secret: predict-basic-auth" in docs
+
+
+def _dry_run(rendered: Rendered, *args: str, check: bool = True) -> str:
+    project = rendered.chart.parent.parent
+    done = run(["make", "-n", *args], cwd=project, check=check)
+    return " ".join(done.stdout.replace("\\\n", " ").split())
+
+
+def test_canary_targets_command_lines(rendered: Rendered) -> None:
+    """make -n: each target is one `helm upgrade --reuse-values --atomic` of the release."""
+    slug = rendered.slug
+    registry = rendered.answers["container_image"].rsplit("/", 1)[0]
+    upgrade = (
+        f"helm upgrade {slug} oci://{registry}/charts/{slug} --version 0.1.0 "
+        f"--namespace {slug} --reuse-values"
+    )
+    done = "--atomic --wait --timeout 10m"
+    deployed = _dry_run(rendered, "canary-deploy", "CANARY_TAG=0.2.0", "CANARY_WEIGHT=20")
+    assert (
+        f"{upgrade} --set canary.enabled=true --set canary.weight=20 "
+        "--set-string canary.image.tag=0.2.0 --set-string canary.image.digest= "
+        f"--set-string canary.model= {done}"
+    ) in deployed
+    promoted = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0", "CANARY_MODEL=7")
+    assert (
+        f"{upgrade} --set canary.enabled=false "
+        "--set-string image.tag=0.2.0 --set-string image.digest= "
+        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done}"
+    ) in promoted
+    model_only = _dry_run(rendered, "canary-promote", "CANARY_MODEL=7")
+    assert "image.tag" not in model_only and f"models:/{slug}/7" in model_only
+    aborted = _dry_run(rendered, "canary-abort")
+    assert f"{upgrade} --set canary.enabled=false {done}" in aborted
+    checked = _dry_run(rendered, "canary-check")
+    assert f"-m {rendered.answers['package_name']}.monitoring.canary" in checked
+    # What each target needs is said in one line, before helm runs.
+    project = rendered.chart.parent.parent
+    for target, settings, message in [
+        ("canary-deploy", [], "canary-deploy: set CANARY_TAG, CANARY_DIGEST or CANARY_MODEL"),
+        ("canary-promote", ["CANARY_MODEL=/app/x"], "CANARY_MODEL must be a registered model"),
+    ]:
+        refused = run(["make", target, *settings, "HELM=false"], cwd=project, check=False)
+        assert refused.returncode != 0, target
+        assert message in refused.stderr, target

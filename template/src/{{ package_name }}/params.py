@@ -205,6 +205,19 @@ class AirflowParams(Section):
     retry_delay_minutes: int = Field(default=5, ge=0)
 
 
+class CanaryParams(Section):
+    """``canary``: how ``make canary-check`` compares a canary release with the stable track
+    (Prometheus series by ``track``; ``monitoring/canary.py``)."""
+
+    window_seconds: int = Field(default=1800, ge=10)
+    step_seconds: int = Field(default=60, ge=1)
+    min_samples: int = Field(default=10, ge=3)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    error_margin: float = Field(default=0.01, gt=0, le=1)
+    latency_margin: float = Field(default=0.2, gt=0)
+    selector: str = ""
+
+
 class Params(Section):
     """The whole of params.yaml."""
 
@@ -215,6 +228,7 @@ class Params(Section):
     monitor: MonitorParams = MonitorParams()
     experiment: ExperimentParams = ExperimentParams()
     airflow: AirflowParams = AirflowParams()
+    canary: CanaryParams = CanaryParams()
 
     @classmethod
     def check(cls, values: Mapping[str, Any]) -> Params:

@@ -2,7 +2,8 @@
 
 An unset or blank variable takes its default; a bad value stops the command in one line that
 names the variable, e.g. ``SERVE_MAX_RECORDS must be an integer of at least 1, not '0'`` or
-``CHALLENGER_MODE must be off, shadow or ab, not 'x'``.
+``CHALLENGER_MODE must be off, shadow or ab, not 'x'`` or ``SERVE_DOCS must be true or false,
+not 'yes please'``.
 """
 
 from __future__ import annotations
@@ -36,22 +37,40 @@ def _digits(value: Any) -> Any:
     return value
 
 
+def _switch(value: Any) -> Any:
+    """``true`` or ``false`` (any case), nothing else: a typo must not turn a switch off."""
+    if isinstance(value, str) and value.lower() not in {"true", "false"}:
+        raise ValueError("not true or false")
+    return value
+
+
 Count = Annotated[int, BeforeValidator(_digits)]
+Switch = Annotated[bool, BeforeValidator(_switch)]
 Mode = Literal["off", "shadow", "ab"]
+MAX_PORT = 65535
 # What a bad value of a setting that is not a count must be, in words.
 MUST_BE = {
     "CHALLENGER_MODE": "off, shadow or ab",
     "CHALLENGER_SHARE": "a number between 0 and 1",
+    "METRICS_PORT": f"an integer of 1 to {MAX_PORT}",
+    "SERVE_DOCS": "true or false",
 }
 
 
 class ServiceSettings(BaseSettings):
-    """``SERVE_*``, ``PREDICTION_LOG_*`` and ``CHALLENGER_*``; frozen once read."""
+    """``SERVE_*``, ``METRICS_PORT``, ``PREDICTION_LOG_*`` and ``CHALLENGER_*``; frozen once
+    read."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
 
     host: str = Field(default=DEFAULT_HOST, validation_alias="SERVE_HOST")
     port: Count = Field(default=DEFAULT_PORT, ge=0, validation_alias="SERVE_PORT")
+    # Unset: /metrics on the main port. Set: /metrics only there, on a listener of its own.
+    metrics_port: Count | None = Field(
+        default=None, ge=1, le=MAX_PORT, validation_alias="METRICS_PORT"
+    )
+    # false: no /docs, /redoc or /openapi.json (production, behind an ingress).
+    docs: Switch = Field(default=True, validation_alias="SERVE_DOCS")
     max_records: Count = Field(
         default=DEFAULT_MAX_RECORDS, ge=1, validation_alias="SERVE_MAX_RECORDS"
     )
@@ -98,6 +117,8 @@ class ServiceSettings(BaseSettings):
                 "CHALLENGER_MODE=shadow needs PREDICTION_LOG_DIR: the challenger's answers are "
                 "written to the prediction log"
             )
+        if settings.metrics_port is not None and settings.metrics_port == settings.port:
+            raise StageError(f"METRICS_PORT must differ from SERVE_PORT ({settings.port})")
         return settings
 
     @classmethod

@@ -124,3 +124,53 @@ checkov.io/skip1: CKV_K8S_43=Pinned by tag until a digest is set; a build's dige
 checkov.io/skip2: CKV_K8S_35=MLflow and boto3 read credentials from environment variables, so the Secret is env
 {{- end }}
 {{- end }}
+
+{{/* Whether canary.model names a version of the registered model (served from the registry). */}}
+{{- define "app.canaryFromRegistry" -}}
+{{- if regexMatch "^[0-9]+$" (toString .Values.canary.model) }}true{{ end }}
+{{- end }}
+
+{{/* The canary's image: canary.image.repository (default: the stable track's repository, the
+     training image's when the canary loads from the registry) by canary.image.digest when set,
+     else by canary.image.tag, then the stable track's tag. */}}
+{{- define "app.canaryImage" -}}
+{{- $registry := or (eq .Values.model.source "registry") (include "app.canaryFromRegistry" .) }}
+{{- $stable := include "app.image" . }}
+{{- $defaultRepository := .Values.image.repository }}
+{{- $defaultTag := default .Chart.AppVersion .Values.image.tag }}
+{{- if $registry }}
+{{- $defaultRepository = default (printf "%s-train" .Values.image.repository) .Values.trainImage.repository }}
+{{- $defaultTag = .Values.trainImage.tag | default .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+{{- $repository := default $defaultRepository .Values.canary.image.repository }}
+{{- if .Values.canary.image.digest }}
+{{- printf "%s@%s" $repository .Values.canary.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (default $defaultTag .Values.canary.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The canary's model as container env entries, or nothing when it serves the stable track's:
+     a version N of the registered model in model.uri (models:/<name>/N), or a directory in
+     the canary's image (MODEL_DIR). */}}
+{{- define "app.canaryModelEnv" -}}
+{{- $model := toString .Values.canary.model }}
+{{- if include "app.canaryFromRegistry" . }}
+- name: MODEL_DIR
+  value: ""
+- name: MODEL_URI
+  value: {{ printf "%s/%s" (regexReplaceAll "[@/][^@/:]*$" .Values.model.uri "") $model | quote }}
+{{- else if $model }}
+- name: MODEL_DIR
+  value: {{ $model | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Replicas of the canary for `stable` replicas of the stable track: its share of all pods
+     is canary.weight percent, rounded up, at least one:
+     ceil(stable x weight / (100 - weight)). */}}
+{{- define "app.canaryReplicas" -}}
+{{- $weight := int .root.Values.canary.weight }}
+{{- $rest := sub 100 $weight }}
+{{- max 1 (div (add (mul (int .stable) $weight) (sub $rest 1)) $rest) }}
+{{- end }}
