@@ -43,8 +43,8 @@ $(BIN)/helm: | $(BIN)/uv
 # The Gateway API's CRD schemas (and ajv, which validates with them) for the render tests of the
 # chart's HTTPRoute: Kubernetes' own schemas, which kubernetes-validate has, do not include them.
 GATEWAY_API_MODELS ?= @kubernetes-models/gateway-api@0.5.1
-$(VENV)/gateway-api/.installed:
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/gateway-api '$(GATEWAY_API_MODELS)'
+$(VENV)/gateway-api/.installed: | $(VENV)/.installed
+	$(BIN)/npm install --silent --no-audit --no-fund --prefix $(VENV)/gateway-api '$(GATEWAY_API_MODELS)'
 	@touch $@
 
 install: $(VENV)/.installed $(BIN)/helm $(VENV)/gateway-api/.installed ## Create .venv and install scaffold with its dev tools, helm and the Gateway API schemas (idempotent)

