@@ -25,8 +25,10 @@ severity: {{ .settings.severity }}
 {{- $log := .Values.monitoring.alerts.predictionLogLoss }}
 {{- /* A binary classifier's; a multiclass one has classShareShift, a regressor predictedMeanShift. */}}
 {{- $shift := .Values.monitoring.alerts.positiveRateShift | default dict }}
-{{- $predictions := printf "increase(predictions_total{%s}[%s])" $s $shift.window }}
-{{- $positives := printf "increase(predictions_total{%s, prediction=\"1\"}[%s])" $s $shift.window }}
+{{- /* The prediction shifts judge the champion's answers: a challenger's (A/B, shadow) differ. */}}
+{{- $c := printf "%s, variant=\"champion\"" $s }}
+{{- $predictions := printf "increase(predictions_total{%s}[%s])" $c $shift.window }}
+{{- $positives := printf "increase(predictions_total{%s, prediction=\"1\"}[%s])" $c $shift.window }}
 groups:
   - name: {{ include "app.fullname" . }}.service
     rules:
@@ -99,8 +101,8 @@ groups:
             {{- if ne (toString $shift.expectedRate) "" }}
             - {{ $shift.expectedRate }}
             {{- else }}
-            - {{ $by }} (increase(predictions_total{ {{- $s }}, prediction="1"}[{{ $shift.baseline }}]))
-              / {{ $by }} (increase(predictions_total{ {{- $s }}}[{{ $shift.baseline }}]))
+            - {{ $by }} (increase(predictions_total{ {{- $c }}, prediction="1"}[{{ $shift.baseline }}]))
+              / {{ $by }} (increase(predictions_total{ {{- $c }}}[{{ $shift.baseline }}]))
             {{- end }}
           ) > {{ $shift.tolerance }}
           and on (namespace, job)
@@ -118,8 +120,8 @@ groups:
       {{- end }}
       {{- with .Values.monitoring.alerts.classShareShift }}
       {{- $byClass := "sum by (namespace, job, prediction)" }}
-      {{- $now := printf "increase(predictions_total{%s}[%s])" $s .window }}
-      {{- $before := printf "increase(predictions_total{%s}[%s])" $s .baseline }}
+      {{- $now := printf "increase(predictions_total{%s}[%s])" $c .window }}
+      {{- $before := printf "increase(predictions_total{%s}[%s])" $c .baseline }}
       - alert: PredictedClassShareShift
         expr: |-
           abs(
@@ -141,8 +143,8 @@ groups:
             or the model changed. Compare with the training data.
       {{- end }}
       {{- with .Values.monitoring.alerts.predictedMeanShift }}
-      {{- $sum := printf "increase(prediction_value_sum{%s}[%s])" $s .window }}
-      {{- $count := printf "increase(prediction_value_count{%s}[%s])" $s .window }}
+      {{- $sum := printf "increase(prediction_value_sum{%s}[%s])" $c .window }}
+      {{- $count := printf "increase(prediction_value_count{%s}[%s])" $c .window }}
       - alert: PredictedMeanShift
         expr: |-
           abs(
@@ -151,8 +153,8 @@ groups:
             {{- if ne (toString .expectedMean) "" }}
               / {{ .expectedMean }}
             {{- else }}
-              / ({{ $by }} (increase(prediction_value_sum{ {{- $s }}}[{{ .baseline }}]))
-                / {{ $by }} (increase(prediction_value_count{ {{- $s }}}[{{ .baseline }}])))
+              / ({{ $by }} (increase(prediction_value_sum{ {{- $c }}}[{{ .baseline }}]))
+                / {{ $by }} (increase(prediction_value_count{ {{- $c }}}[{{ .baseline }}])))
             {{- end }}
             - 1
           ) > {{ .tolerance }}
