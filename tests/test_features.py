@@ -114,7 +114,13 @@ def test_airflow_switches_on_then_off_keeping_user_edits(project: Path) -> None:
     assert "[dependency-groups]" in (project / "pyproject.toml").read_text(encoding="utf-8")
     assert 'airflow = ["apache-airflow' in (project / "pyproject.toml").read_text(encoding="utf-8")
     assert "(airflow.md)" in (project / "docs" / "features.md").read_text(encoding="utf-8")
-    assert _snapshot(project) == edits
+    switched_on = _snapshot(project)
+    params = switched_on.pop("params.yaml").decode()
+    assert "\nairflow:\n" in params  # the DAG's schedule and retries, beside the team's edit
+    assert params.replace(params[params.index("\nairflow:") : params.index("\nmlflow:")], "") == (
+        edits["params.yaml"].decode()
+    )
+    assert switched_on == {name: text for name, text in edits.items() if name != "params.yaml"}
 
     result = _switch(project, "airflow", enable=False)
     assert set(result.removed) == added
