@@ -29,6 +29,7 @@ from tests.support import (
     DEFAULT_PACKAGE,
     LAST_RELEASE,
     REPO_ROOT,
+    answered,
     commit_all,
     run,
     scaffold,
@@ -200,7 +201,7 @@ def test_a_project_of_an_older_version_upgrades_with_its_edits_and_stays_green(
     newer_params = jinja2.Template(
         (template / "template" / "params.yaml.jinja").read_text(encoding="utf-8"),
         keep_trailing_newline=True,
-    ).render(dataset="", task="binary")
+    ).render(dataset="", task="binary", project_slug=answered(project, "project_slug"))
     assert on_branch("params.yaml").decode() == newer_params.replace("    C: 1.0\n", "    C: 0.5\n")
     assert b'"humanize>=4.9"' in on_branch("pyproject.toml")
     assert b'name = "humanize"' in on_branch("uv.lock")
