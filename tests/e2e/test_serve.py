@@ -197,7 +197,8 @@ def test_bad_requests_are_4xx_and_counted(trained: Path, exported: Path) -> None
         assert service.post("/predict", {"records": [good]})[0] == 200
         metrics = service.text("/metrics")
     for status, count in (("422", 7), ("400", 1), ("413", 1), ("200", 1)):
-        line = f'http_requests_total{{endpoint="/predict",method="POST",status="{status}"}}'
+        labels = f'endpoint="/predict",method="POST",status="{status}",variant="champion"'
+        line = f"http_requests_total{{{labels}}}"
         assert f"{line} {count}.0" in metrics, metrics
     assert "predictions_total" in metrics
 

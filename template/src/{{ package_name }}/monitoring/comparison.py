@@ -221,7 +221,10 @@ def _paired_size(differences: np.ndarray, params: ExperimentParams) -> int | Non
 def _rate_independent(_: str, a: Sample, b: Sample, params: ExperimentParams) -> Result:
     """Accuracy in ab: two-proportion z-test, Newcombe interval."""
     hits = int(per_row("accuracy", a).sum()), int(per_row("accuracy", b).sum())
-    _, p_value = proportions_ztest([hits[1], hits[0]], [len(b), len(a)])
+    if sum(hits) in (0, len(a) + len(b)):  # every answer right (or wrong) in both: no spread
+        p_value = 1.0
+    else:
+        _, p_value = proportions_ztest([hits[1], hits[0]], [len(b), len(a)])
     low, high = confint_proportions_2indep(
         hits[1], len(b), hits[0], len(a), compare="diff", alpha=params.alpha
     )
