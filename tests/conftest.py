@@ -76,7 +76,8 @@ def signals_restored() -> Iterator[None]:
 
 # The e2e tests that share the installed and trained project (tests/e2e/conftest.py) run on
 # one xdist worker, so `pytest -n 2 --dist loadgroup` builds that project once; the other
-# worker takes the tests that make their own projects (updates, upgrades, classes…).
+# worker takes the tests that make their own projects (updates, upgrades, classes…). By name:
+# a module's own fixture must not be called like one of these.
 SHARED_PROJECT = frozenset({"default_project", "trained", "held_back"})
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,25 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # validators' group): the reference of the tests that install the same lock again.
     (root / INSTALLED).write_text("\n".join(sorted(freeze(project / ".venv"))), encoding="utf-8")
     return project
+
+
+@pytest.fixture(scope="session")
+def table_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python with a default project's locked pandas and scikit-learn, for tests/e2e/tables.py.
+
+    A venv of its own (the scaffolder has no pandas, by design), not the shared project's: the
+    tests that make projects from tables need no shared project, so they run beside it.
+    """
+    root = tmp_path_factory.mktemp("table-python")
+    created = scaffold("new", "-q", "pins", "--defaults", cwd=root)
+    assert created.returncode == 0, created.stderr
+    pins, venv = root / "pins.txt", root / "venv"
+    export = ["uv", "export", "--quiet", "--frozen", "--no-hashes", "--no-emit-project"]
+    run([*export, "--output-file", pins], cwd=root / "pins")
+    run(["uv", "venv", "--quiet", "--python", sys.executable, venv], cwd=root)
+    install = ["uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", venv]
+    run([*install, "-c", pins, "pandas", "scikit-learn"], cwd=root)
+    return venv / "bin" / "python"
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@
   values), missing values, a True/False column, an id of strings, odd column names, a free-text
   and a date column, and an imbalanced yes/no target.
 
-Run by a generated project's Python (the scaffolder has no pandas, by design):
-``PROJECT/.venv/bin/python tests/e2e/tables.py NAME DIR`` writes ``DIR/NAME.csv``.
+Run by a Python with a generated project's pandas and scikit-learn (the scaffolder has no
+pandas, by design), e.g. the ``table_python`` fixture's or a project's own:
+``PYTHON tests/e2e/tables.py NAME DIR`` writes ``DIR/NAME.csv``.
 """
 
 from __future__ import annotations

@@ -19,18 +19,19 @@ from tests.e2e.champion import (
 )
 from tests.support import DEFAULT_PACKAGE, answered, git_files, run, scaffold
 
-pytestmark = pytest.mark.e2e
+# Projects of their own, made once per module: on one xdist worker, beside the shared project
+# (no fixture here is named like a shared one: tests/conftest.py groups by those names).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dataset")]
 
 TABLES = Path(__file__).parent / "tables.py"
 MESSY_CONTRACT = Path(__file__).parent / "contracts" / "messy.yaml"
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory, default_project: Path) -> Path:
+def table(tmp_path_factory: pytest.TempPathFactory, table_python: Path) -> Path:
     """breast_cancer.csv: 569 tumours, 30 measurements and ``diagnosis``."""
     where = tmp_path_factory.mktemp("tables")
-    python = default_project / ".venv" / "bin" / "python"  # any project's python has pandas
-    run([python, TABLES, "breast_cancer", where], cwd=where)
+    run([table_python, TABLES, "breast_cancer", where], cwd=where)
     return where / "breast_cancer.csv"
 
 
@@ -82,7 +83,7 @@ def test_the_project_is_made_from_the_table(made: tuple[Path, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(made: tuple[Path, str]) -> Path:
+def table_trained(made: tuple[Path, str]) -> Path:
     """`make test repro verify`: the project's own tests, the pipeline, the held-back verdict."""
     project, _ = made
     run(["make", "test", "repro"], cwd=project, timeout=1500)
@@ -91,15 +92,16 @@ def trained(made: tuple[Path, str]) -> Path:
     return project
 
 
-def test_the_project_passes_its_tests_and_trains(trained: Path) -> None:
+def test_the_project_passes_its_tests_and_trains(table_trained: Path) -> None:
     """The pipeline learnt the table: ROC AUC on the held-back tumours."""
-    metrics = yaml.safe_load((trained / "reports" / "metrics.json").read_text(encoding="utf-8"))
+    metrics_file = table_trained / "reports" / "metrics.json"
+    metrics = yaml.safe_load(metrics_file.read_text(encoding="utf-8"))
     assert metrics["roc_auc"] > 0.95, metrics
 
 
-def test_the_service_answers_like_the_registered_champion(trained: Path) -> None:
+def test_the_service_answers_like_the_registered_champion(table_trained: Path) -> None:
     """Exported or from the registry: the champion's probabilities on the held-back rows."""
-    assert_service_answers_like_the_champion(trained, "binary")
+    assert_service_answers_like_the_champion(table_trained, "binary")
 
 
 def test_monitor_without_traffic_says_so(made: tuple[Path, str]) -> None:

@@ -18,7 +18,8 @@ from tests.e2e.champion import assert_monitor_says_there_is_no_traffic
 from tests.e2e.test_serve import _service
 from tests.support import DEFAULT_PACKAGE, run, scaffold
 
-pytestmark = pytest.mark.e2e
+# A project of its own, made once per module: on one xdist worker, beside the shared project.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("own-table")]
 
 HERE = Path(__file__).parent
 TABLES = HERE / "tables.py"
@@ -38,7 +39,7 @@ print(json.dumps({{"records": records, "probabilities": model.predict_proba(rows
 
 
 @pytest.fixture(scope="module")
-def swapped(tmp_path_factory: pytest.TempPathFactory, default_project: Path) -> Path:
+def swapped(tmp_path_factory: pytest.TempPathFactory, table_python: Path) -> Path:
     """A new default project whose table, contract and raw-data setting a user replaced."""
     root = tmp_path_factory.mktemp("own-table")
     created = scaffold(
@@ -46,8 +47,7 @@ def swapped(tmp_path_factory: pytest.TempPathFactory, default_project: Path) -> 
     )
     assert created.returncode == 0, created.stderr
     project = root / "churn"
-    python = default_project / ".venv" / "bin" / "python"  # any project's python has pandas
-    run([python, TABLES, "messy", project / "data" / "raw"], cwd=root)
+    run([table_python, TABLES, "messy", project / "data" / "raw"], cwd=root)
     (project / "data" / "contract.yaml").write_text(
         CONTRACT.read_text(encoding="utf-8"), encoding="utf-8"
     )

@@ -21,7 +21,9 @@ from tests.e2e.champion import (
 )
 from tests.support import run, scaffold
 
-pytestmark = pytest.mark.e2e
+# Projects of their own, made once per module: on one xdist worker, beside the shared project
+# (no fixture here is named like a shared one: tests/conftest.py groups by those names).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("tasks")]
 
 TABLES = Path(__file__).parent / "tables.py"
 
@@ -45,13 +47,12 @@ TASKS = {
 
 @pytest.fixture(scope="module", params=list(TASKS))
 def made(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, default_project: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, table_python: Path
 ) -> tuple[Table, Path, str]:
     """The project `scaffold new --dataset` made from the table (task inferred), what it said."""
     table: Table = TASKS[request.param]
     root = tmp_path_factory.mktemp(table.name)
-    python = default_project / ".venv" / "bin" / "python"  # any project's python has pandas
-    run([python, TABLES, table.name, root], cwd=root)
+    run([table_python, TABLES, table.name, root], cwd=root)
     done = scaffold(
         "new", table.name, "--defaults", "-d", f"dvc_remote_url={root / 'remote'}",
         "--dataset", root / f"{table.name}.csv", "--target", table.target,
@@ -84,7 +85,7 @@ def _gate_metrics(task: str) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def trained(made: tuple[Table, Path, str]) -> tuple[Table, Path]:
+def task_trained(made: tuple[Table, Path, str]) -> tuple[Table, Path]:
     """`make test repro verify` passed: the project's own tests, the pipeline, the verdict."""
     table, project, _ = made
     run(["make", "test", "repro"], cwd=project, timeout=1500)
@@ -93,9 +94,11 @@ def trained(made: tuple[Table, Path, str]) -> tuple[Table, Path]:
     return table, project
 
 
-def test_the_pipeline_scores_and_gates_with_the_tasks_metrics(trained: tuple[Table, Path]) -> None:
+def test_the_pipeline_scores_and_gates_with_the_tasks_metrics(
+    task_trained: tuple[Table, Path],
+) -> None:
     """metrics.json has the task's scores, better than chance; the gate used the task's metric."""
-    table, project = trained
+    table, project = task_trained
     metrics = json.loads((project / "reports" / "metrics.json").read_text(encoding="utf-8"))
     assert set(_gate_metrics(table.task)) <= set(metrics)
     assert metrics[table.metric] > table.better_than, metrics
@@ -103,10 +106,10 @@ def test_the_pipeline_scores_and_gates_with_the_tasks_metrics(trained: tuple[Tab
     assert (promotion["metric"], promotion["promoted"]) == (_gate_metrics(table.task)[0], True)
 
 
-def test_the_service_answers_like_the_registered_champion(trained: tuple[Table, Path]) -> None:
+def test_the_service_answers_like_the_registered_champion(task_trained: tuple[Table, Path]) -> None:
     """Exported or from the registry: the champion's answers on the held-back rows (each
     class's probability; a value)."""
-    table, project = trained
+    table, project = task_trained
     assert_service_answers_like_the_champion(project, table.task)
 
 
