@@ -1,5 +1,6 @@
-"""E2E: `make check` in the default project runs every check that applies and passes; a fault
-in one check's input fails that row and the run while the other checks still run.
+"""E2E: `make check` in the default project runs every check that applies and passes (its
+pytest row is `make test`, with the coverage gate); a fault in one check's input fails that row
+and the run while the other checks still run.
 
 The first `make check` installs the validators (the `check` group into the venv, checkov into
 .venv/checkov). The faults go into a copy of the project that shares its venv (VENV=...).
@@ -7,6 +8,7 @@ The first `make check` installs the validators (the `check` group into the venv,
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -70,6 +72,12 @@ def test_make_check_passes_every_check_of_the_default_project(default_project: P
     logs = default_project / "build" / "check"
     assert {path.stem for path in logs.glob("*.log")} == set(EXPECTED)
     assert (logs / "chart" / "default.yaml").stat().st_size > 0  # what checkov-chart scanned
+    # The pytest row is `make test`'s command: the suite passed under its coverage gate.
+    tested = (logs / "pytest.log").read_text(encoding="utf-8")
+    recipe = run(["make", "-n", "test"], cwd=default_project).stdout.splitlines()[-1]
+    assert tested.splitlines()[0] == f"$ {recipe}"
+    assert re.search(r"\d+ passed", tested)
+    assert "Required test coverage of" in tested
     assert run(["git", "status", "--porcelain"], cwd=default_project).stdout == before
 
 
