@@ -122,12 +122,18 @@ def per_row(metric: str, sample: Sample) -> np.ndarray:
 
 def auc(actual: np.ndarray, scores: np.ndarray) -> float:
     """ROC AUC as the Mann-Whitney U of the positives' scores over the negatives', normalised
-    (NaN with one class only)."""
+    (NaN with one class only).
+
+    U from the ranks (ties averaged), as scipy's `mannwhitneyu` computes it, without the cost
+    of its test: the resampling tests call this thousands of times.
+    """
     positives, negatives = scores[actual == 1], scores[actual == 0]
     if positives.size == 0 or negatives.size == 0:
         return math.nan
-    result = stats.mannwhitneyu(positives, negatives, method="asymptotic")
-    return float(result.statistic) / (len(positives) * len(negatives))
+    count = len(positives)
+    ranks = stats.rankdata(np.concatenate([positives, negatives]))
+    u_statistic = float(ranks[:count].sum()) - count * (count + 1) / 2
+    return u_statistic / (count * len(negatives))
 
 
 def value(metric: str, sample: Sample) -> float | None:
