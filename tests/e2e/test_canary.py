@@ -11,6 +11,7 @@ made slow from its inputs (the champion behind a step that sleeps 20 ms) -> 3.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.error
@@ -130,7 +131,8 @@ def _drive(services: dict[str, Service], rows: list[dict[str, float]]) -> int:
 
 def _canary_check(project: Path, prometheus: Prometheus, root: Path) -> tuple[int, str]:
     """`make canary-check`: the module's exit status (make names a failed recipe's status,
-    `Error 3`, and exits 2 itself) and its one line on stdout."""
+    `Error 3`, and exits 2 itself; reports/canary/check.json holds it for the next step) and
+    its one line on stdout."""
     env = {"PROMETHEUS_URL": prometheus.url, ROOT_VARIABLE: str(root)}
     done = run(["make", "canary-check"], cwd=project, env=env, check=False, timeout=120)
     failed = re.search(r"\[\S*: canary-check\] Error (\d+)$", done.stderr, re.MULTILINE)
@@ -138,6 +140,8 @@ def _canary_check(project: Path, prometheus: Prometheus, root: Path) -> tuple[in
     assert (done.returncode, status) == (0, 0) or (done.returncode, bool(failed)) == (2, True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("canary-check: ")]
     assert len(lines) == 1, done.stdout + done.stderr
+    recorded = json.loads((root / "reports" / "canary" / "check.json").read_text("utf-8"))
+    assert (recorded["status"], f"canary-check: {recorded['line']}") == (status, lines[0])
     return status, lines[0]
 
 

@@ -816,17 +816,22 @@ def test_canary_targets_command_lines(rendered: Rendered) -> None:
         f"--set-string canary.model= {done}"
     ) in deployed
     promoted = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0", "CANARY_MODEL=7")
-    assert (
+    package = rendered.answers["package_name"]
+    move = f".venv/bin/python -m {package}.pipeline.aliases canary-promote '7'"
+    assert promoted.endswith(
         f"{upgrade} --set canary.enabled=false "
         "--set-string image.tag=0.2.0 --set-string image.digest= "
-        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done}"
-    ) in promoted
+        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done} {move}"
+    ), "the champion alias moves after the upgrade, and only then"
     model_only = _dry_run(rendered, "canary-promote", "CANARY_MODEL=7")
     assert "image.tag" not in model_only and f"models:/{slug}/7" in model_only
+    assert model_only.endswith(move)
+    image_only = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0")
+    assert image_only.endswith(done) and "pipeline.aliases" not in image_only
     aborted = _dry_run(rendered, "canary-abort")
     assert f"{upgrade} --set canary.enabled=false {done}" in aborted
     checked = _dry_run(rendered, "canary-check")
-    assert f"-m {rendered.answers['package_name']}.monitoring.canary" in checked
+    assert f"-m {package}.monitoring.canary" in checked
     # What each target needs is said in one line, before helm runs.
     project = rendered.chart.parent.parent
     for target, settings, message in [
