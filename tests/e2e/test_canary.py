@@ -145,6 +145,29 @@ def _canary_check(project: Path, prometheus: Prometheus, root: Path) -> tuple[in
     return status, lines[0]
 
 
+def _canary_wait_without_data(
+    project: Path, prometheus: Prometheus, root: Path, tmp_path: Path
+) -> None:
+    """`make canary-wait` (cd.yml's check job) before any traffic: two checks, each not enough
+    data yet, then exit 0 with status 4 for the workflow's next jobs."""
+    outputs = tmp_path / "github-output"
+    env = {
+        "PROMETHEUS_URL": prometheus.url,
+        ROOT_VARIABLE: str(root),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    settings = ["CANARY_CHECKS=2", "CANARY_CHECK_INTERVAL=1"]
+    done = run(["make", "canary-wait", *settings], cwd=project, env=env, timeout=180)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("canary-")]
+    assert len(lines) == 4, done.stdout
+    assert all("not enough data yet: 0 canary and 0 stable steps" in line for line in lines[::2])
+    assert lines[1] == "canary-wait: no verdict yet (1 of 2): next check in 1 s"
+    assert lines[3].startswith("canary-wait: no verdict after 2 checks")
+    assert outputs.read_text(encoding="utf-8") == "status=4\n"
+    recorded = json.loads((root / "reports" / "canary" / "check.json").read_text("utf-8"))
+    assert recorded["status"] == 4
+
+
 def test_healthy_canary_waits_for_data_then_is_promoted(
     trained: Path,
     exported: Path,
@@ -154,9 +177,7 @@ def test_healthy_canary_waits_for_data_then_is_promoted(
     record_property: Callable[[str, object], None],
 ) -> None:
     with _tracks(trained, exported, exported, tmp_path) as (services, prometheus):
-        status, line = _canary_check(trained, prometheus, canary_root)
-        assert status == 4, line
-        assert "not enough data yet: 0 canary and 0 stable steps" in line
+        _canary_wait_without_data(trained, prometheus, canary_root, tmp_path)
         sent = _drive(services, held_back[0])
         status, line = _canary_check(trained, prometheus, canary_root)
     record_property("verdict", line)  # the figures, in a --junitxml report
