@@ -213,6 +213,26 @@ def records(versions: Sequence[Any]) -> list[Record]:
     return sorted(found, key=lambda record: record.time, reverse=True)
 
 
+def moved_at(settings: Settings, alias: str, version: str) -> datetime | None:
+    """When ``alias`` last moved to ``version``, from the decisions recorded on it; ``None``
+    when none is, or ``version`` is no registered version (an exported model's directory)."""
+    uri = tracking.resolve_tracking_uri(settings.root, settings.params.mlflow.tracking_uri)
+    # Never create the embedded store just to find it empty.
+    no_store = (
+        uri == tracking.default_tracking_uri(settings.root)
+        and not (settings.root / tracking.DEFAULT_STORE).is_file()
+    )
+    if no_store or not version.isdigit():
+        return None
+    try:
+        found = MlflowClient(uri).get_model_version(NAME, version)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise StageError(f"MLflow: {error}") from None
+    return max((r.time for r in records([found]) if r.move.alias == alias), default=None)
+
+
 def lineage(recorded: Sequence[Record], alias: str, version: str | None) -> list[Record]:
     """The moves that made ``version`` the holder of ``alias``, then its predecessor's, …"""
     chain: list[Record] = []
