@@ -210,3 +210,18 @@ def test_a_failed_install_says_why_not_where(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError) as caught:
         install(tmp_path, "pkg")
     assert caught.value.message == "make install: needs Python 3.13 or newer"
+
+
+def test_a_dataset_project_that_cannot_be_locked_says_so_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """Offline with an empty uv cache: the lock's reason in one line, before any install."""
+    (tmp_path / "table.csv").write_text(TABLE, encoding="utf-8")
+    offline = {"UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
+    args = ["--dataset", "table.csv", "--target", "churned"]
+    done = scaffold("new", "-q", "out", "--defaults", *args, cwd=tmp_path, env=offline)
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: --dataset: ") and "could not be: " in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sysconfig
 from pathlib import Path
 
 import coverage
 
+from scaffold._git import is_work_tree
 from tests.conftest import SUBPROCESS_COVERAGE
 from tests.support import BIN, REPO_ROOT, run
 
@@ -63,3 +65,31 @@ def test_a_python_of_another_venv_with_coverage_does_not(tmp_path: Path) -> None
 
     assert done.stdout.split() == ["False", "False"]
     assert list(tmp_path.glob(".coverage*")) == []
+
+
+POOL = """
+from pathlib import Path
+from scaffold._git import is_work_tree
+from scaffold.fleet._work import run_each
+print(run_each([Path("."), Path("..")], is_work_tree, jobs=2, processes=True))
+"""
+
+
+def test_the_workers_of_a_process_pool_measure_themselves(tmp_path: Path) -> None:
+    """Fleet commands render in forked pool workers, which end with os._exit."""
+    env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+
+    done = run([BIN / "python", "-c", POOL], cwd=tmp_path, env=env)
+
+    assert done.stdout.strip() == "[False, False]"
+    combined = coverage.CoverageData(str(tmp_path / "combined"))
+    for path in tmp_path.glob(".coverage.*"):
+        part = coverage.CoverageData(str(path))
+        part.read()
+        combined.update(part)
+    measured = {Path(name).resolve(): name for name in combined.measured_files()}
+    source = Path(inspect.getsourcefile(is_work_tree) or "").resolve()
+    lines, first = inspect.getsourcelines(is_work_tree)
+    body = range(first + 1, first + len(lines))
+    # Only the workers call it: its body counts only when they save their data.
+    assert set(body) & set(combined.lines(measured[source]) or []), "no worker's data"

@@ -169,11 +169,7 @@ def create(
             user_defaults=datasets.named_defaults(dest, dataset),
         )
         commit = None
-        outcome = locking.LockOutcome(())
-        if lock:
-            step("Locking the dependencies (uv lock)")
-            pip_export = read_answers(staging).get("installer") == "pip"
-            outcome = locking.lock(staging, pip_export=pip_export)
+        outcome = _lock(staging, dataset, step) if lock else locking.LockOutcome(())
         inferred = _infer_contract(ref, staging, dataset, step)
         existing_repo = dest.exists() and _git.is_work_tree(dest)
         raw_files = data_tracking.untracked_raw_files(staging)
@@ -211,6 +207,20 @@ def create(
         inferred=tuple(inferred),
         install_problem=_install_landed(dest, dataset, step),
     )
+
+
+def _lock(staging: Path, dataset: datasets.Dataset | None, step: Progress) -> locking.LockOutcome:
+    """`uv lock` (and the pip pins) of the rendered project; a dataset's contract is inferred
+    in the project's environment, so there a failed lock stops the run with its reason."""
+    step("Locking the dependencies (uv lock)")
+    pip_export = read_answers(staging).get("installer") == "pip"
+    outcome = locking.lock(staging, pip_export=pip_export)
+    if dataset is not None and outcome.problem:
+        raise ScaffoldError(
+            "--dataset: the contract is inferred in the project's environment, which needs "
+            f"the dependencies locked, and they could not be: {outcome.problem}"
+        )
+    return outcome
 
 
 def _infer_contract(

@@ -6,7 +6,8 @@ uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with
 finds no prediction log yet and keeps the champion. The second run, with a prediction log of
 shifted traffic, finds nothing changed (every stage task ends *skipped*, saying DVC's "didn't
 change"), the monitor finds drift (exit code 3) and the retrain branch reruns every stage.
-The task states come from Airflow's own database.
+The task states come from Airflow's own database. Then `make airflow-standalone` serves
+Airflow's REST API on 127.0.0.1, which gives the DAG to a client holding the admin's token.
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ import csv
 import json
 import re
 import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import DEFAULT_PACKAGE, run, scaffold
+from tests.support import DEFAULT_PACKAGE, free_port, run, scaffold, stop_group
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = f"{DEFAULT_PACKAGE}_pipeline"
 STAGES = ["prepare", "validate", "train", "evaluate"]
 MODEL = DEFAULT_PACKAGE.replace("_", "-")
+STANDALONE_WITHIN = 240.0  # seconds for the API to give the DAG: ~60 s on 2 busy cores
 CHAMPION = """
 import sys
 from mlflow import MlflowClient
@@ -120,3 +127,59 @@ def test_dags_test_runs_the_pipeline_then_skips_what_did_not_change(
     assert "monitor: drift: retraining" in second_output
     assert "airflow db migrate" not in second_output  # migrated once, by the first run
     assert run([python, "-c", CHAMPION, store, MODEL], cwd=project).stdout.strip()
+
+
+def _api(url: str, token: str | None = None, body: dict[str, str] | None = None) -> Any:
+    """The JSON answer of Airflow's API at `url` (a POST of `body` when given)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def _dag_when_served(
+    url: str, home: Path, process: subprocess.Popen[str], log: Path
+) -> dict[str, Any]:
+    """The DAG as the API gives it, once the server is up and the DAG parsed; a token from
+    the admin's generated password, as docs/airflow.md shows."""
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    deadline = time.monotonic() + STANDALONE_WITHIN
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(encoding="utf-8")[-4000:]
+        try:
+            password = json.loads(passwords.read_text(encoding="utf-8"))["admin"]
+            login = {"username": "admin", "password": password}
+            token = _api(f"{url}/auth/token", body=login)["access_token"]
+            dag: dict[str, Any] = _api(f"{url}/api/v2/dags/{DAG_ID}", token)
+            return dag
+        except (OSError, ValueError, KeyError):  # not up, no password yet, DAG not parsed
+            time.sleep(2)
+    raise AssertionError(f"the API did not give the DAG within {STANDALONE_WITHIN} s")
+
+
+def test_standalone_serves_the_dag_through_the_rest_api(project: Path, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "standalone.log"
+    with log.open("w", encoding="utf-8") as output:
+        process = subprocess.Popen(
+            ["make", "airflow-standalone", f"AIRFLOW_PORT={port}"],
+            cwd=project,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        dag = _dag_when_served(url, project / ".venv" / "airflow", process, log)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _api(f"{url}/api/v2/dags/{DAG_ID}")
+    finally:
+        assert stop_group(process), "airflow standalone outlived SIGTERM to its process group"
+    assert refused.value.code == 401  # no token, no DAG
+    assert dag["dag_id"] == DAG_ID
+    assert dag["is_paused"] is True  # new DAGs start paused
+    assert dag["timetable_summary"] == "0 0 * * 0"  # params.yaml's @weekly
+    assert dag["fileloc"] == str(project / "dags" / f"{DAG_ID}.py")

@@ -11,6 +11,7 @@ made slow from its inputs (the champion behind a step that sleeps 20 ms) -> 3.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.error
@@ -130,7 +131,8 @@ def _drive(services: dict[str, Service], rows: list[dict[str, float]]) -> int:
 
 def _canary_check(project: Path, prometheus: Prometheus, root: Path) -> tuple[int, str]:
     """`make canary-check`: the module's exit status (make names a failed recipe's status,
-    `Error 3`, and exits 2 itself) and its one line on stdout."""
+    `Error 3`, and exits 2 itself; reports/canary/check.json holds it for the next step) and
+    its one line on stdout."""
     env = {"PROMETHEUS_URL": prometheus.url, ROOT_VARIABLE: str(root)}
     done = run(["make", "canary-check"], cwd=project, env=env, check=False, timeout=120)
     failed = re.search(r"\[\S*: canary-check\] Error (\d+)$", done.stderr, re.MULTILINE)
@@ -138,7 +140,32 @@ def _canary_check(project: Path, prometheus: Prometheus, root: Path) -> tuple[in
     assert (done.returncode, status) == (0, 0) or (done.returncode, bool(failed)) == (2, True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("canary-check: ")]
     assert len(lines) == 1, done.stdout + done.stderr
+    recorded = json.loads((root / "reports" / "canary" / "check.json").read_text("utf-8"))
+    assert (recorded["status"], f"canary-check: {recorded['line']}") == (status, lines[0])
     return status, lines[0]
+
+
+def _canary_wait_without_data(
+    project: Path, prometheus: Prometheus, root: Path, tmp_path: Path
+) -> None:
+    """`make canary-wait` (cd.yml's check job) before any traffic: two checks, each not enough
+    data yet, then exit 0 with status 4 for the workflow's next jobs."""
+    outputs = tmp_path / "github-output"
+    env = {
+        "PROMETHEUS_URL": prometheus.url,
+        ROOT_VARIABLE: str(root),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    settings = ["CANARY_CHECKS=2", "CANARY_CHECK_INTERVAL=1"]
+    done = run(["make", "canary-wait", *settings], cwd=project, env=env, timeout=180)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("canary-")]
+    assert len(lines) == 4, done.stdout
+    assert all("not enough data yet: 0 canary and 0 stable steps" in line for line in lines[::2])
+    assert lines[1] == "canary-wait: no verdict yet (1 of 2): next check in 1 s"
+    assert lines[3].startswith("canary-wait: no verdict after 2 checks")
+    assert outputs.read_text(encoding="utf-8") == "status=4\n"
+    recorded = json.loads((root / "reports" / "canary" / "check.json").read_text("utf-8"))
+    assert recorded["status"] == 4
 
 
 def test_healthy_canary_waits_for_data_then_is_promoted(
@@ -150,9 +177,7 @@ def test_healthy_canary_waits_for_data_then_is_promoted(
     record_property: Callable[[str, object], None],
 ) -> None:
     with _tracks(trained, exported, exported, tmp_path) as (services, prometheus):
-        status, line = _canary_check(trained, prometheus, canary_root)
-        assert status == 4, line
-        assert "not enough data yet: 0 canary and 0 stable steps" in line
+        _canary_wait_without_data(trained, prometheus, canary_root, tmp_path)
         sent = _drive(services, held_back[0])
         status, line = _canary_check(trained, prometheus, canary_root)
     record_property("verdict", line)  # the figures, in a --junitxml report

@@ -69,6 +69,34 @@ def test_helm_push_and_deploy_command_lines(default_project: Path) -> None:
     assert 'printf \'%s\\n\' "$KUBE_CONFIG" > "$KUBECONFIG"' in deployed
 
 
+def test_canary_command_lines_as_cd_runs_them(default_project: Path) -> None:
+    """cd.yml's canary jobs, dry runs: each writes KUBE_CONFIG to a private KUBECONFIG, then
+    runs its `helm upgrade --reuse-values --atomic`; the promotion moves the alias last."""
+    env = {
+        "KUBE_CONFIG": "apiVersion: v1\n",
+        "HELM_REGISTRY_PASSWORD": "x",
+        "CHART_VERSION": "1.2.0",
+        "CANARY_TAG": "1.3.0",
+        "CANARY_MODEL": "4",
+        "CANARY_WEIGHT": "10",
+    }
+    upgrade = (
+        "helm upgrade heart-disease-risk oci://ghcr.io/your-org/charts/heart-disease-risk "
+        "--version 1.2.0 --namespace heart-disease-risk --reuse-values"
+    )
+    for dry_run, part in (
+        (["make", "-n", "canary-deploy"], "--set canary.enabled=true --set canary.weight=10"),
+        (["make", "-n", "canary-promote"], "--set-string model.uri=models:/heart-disease-risk/4"),
+        (["make", "-n", "canary-abort"], "--set canary.enabled=false --atomic"),
+    ):
+        planned = run(dry_run, cwd=default_project, env=env).stdout
+        command = " ".join(planned.replace("\\\n", " ").split())
+        assert 'printf \'%s\\n\' "$KUBE_CONFIG" > "$KUBECONFIG"' in planned, dry_run
+        assert upgrade in command and part in command, dry_run
+    promoted = run(["make", "-n", "canary-promote"], cwd=default_project, env=env).stdout
+    assert promoted.rstrip().endswith("pipeline.aliases canary-promote '4'")
+
+
 def _build_wheel(repo: Path, out: Path) -> Path:
     run(["uv", "build", "--wheel", "--quiet", "--out-dir", out], cwd=repo, timeout=600)
     (wheel,) = out.glob("mlops_scaffold-*.whl")

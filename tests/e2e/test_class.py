@@ -111,14 +111,16 @@ def test_class_status_sees_the_pipeline_run_and_a_stale_one(trained: Path, tmp_p
 
 
 def test_a_wheelhouse_installs_a_fresh_project_with_the_index_off(tmp_path: Path) -> None:
+    """Airflow's group too (`make airflow-install`): a course may hand out its DAG."""
     start = time.monotonic()
-    run([BIN / "scaffold", "wheelhouse", "wheels"], cwd=tmp_path, timeout=3600)
+    answers = ["-d", "airflow=true"]
+    run([BIN / "scaffold", "wheelhouse", "wheels", *answers], cwd=tmp_path, timeout=3600)
     wheels = sorted((tmp_path / "wheels").glob("*.whl"))
     size = sum(wheel.stat().st_size for wheel in wheels)
     print(
         f"wheelhouse: {len(wheels)} wheels, {size / 1e6:.0f} MB, {time.monotonic() - start:.0f} s"
     )
-    assert scaffold("new", "-q", "lab", "--defaults", cwd=tmp_path).returncode == 0
+    assert scaffold("new", "-q", "lab", "--defaults", *answers, cwd=tmp_path).returncode == 0
     dead = "http://127.0.0.1:9/simple"  # nothing listens: any index access fails
     offline = {
         "UV_OFFLINE": "1",
@@ -131,9 +133,10 @@ def test_a_wheelhouse_installs_a_fresh_project_with_the_index_off(tmp_path: Path
     }
     project = tmp_path / "lab"
 
-    run(["make", "install", f"WHEELHOUSE={tmp_path / 'wheels'}"], cwd=project, env=offline)
+    wheelhouse = f"WHEELHOUSE={tmp_path / 'wheels'}"
+    run(["make", "install", "airflow-install", wheelhouse], cwd=project, env=offline)
 
-    probe = "import heart_disease_risk, mlflow, dvc, sklearn; print('ok')"
+    probe = "import heart_disease_risk, mlflow, dvc, sklearn, airflow; print('ok')"
     assert run([project / ".venv/bin/python", "-c", probe], cwd=project).stdout.strip() == "ok"
     # And without the wheelhouse the same install must fail: the index really is off.
     run(["rm", "-rf", ".venv"], cwd=project)

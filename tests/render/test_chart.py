@@ -629,7 +629,7 @@ def _labels(deployment: dict[str, Any]) -> dict[str, str]:
 
 
 def test_canary_is_a_second_track_behind_the_same_service(rendered: Rendered) -> None:
-    """ci/canary-values.yaml: 4 stable replicas, weight 20 -> ceil(4 x 20 / 80) = 1 canary."""
+    """ci/canary-values.yaml: 4 stable replicas, weight 20 -> 4 x 20 / 80 = 1 canary."""
     slug, repository = rendered.slug, rendered.answers["container_image"]
     deployments = _by_name(rendered, "canary", "Deployment")
     stable, canary = deployments[slug], deployments[f"{slug}-canary"]
@@ -664,18 +664,41 @@ def test_canary_is_a_second_track_behind_the_same_service(rendered: Rendered) ->
 
 
 @pytest.mark.parametrize(
-    ("replicas", "weight", "expected"),
-    [(2, 10, 1), (9, 10, 1), (10, 10, 2), (3, 50, 3), (1, 99, 99)],
+    ("replicas", "weight", "nearest", "rounded_up"),
+    [
+        (2, 10, 1, 1),  # 0.22: at least one
+        (10, 10, 1, 2),  # 1.11
+        (14, 10, 2, 2),  # 1.56
+        (20, 10, 2, 3),  # 2.22
+        (6, 5, 1, 1),  # 0.32
+        (40, 5, 2, 3),  # 2.11
+        (7, 30, 3, 3),  # 3.0
+        (3, 50, 3, 3),
+        (1, 99, 99, 99),
+    ],
 )
 def test_canary_replicas_hold_the_weight(
-    rendered: Rendered, replicas: int, weight: int, expected: int
+    rendered: Rendered, replicas: int, weight: int, nearest: int, rounded_up: int
 ) -> None:
-    """ceil(replicas x weight / (100 - weight)), at least 1."""
-    values = {"replicaCount": replicas, "canary": {"enabled": True, "weight": weight}}
-    canary = yaml.safe_load(
-        _render_chart(rendered.chart, values)[f"{rendered.slug}/templates/canary.yaml"]
-    )
-    assert canary["spec"]["replicas"] == expected
+    """For S stable pods: without a route the pod ratio is the share, so the whole number
+    nearest to S x weight / (100 - weight); with the HTTPRoute the pods are capacity for an
+    exact share, so that number rounded up. The canary's HPA bounds follow the same rule."""
+    template = f"{rendered.slug}/templates/canary.yaml"
+    for route, expected in ((False, nearest), (True, rounded_up)):
+        canary = {"enabled": True, "weight": weight}
+        if route:
+            canary["gatewayRoute"] = {"enabled": True, "parentRefs": [{"name": "public"}]}
+        fixed = {"replicaCount": replicas, "canary": canary}
+        (deployment, *_) = yaml.safe_load_all(_render_chart(rendered.chart, fixed)[template])
+        assert deployment["spec"]["replicas"] == expected, (route, "replicaCount")
+        scaled = {
+            "autoscaling": {"enabled": True, "minReplicas": replicas, "maxReplicas": replicas},
+            "canary": canary,
+        }
+        documents = yaml.safe_load_all(_render_chart(rendered.chart, scaled)[template])
+        (autoscaler,) = [doc for doc in documents if doc["kind"] == "HorizontalPodAutoscaler"]
+        bounds = (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"])
+        assert bounds == (expected, expected), (route, "autoscaling")
 
 
 def test_canary_route_splits_by_weight(rendered: Rendered) -> None:
@@ -707,7 +730,8 @@ def test_canary_route_splits_by_weight(rendered: Rendered) -> None:
     autoscalers = _by_name(rendered, "canary-route", "HorizontalPodAutoscaler")
     canary_hpa = autoscalers[f"{slug}-canary"]["spec"]
     assert canary_hpa["scaleTargetRef"]["name"] == f"{slug}-canary"
-    assert (canary_hpa["minReplicas"], canary_hpa["maxReplicas"]) == (1, 1)  # ceil(2|6 x 5 / 95)
+    # The route holds the share; the pods are capacity: ceil(2|6 x 5 / 95), at least 1.
+    assert (canary_hpa["minReplicas"], canary_hpa["maxReplicas"]) == (1, 1)
     assert "replicas" not in deployments[f"{slug}-canary"]["spec"]
     digest = _values(rendered.chart, "canary-route")["canary"]["image"]["digest"]
     repository = rendered.answers["container_image"]
@@ -816,17 +840,22 @@ def test_canary_targets_command_lines(rendered: Rendered) -> None:
         f"--set-string canary.model= {done}"
     ) in deployed
     promoted = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0", "CANARY_MODEL=7")
-    assert (
+    package = rendered.answers["package_name"]
+    move = f".venv/bin/python -m {package}.pipeline.aliases canary-promote '7'"
+    assert promoted.endswith(
         f"{upgrade} --set canary.enabled=false "
         "--set-string image.tag=0.2.0 --set-string image.digest= "
-        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done}"
-    ) in promoted
+        f"--set model.source=registry --set-string model.uri=models:/{slug}/7 {done} {move}"
+    ), "the champion alias moves after the upgrade, and only then"
     model_only = _dry_run(rendered, "canary-promote", "CANARY_MODEL=7")
     assert "image.tag" not in model_only and f"models:/{slug}/7" in model_only
+    assert model_only.endswith(move)
+    image_only = _dry_run(rendered, "canary-promote", "CANARY_TAG=0.2.0")
+    assert image_only.endswith(done) and "pipeline.aliases" not in image_only
     aborted = _dry_run(rendered, "canary-abort")
     assert f"{upgrade} --set canary.enabled=false {done}" in aborted
     checked = _dry_run(rendered, "canary-check")
-    assert f"-m {rendered.answers['package_name']}.monitoring.canary" in checked
+    assert f"-m {package}.monitoring.canary" in checked
     # What each target needs is said in one line, before helm runs.
     project = rendered.chart.parent.parent
     for target, settings, message in [

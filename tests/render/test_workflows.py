@@ -60,6 +60,13 @@ ENVIRONMENT_SECRET = re.compile(r"\bsecrets\.(?!GITHUB_TOKEN\b)\w+")
 # A row of docs/ci.md's environments table: | `name` | `file.yml` `job`, `job` (when) | ...
 ENVIRONMENT_ROW = re.compile(r"^\| `([\w-]+)` \| `([\w.-]+\.yml)` ([^(|]+)", re.MULTILINE)
 PYTHONS = ["3.11", "3.12", "3.13"]
+# cd.yml's canary flow (workflow_dispatch, with helm): job -> its environment.
+CANARY_JOBS = {
+    "canary-deploy": "canary",
+    "canary-check": "canary",
+    "canary-promote": "production-canary",
+    "canary-abort": "canary",
+}
 
 
 def test_pinned_actions_page_lists_the_pins() -> None:
@@ -280,7 +287,10 @@ def test_jobs_follow_the_feature_switches(project: Path) -> None:
     assert ci_jobs == expected
     if enabled(answers, "docker"):
         cd_jobs = set(_load(project / ".github" / "workflows" / "cd.yml")["jobs"])
-        assert cd_jobs == ({"image", "chart", "deploy"} if enabled(answers, "helm") else {"image"})
+        expected_cd = {"image"}
+        if enabled(answers, "helm"):
+            expected_cd |= {"chart", "deploy", *CANARY_JOBS}
+        assert cd_jobs == expected_cd
     dependabot = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
     ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
     assert ecosystems == {"github-actions", "uv"} | (
@@ -313,3 +323,49 @@ def test_cd_pushes_the_lean_and_the_training_image(project: Path) -> None:
         ).stdout
         assert "--set image.digest=sha256:a" in planned
         assert "--set trainImage.digest=sha256:b" in planned
+
+
+def test_cd_canary_flow_by_hand(project: Path) -> None:
+    """Run by hand, cd.yml builds nothing and runs the canary flow: deploy, then make
+    canary-wait, whose verdict (not make's status) picks promote (0, in an environment that
+    can require a reviewer) or abort (3); tag pushes run only the release jobs."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    if not enabled(answers, "helm"):
+        return
+    cd = _load(project / ".github" / "workflows" / "cd.yml")
+    assert set(cd[True]) == {"push", "workflow_dispatch"}
+    inputs = cd[True]["workflow_dispatch"]["inputs"]
+    assert inputs["canary"]["options"] == ["deploy", "check", "abort"]
+    jobs = cd["jobs"]
+    assert jobs["image"]["if"] == "github.event_name == 'push'"
+    assert {name: jobs[name]["environment"] for name in CANARY_JOBS} == CANARY_JOBS
+    runs = {
+        name: [step["run"] for step in jobs[name]["steps"] if "run" in step] for name in CANARY_JOBS
+    }
+    assert runs == {
+        "canary-deploy": ["make canary-deploy"],
+        "canary-check": ["make canary-wait"],
+        "canary-promote": ["make canary-promote"],
+        "canary-abort": ["make canary-abort"],
+    }
+    check = jobs["canary-check"]
+    assert check["needs"] == "canary-deploy"
+    assert check["outputs"]["status"] == "${{ steps.check.outputs.status }}"
+    assert "needs.canary-deploy.result == 'success'" in check["if"]
+    assert jobs["canary-promote"]["if"] == "needs.canary-check.outputs.status == '0'"
+    assert "needs.canary-check.outputs.status == '3'" in jobs["canary-abort"]["if"]
+    # The verdict file travels to the promotion, which records its line with the alias move.
+    (upload,) = [s for s in check["steps"] if "upload-artifact" in s.get("uses", "")]
+    (download,) = [
+        s for s in jobs["canary-promote"]["steps"] if "download-artifact" in s.get("uses", "")
+    ]
+    assert upload["with"]["path"] == "reports/canary/check.json"
+    assert (download["with"]["name"], download["with"]["path"]) == (
+        "canary-check",
+        "reports/canary",
+    )
+    promote_env = jobs["canary-promote"]["steps"][-1]["env"]
+    assert promote_env["CANARY_MODEL"] == "${{ inputs.canary_model }}"
+    assert "MLFLOW_TRACKING_URI" in promote_env
+    planned = run(["make", "-n", "canary-wait"], cwd=project).stdout
+    assert 'echo "status=$status" >> "$GITHUB_OUTPUT"' in planned

@@ -16,7 +16,10 @@ its samples are significantly above that bound, *non-inferior* when significantl
 Exit status: 0 promote (non-inferior on both), 3 abort (worse on either), 4 not enough data
 yet (fewer than ``min_samples`` per track, or neither verdict significant), 1 an error (no
 ``PROMETHEUS_URL``, Prometheus unreachable, bad params.yaml). One line on stdout says why, in
-numbers.
+numbers. The verdict is also written to ``reports/canary/check.json`` (``status``, ``verdict``,
+``line``, ``checked_at``): ``make`` turns every failing exit status into 2, so a workflow reads
+the status from there, and ``make canary-promote`` records the line with the promotion. The
+file is removed when a check starts, so an error leaves no earlier verdict behind.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,12 +41,14 @@ from scipy import stats
 
 from ..cli import make_parser, parse_args, run_stage
 from ..errors import StageError
+from ..files import write_text
 from ..params import CanaryParams
 from ..settings import Settings
 
 PROMETHEUS_URL_ENV = "PROMETHEUS_URL"
 TRACKS = ("canary", "stable")
 PROMOTE, ABORT, NOT_YET = 0, 3, 4
+VERDICTS = {PROMOTE: "promote", ABORT: "abort", NOT_YET: "not enough evidence yet"}
 TIMEOUT_SECONDS = 30.0
 # The increase over one step of each counter of /predict, by track.
 SERIES = {
@@ -162,7 +169,7 @@ def verdict(comparisons: Sequence[Comparison], alpha: float) -> int:
 
 def describe(status: int, comparisons: Sequence[Comparison], sizes: tuple[int, int]) -> str:
     """The verdict in one line of numbers."""
-    word = {PROMOTE: "promote", ABORT: "abort", NOT_YET: "not enough evidence yet"}[status]
+    word = VERDICTS[status]
     error, latency = comparisons
     return (
         f"{word}: error ratio canary {error.canary:.4f} vs stable {error.stable:.4f} "
@@ -192,6 +199,17 @@ def check(url: str, params: CanaryParams, now: float) -> tuple[int, str]:
     return status, describe(status, comparisons, (len(canary), len(stable)))
 
 
+def record(path: Path, status: int, line: str, now: float) -> None:
+    """Write the verdict where a workflow and ``make canary-promote`` read it."""
+    result = {
+        "status": status,
+        "verdict": VERDICTS[status],
+        "line": line,
+        "checked_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+    }
+    write_text(path, json.dumps(result, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """The command line (see the module docstring); returns the exit status."""
     args = parse_args(make_parser(__doc__), argv)
@@ -206,7 +224,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
                 f"{PROMETHEUS_URL_ENV} is not set: the Prometheus that scrapes both tracks, "
                 "e.g. http://prometheus-operated.monitoring:9090"
             )
-        outcome.append(check(url, Settings().params.canary, time.time()))
+        settings = Settings()
+        settings.canary_check.unlink(missing_ok=True)
+        now = time.time()
+        status, line = check(url, settings.params.canary, now)
+        record(settings.canary_check, status, line, now)
+        outcome.append((status, line))
 
     status = run_stage("canary-check", body)
     if status:

@@ -309,6 +309,27 @@ def _take(sample: Sample, rows: np.ndarray) -> Sample:
     return Sample(sample.actual[rows], sample.labels[rows], sample.scores[rows])
 
 
+def _bootstrap(
+    rows: tuple[np.ndarray, np.ndarray],
+    statistic: Callable[..., float],
+    params: ExperimentParams,
+    rng: np.random.Generator,
+    *,
+    paired: bool = False,
+) -> Any:
+    """The percentile bootstrap of ``statistic`` over the two row sets, at 1 - alpha."""
+    return stats.bootstrap(
+        rows,
+        statistic,
+        paired=paired,
+        vectorized=False,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        confidence_level=1 - params.alpha,
+        random_state=rng,
+    )
+
+
 def _resampled_independent(metric: str, a: Sample, b: Sample, params: ExperimentParams) -> Result:
     """ROC AUC or RMSE in ab: a permutation test of rows between the variants (ROC AUC) or
     Welch's test of squared errors (RMSE), a bootstrap interval, the scaled standard error."""
@@ -316,15 +337,7 @@ def _resampled_independent(metric: str, a: Sample, b: Sample, params: Experiment
     rows = np.arange(len(a)), np.arange(len(a), len(a) + len(b))
     statistic = _difference_statistic(metric, both, both)
     rng = np.random.default_rng(SEED)
-    interval = stats.bootstrap(
-        rows,
-        statistic,
-        vectorized=False,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        confidence_level=1 - params.alpha,
-        random_state=rng,
-    )
+    interval = _bootstrap(rows, statistic, params, rng)
     if metric == "rmse":
         squared = per_row(metric, a), per_row(metric, b)
         p_value = float(stats.ttest_ind(squared[1], squared[0], equal_var=False).pvalue)
@@ -345,16 +358,7 @@ def _resampled_paired(metric: str, a: Sample, b: Sample, params: ExperimentParam
     rows = np.arange(len(a))
     statistic = _difference_statistic(metric, a, b)
     rng = np.random.default_rng(SEED)
-    interval = stats.bootstrap(
-        (rows, rows),
-        statistic,
-        paired=True,
-        vectorized=False,
-        n_resamples=RESAMPLES,
-        method="percentile",
-        confidence_level=1 - params.alpha,
-        random_state=rng,
-    )
+    interval = _bootstrap((rows, rows), statistic, params, rng, paired=True)
     if metric == "rmse":
         differences = per_row(metric, b) - per_row(metric, a)
         p_value = float(stats.ttest_1samp(differences, 0.0).pvalue) if differences.any() else 1.0

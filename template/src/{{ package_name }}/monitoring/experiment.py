@@ -7,7 +7,10 @@ Usage, from the project root (``make ab-report``)::
 Reads every answer of the prediction log with its variant (``predlog.read_log``'s
 ``all_records``) and the labels that ``make feedback``
 joined to it (``data/feedback/labels.csv``). The experiment starts at the first record the
-current challenger (the newest challenger model version in the log) answered; the design is
+current challenger (the newest challenger model version in the log) answered, and no earlier
+than the last move of the registry's ``challenger`` alias to that version (its decision on
+record, ``pipeline.aliases``): the same version challenged twice in a row is two
+experiments. The design is
 ``shadow`` when the log holds shadow answers (the same records scored by both: paired
 tests), else ``ab`` (each request answered by one variant: independent samples). For each of
 the task's metrics (``comparison.py``: binary accuracy, log loss, ROC AUC; multiclass
@@ -38,6 +41,8 @@ from ..core.tasks import TASK, Task
 from ..errors import StageError
 from ..files import write_text
 from ..params import ExperimentParams
+from ..pipeline.aliases import moved_at
+from ..pipeline.promotion import CHALLENGER_ALIAS
 from ..settings import Settings
 from .comparison import MIN_ROWS, TASK_METRICS, Comparison, Design, Sample, as_dict, compare
 from .experiment_page import percent, render_page
@@ -84,13 +89,13 @@ def newest_run(answered: pd.DataFrame) -> pd.DataFrame:
     return since
 
 
-def arms(records: pd.DataFrame, labels: pd.DataFrame) -> Arms:
+def arms(records: pd.DataFrame, labels: pd.DataFrame, since: pd.Timestamp | None = None) -> Arms:
     """Split the log's answers (``predlog.LogRead.all_records``, in time order) into the
     experiment's two arms, each joined to its outcome (``labels``, by request id and index).
 
-    The experiment is the newest challenger version's, from its first answer (shadow when its
-    answers are shadow answers: paired, else ab); the champion's rows are its newest
-    version's, from the same time."""
+    The experiment is the newest challenger version's, from its first answer after ``since``
+    (when the challenger alias moved to it; shadow when its answers are shadow answers:
+    paired, else ab); the champion's rows are its newest version's, from the same time."""
     answered = records["variant"] == CHALLENGER
     if not answered.any():
         empty = records.iloc[:0].assign(actual=pd.Series(dtype=float))
@@ -100,6 +105,8 @@ def arms(records: pd.DataFrame, labels: pd.DataFrame) -> Arms:
     served = records[(records["variant"] == CHAMPION) & ~records["shadow"]]
     champion = newest_run(served) if len(served) else served
     start = challenger["time"].min()
+    if since is not None:
+        start = max(start, since)
     if len(champion):
         start = max(start, champion["time"].min())
     champion, challenger = (
@@ -173,11 +180,15 @@ def _needed_text(primary: Comparison, params: ExperimentParams) -> str:
 
 
 def analyse(
-    records: pd.DataFrame, labels: pd.DataFrame, params: ExperimentParams, task: Task = TASK
+    records: pd.DataFrame,
+    labels: pd.DataFrame,
+    params: ExperimentParams,
+    task: Task = TASK,
+    since: pd.Timestamp | None = None,
 ) -> dict[str, Any]:
     """The experiment's summary (``ab.json``): design, arms, comparisons, verdict."""
     primary_name = primary_metric(params, task)
-    split = arms(records, labels)
+    split = arms(records, labels, since)
     first, second = sample(split.champion, task), sample(split.challenger, task)
     names = [primary_name, *(name for name in TASK_METRICS[task.name] if name != primary_name)]
     comparisons = [compare(name, split.design, first, second, params) for name in names]
@@ -209,13 +220,28 @@ def analyse(
     }
 
 
+def challenger_chosen_at(settings: Settings, records: pd.DataFrame) -> pd.Timestamp | None:
+    """When the challenger alias last moved to the log's newest challenger version, if the
+    registry recorded it (``None``: no challenger in the log, or an exported one)."""
+    answered = records[records["variant"] == CHALLENGER]
+    if answered.empty:
+        return None
+    moved = moved_at(settings, CHALLENGER_ALIAS, str(answered["model_version"].iloc[-1]))
+    return None if moved is None else pd.Timestamp(moved)
+
+
 def run() -> dict[str, Any]:
     """Read the log and the labels, compare, write the reports; return the summary."""
     settings = Settings()
     params = settings.params
     primary_metric(params.experiment)
     log = read_log(log_directory(settings, params.monitor.log_dir, os.environ))
-    summary = analyse(log.all_records, read_store(settings.feedback_labels), params.experiment)
+    summary = analyse(
+        log.all_records,
+        read_store(settings.feedback_labels),
+        params.experiment,
+        since=challenger_chosen_at(settings, log.all_records),
+    )
     write_text(settings.experiment_report, json.dumps(summary, indent=2) + "\n")
     write_text(settings.experiment_page, render_page(summary))
     LOG.info("%s", summary["message"])

@@ -4,15 +4,20 @@ Usage, from the project root::
 
     python -m <package>.pipeline.aliases challenger VERSION   # make challenger VERSION=N
     python -m <package>.pipeline.aliases promote-challenger   # make promote-challenger
+    python -m <package>.pipeline.aliases canary-promote VERSION  # make canary-promote (its end)
     python -m <package>.pipeline.aliases history              # make model-history
 
 ``challenger`` points the ``challenger`` alias at a registered version (not the champion's).
 ``promote-challenger`` moves the champion alias (``evaluate.alias``) to the challenger only
 when the experiment report (``reports/experiment/ab.json``, ``make ab-report``) is about the
 current challenger and says it is significantly better on the primary metric; the challenger
-alias is then removed. Otherwise it says why, changes nothing and exits 1. Both record the
-decision on the version (``promotion.move_alias``); ``history`` prints the champion's lineage
-from these records, newest first.
+alias is then removed. Otherwise it says why, changes nothing and exits 1. ``canary-promote``
+moves the champion alias to the version that a canary release has just made the stable
+track's model (``make canary-promote CANARY_MODEL=N``, after its ``helm upgrade`` succeeded);
+its verdict is the line of the last ``make canary-check`` (``reports/canary/check.json``), as
+it was, or says that no check was recorded. Each records the decision on the version
+(``promotion.move_alias``); ``history`` prints the champion's lineage from these records,
+newest first.
 """
 
 from __future__ import annotations
@@ -59,14 +64,22 @@ def _versions(client: MlflowClient) -> list[Any]:
     return sorted(found, key=lambda version: int(version.version))
 
 
-def choose_challenger(settings: Settings, version: str) -> AliasMove:
-    """Point the challenger alias at ``version`` (``make challenger VERSION=N``)."""
+def _registered(settings: Settings, version: str, setting: str) -> MlflowClient:
+    """The registry's client, once ``version`` (given as ``setting``) is a registered version."""
     if not version.isdigit():
-        raise StageError(f"VERSION must be a model version number, e.g. VERSION=3, not {version!r}")
+        raise StageError(
+            f"{setting} must be a model version number, e.g. {setting}=3, not {version!r}"
+        )
     client = _client(settings)
     known = [str(found.version) for found in _versions(client)]
     if version not in known:
         raise StageError(f"{NAME} has no version {version} (its versions: {', '.join(known)})")
+    return client
+
+
+def choose_challenger(settings: Settings, version: str) -> AliasMove:
+    """Point the challenger alias at ``version`` (``make challenger VERSION=N``)."""
+    client = _registered(settings, version, "VERSION")
     alias = settings.params.evaluate.alias
     champion = current_champion(client, NAME, alias)
     if champion is not None and str(champion.version) == version:
@@ -147,6 +160,39 @@ def promote_challenger(settings: Settings) -> Decision:
     return decision
 
 
+def canary_verdict(settings: Settings) -> str:
+    """The last canary check's line and time (``make canary-check``), or that there was none."""
+    path = settings.canary_check
+    try:
+        check = json.loads(path.read_text(encoding="utf-8"))
+        return f"canary-check at {check['checked_at']}: {check['line']}"
+    except FileNotFoundError:
+        return f"no canary-check verdict ({settings.relative(path)}): promoted without one"
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise StageError(
+            f"{settings.relative(path)} is not a canary-check result: {error}"
+        ) from None
+
+
+def promote_canary(settings: Settings, version: str) -> AliasMove:
+    """Move the champion alias to ``version``, the model the canary release promoted."""
+    client = _registered(settings, version, "CANARY_MODEL")
+    alias = settings.params.evaluate.alias
+    move = move_alias(
+        client,
+        NAME,
+        alias,
+        version,
+        command="make canary-promote",
+        verdict=canary_verdict(settings),
+        commit=tracking.git_commit(settings.root),
+    )
+    LOG.info(
+        "'%s' is version %s (was %s): %s", alias, version, move.replaced or "none", move.verdict
+    )
+    return move
+
+
 @dataclass(frozen=True)
 class Record:
     """A decision recorded on a version: when, which version, and the move."""
@@ -165,6 +211,26 @@ def records(versions: Sequence[Any]) -> list[Record]:
         if key.startswith(DECISION_PREFIX)
     ]
     return sorted(found, key=lambda record: record.time, reverse=True)
+
+
+def moved_at(settings: Settings, alias: str, version: str) -> datetime | None:
+    """When ``alias`` last moved to ``version``, from the decisions recorded on it; ``None``
+    when none is, or ``version`` is no registered version (an exported model's directory)."""
+    uri = tracking.resolve_tracking_uri(settings.root, settings.params.mlflow.tracking_uri)
+    # Never create the embedded store just to find it empty.
+    no_store = (
+        uri == tracking.default_tracking_uri(settings.root)
+        and not (settings.root / tracking.DEFAULT_STORE).is_file()
+    )
+    if no_store or not version.isdigit():
+        return None
+    try:
+        found = MlflowClient(uri).get_model_version(NAME, version)
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise StageError(f"MLflow: {error}") from None
+    return max((r.time for r in records([found]) if r.move.alias == alias), default=None)
 
 
 def lineage(recorded: Sequence[Record], alias: str, version: str | None) -> list[Record]:
@@ -221,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen = commands.add_parser("challenger", help="point the challenger alias at VERSION")
     chosen.add_argument("version", metavar="VERSION")
     commands.add_parser("promote-challenger", help="make the challenger the champion, if better")
+    promoted = commands.add_parser(
+        "canary-promote", help="the champion alias to VERSION, the canary's promoted model"
+    )
+    promoted.add_argument("version", metavar="VERSION")
     commands.add_parser("history", help="print the champion's lineage")
     args = parse_args(parser, argv)
     if args.command == "challenger":
@@ -229,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "promote-challenger":
         return run_stage("promote-challenger", _registry(lambda: promote_challenger(Settings())))
+    if args.command == "canary-promote":
+        return run_stage(
+            "canary-promote", _registry(lambda: promote_canary(Settings(), args.version))
+        )
     return run_stage(
         "model-history",
         _registry(lambda: sys.stdout.write("\n".join(history_lines(Settings())) + "\n")),

@@ -166,11 +166,17 @@ checkov.io/skip2: CKV_K8S_35=MLflow and boto3 read credentials from environment 
 {{- end }}
 {{- end }}
 
-{{/* Replicas of the canary for `stable` replicas of the stable track: its share of all pods
-     is canary.weight percent, rounded up, at least one:
-     ceil(stable x weight / (100 - weight)). */}}
+{{/* Replicas of the canary for `stable` replicas of the stable track (replicaCount, or an
+     HPA bound), at least one. Without gatewayRoute the pod ratio is the traffic share: the
+     whole number nearest to stable x weight / (100 - weight) (halves up). With it the route
+     holds the share and the pods are capacity: that number rounded up. */}}
 {{- define "app.canaryReplicas" -}}
 {{- $weight := int .root.Values.canary.weight }}
 {{- $rest := sub 100 $weight }}
-{{- max 1 (div (add (mul (int .stable) $weight) (sub $rest 1)) $rest) }}
+{{- $share := mul (int .stable) $weight }}
+{{- if .root.Values.canary.gatewayRoute.enabled }}
+{{- max 1 (div (add $share (sub $rest 1)) $rest) }}
+{{- else }}
+{{- max 1 (div (add (mul 2 $share) $rest) (mul 2 $rest)) }}
+{{- end }}
 {{- end }}
