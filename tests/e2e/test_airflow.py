@@ -6,26 +6,36 @@ uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with
 finds no prediction log yet and keeps the champion. The second run, with a prediction log of
 shifted traffic, finds nothing changed (every stage task ends *skipped*, saying DVC's "didn't
 change"), the monitor finds drift (exit code 3) and the retrain branch reruns every stage.
-The task states come from Airflow's own database.
+The task states come from Airflow's own database. `make airflow-standalone` starts every
+Airflow component on 127.0.0.1, and its REST API, asked with the generated admin's token,
+knows the DAG.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import DEFAULT_PACKAGE, run, scaffold
+from tests.support import DEFAULT_PACKAGE, OUTER_MAKE, free_port, run, scaffold, stop_group
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = f"{DEFAULT_PACKAGE}_pipeline"
 STAGES = ["prepare", "validate", "train", "evaluate"]
+READY_WITHIN = 300.0  # seconds: a bound on the wait for the standalone Airflow, not a timing
 MODEL = DEFAULT_PACKAGE.replace("_", "-")
 CHAMPION = """
 import sys
@@ -120,3 +130,73 @@ def test_dags_test_runs_the_pipeline_then_skips_what_did_not_change(
     assert "monitor: drift: retraining" in second_output
     assert "airflow db migrate" not in second_output  # migrated once, by the first run
     assert run([python, "-c", CHAMPION, store, MODEL], cwd=project).stdout.strip()
+
+
+def ask(url: str, token: str | None = None, body: dict[str, str] | None = None) -> Any:
+    """GET (or POST ``body`` as JSON) and decode the answer; None while nothing answers."""
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=10) as got:
+            return json.loads(got.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError):  # HTTPError included
+        return None
+
+
+def the_dag(base: str, home: Path) -> Any:
+    """The DAG as the REST API describes it, with the generated admin's token; None until the
+    API answers, the password is written and the DAG processor has stored the DAG."""
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    if not passwords.is_file():
+        return None
+    credentials = {"username": "admin", "password": json.loads(passwords.read_text())["admin"]}
+    token = ask(f"{base}/auth/token", body=credentials)
+    return token and ask(f"{base}/api/v2/dags/{DAG_ID}", token["access_token"])
+
+
+def test_airflow_standalone_serves_the_dag_on_loopback(project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "standalone-home"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in OUTER_MAKE}
+    log = tmp_path / "standalone.log"
+    started = time.monotonic()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            ["make", "airflow-standalone", f"AIRFLOW_PORT={port}"],
+            cwd=project,
+            env={**env, "AIRFLOW_HOME": str(home)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        while (dag := the_dag(base, home)) is None:
+            assert server.poll() is None, f"airflow standalone exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() - started < READY_WITHIN, log.read_text()[-3000:]
+            time.sleep(2)
+        print(f"standalone Airflow served the DAG after {time.monotonic() - started:.0f} s")
+        assert dag["dag_id"] == DAG_ID
+        assert dag["fileloc"] == str(project / "dags" / f"{DAG_ID}.py")
+        assert {tag["name"] for tag in dag["tags"]} == {MODEL, "mlops"}
+        with pytest.raises(urllib.error.HTTPError) as refused:  # no token, no answer
+            urllib.request.urlopen(f"{base}/api/v2/dags/{DAG_ID}", timeout=10)
+        assert refused.value.code == 401
+    finally:
+        assert stop_group(server, within=60), "airflow standalone outlived SIGTERM"
+        assert group_ends(server.pid, within=60), "Airflow's processes outlived SIGTERM"
+
+
+def group_ends(group: int, within: float) -> bool:
+    """Whether every process of the group ends within ``within`` s; SIGKILL to any left."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.5)
+    os.killpg(group, signal.SIGKILL)
+    return False
