@@ -112,7 +112,7 @@ def test_airflow_switches_on_then_off_keeping_user_edits(project: Path) -> None:
     assert set(result.added) == added
     assert {"pyproject.toml", "docs/features.md"} <= set(result.modified)
     assert "[dependency-groups]" in (project / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'airflow = ["apache-airflow' in (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'airflow = [\n    "apache-airflow>=' in (project / "pyproject.toml").read_text("utf-8")
     assert "(airflow.md)" in (project / "docs" / "features.md").read_text(encoding="utf-8")
     switched_on = _snapshot(project)
     params = switched_on.pop("params.yaml").decode()

@@ -115,7 +115,12 @@ def test_validators_come_in_groups_make_install_leaves_out(project: Path) -> Non
     airflow = enabled(answers, "airflow")
     assert ("airflow" in groups) == airflow
     if airflow:
-        assert _requirement_names(groups["airflow"]) == {"apache-airflow"}
+        # The Kubernetes provider (runner: kubernetes) and the schemas its pods are checked with.
+        assert _requirement_names(groups["airflow"]) == {
+            "apache-airflow",
+            "apache-airflow-providers-cncf-kubernetes",
+            "kubernetes-validate",
+        }
     if answers["installer"] == "pip":  # the pip pins of `make install` leave the groups out
         assert ("--no-group check --no-group checkov" in makefile) == bool(tools)
         assert ("--no-group airflow" in makefile) == airflow

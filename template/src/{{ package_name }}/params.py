@@ -195,14 +195,30 @@ class ExperimentParams(Section):
     )
 
 
+class AirflowPodParams(Section):
+    """``airflow.kubernetes``: the pods of ``runner: kubernetes``: the training image, their
+    namespace, the PersistentVolumeClaim holding the project's clone (the stages' shared
+    workspace), an optional Secret whose keys become environment variables (MLflow and
+    object-store credentials) and an optional claim holding the service's prediction log."""
+
+    image: str = ""
+    namespace: str = Field(default="default", min_length=1)
+    workspace_claim: str = ""
+    secret: str = ""
+    prediction_log_claim: str = ""
+
+
 class AirflowParams(Section):
     """``airflow``: the Airflow DAG's schedule (a cron expression or a preset such as
-    ``@weekly``; null: runs only when triggered) and how often a failed task is retried, after
-    how many minutes (used only with the Airflow option)."""
+    ``@weekly``; null: runs only when triggered), how often a failed task is retried, after
+    how many minutes, and where its tasks run: ``local`` (the project's venv) or
+    ``kubernetes`` (a pod per task, see ``kubernetes``). Used only with the Airflow option."""
 
     schedule: str | None = "@weekly"
     retries: int = Field(default=1, ge=0)
     retry_delay_minutes: int = Field(default=5, ge=0)
+    runner: Literal["local", "kubernetes"] = "local"
+    kubernetes: AirflowPodParams = AirflowPodParams()
 
 
 class CanaryParams(Section):
