@@ -74,9 +74,9 @@ e2e: install container-engine prometheus ## Slow end-to-end tests: install and r
 # Coverage of the scaffolder: this process and the `scaffold` commands the
 # tests start (.ci/subprocess-coverage.pth), over both tiers.
 COVERAGE := --cov=scaffold
-# Both tiers together measured 88 % (2026-12-07, the first full run that counted subprocesses;
-# about 60 % before): the floor is that figure minus one point.
-COVERAGE_FLOOR := 87
+# Both tiers together measured 90.6 % (2026-12-07, with the fleet's process-pool workers
+# counted; 88 % without them, about 60 % before subprocesses): the floor is that minus one point.
+COVERAGE_FLOOR := 89
 
 check-fast: install lint typecheck ## The fast tier of check: lint, types, render matrix and unit tests (coverage starts)
 	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE) --cov-report=
