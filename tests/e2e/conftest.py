@@ -64,6 +64,22 @@ def table_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def airflow_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with the Airflow option, installed with Airflow, its raw data pushed to its
+    DVC remote (tests/e2e/test_airflow*.py, one xdist group: made once)."""
+    root = tmp_path_factory.mktemp("airflow")
+    created = scaffold(
+        "new", "-q", "proj", "--defaults", "-d", "airflow=true",
+        "-d", f"dvc_remote_url={root / 'dvc-remote'}", cwd=root,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    project = root / "proj"
+    run(["make", "install", "airflow-install"], cwd=project)
+    run([project / ".venv/bin/dvc", "push", "--quiet"], cwd=project)
+    return project
+
+
+@pytest.fixture(scope="session")
 def installed_packages(default_project: Path) -> set[str]:
     """`name==version` of what `make install` put into the shared project's venv."""
     return set((default_project.parent / INSTALLED).read_text(encoding="utf-8").splitlines())

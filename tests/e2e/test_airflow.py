@@ -1,7 +1,7 @@
 """Airflow in a generated project, for real: `airflow dags test` runs the DAG end to end.
 
-One project with airflow=true: `make install`, then `make airflow-run` (Airflow installed from
-uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with SQLite, then
+The shared project with airflow=true (tests/e2e/conftest.py, shared with the pods' test), then
+`make airflow-run` (Airflow installed from uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with SQLite, then
 `airflow dags test`). The first run runs every stage and registers the champion; the monitor
 finds no prediction log yet and keeps the champion. The second run, with a prediction log of
 shifted traffic, finds nothing changed (every stage task ends *skipped*, saying DVC's "didn't
@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import DEFAULT_PACKAGE, OUTER_MAKE, free_port, run, scaffold, stop_group
+from tests.support import DEFAULT_PACKAGE, OUTER_MAKE, free_port, run, stop_group
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
 
 DAG_ID = f"{DEFAULT_PACKAGE}_pipeline"
 STAGES = ["prepare", "validate", "train", "evaluate"]
@@ -46,16 +46,9 @@ print(version.version)
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with the Airflow option, installed, its Airflow home a temporary one."""
-    root = tmp_path_factory.mktemp("airflow")
-    created = scaffold(
-        "new", "-q", "proj", "--defaults", "-d", "airflow=true",
-        "-d", f"dvc_remote_url={root / 'dvc-remote'}", cwd=root,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    run(["make", "install"], cwd=root / "proj")
-    return root / "proj"
+def project(airflow_project: Path) -> Path:
+    """The shared Airflow project (tests/e2e/conftest.py); each run has its own AIRFLOW_HOME."""
+    return airflow_project
 
 
 def dags_test(project: Path, home: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:

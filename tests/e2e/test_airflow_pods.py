@@ -27,9 +27,9 @@ import pytest
 import yaml
 
 from tests.e2e.engine import Engine
-from tests.support import DEFAULT_PACKAGE, run, scaffold
+from tests.support import DEFAULT_PACKAGE, run
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("airflow")]
 
 DAG_ID = f"{DEFAULT_PACKAGE}_pipeline"
 STAGES = ["prepare", "validate", "train", "evaluate"]
@@ -51,18 +51,9 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with the Airflow option, installed with Airflow; its data on the DVC remote."""
-    root = tmp_path_factory.mktemp("airflow-pods")
-    created = scaffold(
-        "new", "-q", "proj", "--defaults", "-d", "airflow=true",
-        "-d", f"dvc_remote_url={root / 'dvc-remote'}", cwd=root,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    project = root / "proj"
-    run(["make", "install", "airflow-install"], cwd=project)
-    run([project / ".venv/bin/dvc", "push", "--quiet"], cwd=project)
-    return project
+def project(airflow_project: Path) -> Path:
+    """The shared Airflow project (tests/e2e/conftest.py), its data on the DVC remote."""
+    return airflow_project
 
 
 @pytest.fixture(scope="module")
