@@ -1,9 +1,10 @@
 """Airflow in a generated project, for real: `airflow dags test` runs the DAG end to end.
 
-The shared project with airflow=true (tests/e2e/conftest.py, shared with the pods' test), then
-`make airflow-run` (Airflow installed from uv.lock's `airflow` group, `airflow db migrate` in a temporary AIRFLOW_HOME with SQLite, then
-`airflow dags test`). The first run runs every stage and registers the champion; the monitor
-finds no prediction log yet and keeps the champion. The second run, with a prediction log of
+The shared project with airflow=true (tests/e2e/conftest.py, shared with the pods' test),
+then `make airflow-run` (Airflow installed from uv.lock's `airflow` group, `airflow db
+migrate` in a temporary AIRFLOW_HOME with SQLite, then `airflow dags test`). The first run
+runs every stage and registers the champion; the monitor finds no prediction log yet and
+keeps the champion. The second run, with a prediction log of
 shifted traffic, finds nothing changed (every stage task ends *skipped*, saying DVC's "didn't
 change"), the monitor finds drift (exit code 3) and the retrain branch reruns every stage.
 The task states come from Airflow's own database. `make airflow-standalone` starts every
