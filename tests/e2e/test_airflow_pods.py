@@ -198,3 +198,11 @@ def test_the_pods_run_the_pipeline_in_order_through_the_workspace_volume(
         assert json.loads(verdict) == {"code": 1, "no_prediction_log": True}
     finally:
         engine("volume", "rm", "--force", xcom, check=False)
+
+    # The retrain branch's pod: every stage again, forced, and the gate on a second version.
+    retrain = pods["retrain"]
+    assert retrain["spec"]["containers"][0]["command"][-1] == "--force"
+    output = in_pod(engine, retrain, claims)
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in output, output
+    assert f"registered {DEFAULT_PACKAGE.replace('_', '-')} version 2" in output, output
