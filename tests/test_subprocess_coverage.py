@@ -34,12 +34,14 @@ def test_the_test_process_passes_coverage_on_under_its_own_name_only() -> None:
     assert (SUBPROCESS_COVERAGE in os.environ) == measuring
 
 
-def test_a_python_of_the_scaffolder_venv_measures_itself(tmp_path: Path) -> None:
+def test_a_scaffold_command_of_the_scaffolder_venv_measures_itself(tmp_path: Path) -> None:
     installed = Path(sysconfig.get_path("purelib")) / "scaffold_subprocess_coverage.pth"
     assert installed.is_file(), f"{installed} is missing: `make install` puts it there"
     env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+    program = tmp_path / "scaffold"  # what the .pth file looks for: the console script's name
+    program.write_text(PROBE + "\n", encoding="utf-8")
 
-    done = run([BIN / "python", "-c", PROBE], cwd=tmp_path, env=env)
+    done = run([BIN / "python", program], cwd=tmp_path, env=env)
 
     # Measured, and its own children learn it only through SCAFFOLD_COVERAGE_CONFIG.
     assert done.stdout.split() == ["True", "False"]
@@ -48,6 +50,26 @@ def test_a_python_of_the_scaffolder_venv_measures_itself(tmp_path: Path) -> None
     measured = coverage.CoverageData(str(written[0]))
     measured.read()
     assert any(name.endswith("scaffold/__init__.py") for name in measured.measured_files())
+
+
+def test_the_console_script_and_python_m_scaffold_are_measured(tmp_path: Path) -> None:
+    env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+    for command in (
+        [BIN / "scaffold", "--version"],
+        [BIN / "python", "-m", "scaffold", "--version"],
+    ):
+        run(command, cwd=tmp_path, env=env)
+    assert len(list(tmp_path.glob(".coverage.*"))) == 2
+
+
+def test_the_venvs_other_programs_are_not_measured(tmp_path: Path) -> None:
+    """checkov, yamllint and the like run from this venv too: tracing them only costs time."""
+    env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+
+    done = run([BIN / "python", "-c", PROBE], cwd=tmp_path, env=env)
+
+    assert done.stdout.split() == ["False", "False"]
+    assert list(tmp_path.glob(".coverage*")) == []
 
 
 def test_a_python_of_another_venv_with_coverage_does_not(tmp_path: Path) -> None:
@@ -68,6 +90,8 @@ def test_a_python_of_another_venv_with_coverage_does_not(tmp_path: Path) -> None
 
 
 POOL = """
+import coverage
+coverage.process_startup()
 from pathlib import Path
 from scaffold._git import is_work_tree
 from scaffold.fleet._work import run_each
@@ -77,7 +101,7 @@ print(run_each([Path("."), Path("..")], is_work_tree, jobs=2, processes=True))
 
 def test_the_workers_of_a_process_pool_measure_themselves(tmp_path: Path) -> None:
     """Fleet commands render in forked pool workers, which end with os._exit."""
-    env = {SUBPROCESS_COVERAGE: _config(tmp_path / ".coverage")}
+    env = {"COVERAGE_PROCESS_CONFIG": _config(tmp_path / ".coverage")}
 
     done = run([BIN / "python", "-c", POOL], cwd=tmp_path, env=env)
 
