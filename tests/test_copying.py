@@ -35,3 +35,17 @@ def test_a_yield_path_and_repeated_sources_render_as_in_copier(tmp_path: Path) -
             "app/one.txt": "app\n",
             "app/two.txt": "app\n",
         }
+
+
+def test_templates_of_other_jinja_settings_compile_their_own(tmp_path: Path) -> None:
+    """The same file under other delimiters is another template, in the same process."""
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "out.txt.jinja").write_text("[[ name ]] {{ name }}\n", encoding="utf-8")
+    results = []
+    for envops in ("", "_envops: {variable_start_string: '[[', variable_end_string: ']]'}\n"):
+        (template / "copier.yml").write_text(f"name: {{type: str}}\n{envops}", encoding="utf-8")
+        dest = tmp_path / f"out{len(results)}"
+        copying.render(str(template), None, dest, {"name": "app"}, defaults=True)
+        results.append((dest / "out.txt").read_text(encoding="utf-8"))
+    assert results == ["[[ name ]] app\n", "app {{ name }}\n"]

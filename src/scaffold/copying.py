@@ -141,8 +141,8 @@ def _worker() -> type[Worker]:
       is false). One answer per run does: about a quarter of a render's time on Linux.
     - copier compiles every path part and templated string with jinja's `from_string` each
       time it meets it: a render compiles about 2,500 sources, 900 of them different (the
-      answers file's name alone some 670 times). Each compilation is kept for the run:
-      compiling is pure, given the environment's settings, which do not change within a run.
+      answers file's name alone some 670 times). A string is compiled once per process and
+      set of jinja settings (`_compiling_once`): compiling is pure, given those settings.
     """
     from copier._main import Worker
 
@@ -160,18 +160,51 @@ def _worker() -> type[Worker]:
     return _Worker
 
 
+# Compiled strings (path parts, answers' defaults…), by what compiling depends on: the
+# environment's settings and the source. A process that renders many times (a feature switch,
+# a fleet, the tests) compiles each once. Not the template's files: each render reads them
+# from a clone of its own, and their compiled code names that file.
+_compiled: dict[tuple[Any, ...], Any] = {}
+_COMPILED_KEPT = 50_000
+
+
 def _compiling_once(env: Environment) -> Callable[..., Any]:
-    """`env.compile`, each source compiled once. Extensions still see every source first:
-    copier's `yield` tag resets its state in that hook (`preprocess`) for each path."""
-    compiled = functools.cache(env.compile)
+    """`env.compile` that reuses a string's compilation made under the same settings.
+    Extensions still see every source first: copier's `yield` tag resets its state in that
+    hook (`preprocess`) for each path."""
+    settings = _compile_settings(env)
+    compile_source: Callable[..., Any] = type(env).compile
 
     def compile_once(source: Any, name: str | None = None, filename: str | None = None,
-                     *options: bool) -> Any:  # fmt: skip
-        if isinstance(source, str):
-            env.preprocess(source, name, filename)
-        return compiled(source, name, filename, *options)
+                     raw: bool = False, defer_init: bool = False) -> Any:  # fmt: skip
+        if filename is not None or not isinstance(source, str):
+            return compile_source(env, source, name, filename, raw, defer_init)
+        env.preprocess(source, name, filename)
+        key = (settings, source, name, raw, defer_init)
+        if key not in _compiled:
+            if len(_compiled) >= _COMPILED_KEPT:
+                _compiled.clear()
+            _compiled[key] = compile_source(env, source, name, filename, raw, defer_init)
+        return _compiled[key]
 
     return compile_once
+
+
+def _compile_settings(env: Environment) -> tuple[Any, ...]:
+    """What jinja's compiler reads from `env`: its lexer (jinja shares one object between
+    environments of the same syntax), extensions, code generation switches, and the names of
+    its filters and tests (an unknown one compiles to an error)."""
+    return (
+        type(env),
+        env.lexer,
+        tuple(type(extension) for extension in env.extensions.values()),
+        env.optimized,
+        env.autoescape,
+        env.finalize,
+        env.is_async,
+        frozenset(env.filters),
+        frozenset(env.tests),
+    )
 
 
 @functools.cache
