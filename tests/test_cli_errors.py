@@ -85,7 +85,7 @@ def test_update_outside_a_project(tmp_path: Path) -> None:
 
 
 def test_update_refuses_a_dirty_repository(tmp_path: Path) -> None:
-    created = scaffold("new", "-q", "proj", "--defaults", cwd=tmp_path)
+    created = scaffold("new", "-q", "proj", "--defaults", "--no-lock", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     (tmp_path / "proj" / "scratch.py").write_text("x = 1\n")
     done = scaffold("update", "-q", "proj", cwd=tmp_path)

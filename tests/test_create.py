@@ -47,9 +47,8 @@ def test_new_makes_a_committed_project(tmp_path: Path) -> None:
 def test_new_with_data_file_and_override(tmp_path: Path) -> None:
     data = tmp_path / "answers.yml"
     data.write_text("project_name: Churn Model\nlicense: Apache-2.0\n")
-    result = api.create(
-        tmp_path / "churn", {**api_answers(data), "license": "BSD-3-Clause"}, defaults=True
-    )
+    answers = {**api_answers(data), "license": "BSD-3-Clause"}
+    result = api.create(tmp_path / "churn", answers, defaults=True, lock=False)
     answers = yaml.safe_load((result.path / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "churn-model"
     assert answers["package_name"] == "churn_model"
@@ -66,7 +65,7 @@ def test_force_writes_into_a_non_empty_directory_and_keeps_other_files(tmp_path:
     dest = tmp_path / "existing"
     dest.mkdir()
     (dest / "notes.txt").write_text("keep me")
-    api.create(dest, defaults=True, force=True)
+    api.create(dest, defaults=True, force=True, lock=False)
     assert (dest / "notes.txt").read_text() == "keep me"
     assert expected_files({}) <= files_under(dest)
 
