@@ -64,9 +64,12 @@ test: install ## Fast tests (render tier)
 	$(BIN)/pytest
 
 # Two workers: the tests sharing the installed, trained project stay on one (tests/conftest.py),
-# the others (updates, upgrades, classes, the wheelhouse…) run beside them.
+# the others (updates, upgrades, classes, the wheelhouse…) run beside them. The fast tier has no
+# groups: an idle worker takes tests queued for the other (2026-12-07, warm: 4 min 34 s against
+# 5 min 7 s with the groups' scheduler; three workers on two cores: 4 min 51 s).
 WORKERS ?= 2
 PARALLEL := -n $(WORKERS) --dist loadgroup
+PARALLEL_FAST := -n $(WORKERS) --dist worksteal
 
 e2e: install container-engine prometheus ## Slow end-to-end tests: install and run generated projects, update across versions
 	$(BIN)/pytest $(PARALLEL) -m e2e
@@ -79,7 +82,7 @@ COVERAGE := --cov=scaffold
 COVERAGE_FLOOR := 89
 
 check-fast: install lint typecheck ## The fast tier of check: lint, types, render matrix and unit tests (coverage starts)
-	$(BIN)/pytest $(PARALLEL) -m "not e2e" --durations=15 $(COVERAGE) --cov-report=
+	$(BIN)/pytest $(PARALLEL_FAST) -m "not e2e" --durations=15 $(COVERAGE) --cov-report=
 
 check: check-fast container-engine prometheus ## Everything CI runs: the fast tier, then e2e (coverage of both) and the docs
 	$(BIN)/pytest $(PARALLEL) -m e2e --durations=25 $(COVERAGE) --cov-append \
