@@ -181,11 +181,12 @@ def _compiling_once(env: Environment) -> Callable[..., Any]:
             return compile_source(env, source, name, filename, raw, defer_init)
         env.preprocess(source, name, filename)
         key = (settings, source, name, raw, defer_init)
-        if key not in _compiled:
+        code = _compiled.get(key)
+        if code is None:  # kept from a local: another thread's render may clear the dict
             if len(_compiled) >= _COMPILED_KEPT:
                 _compiled.clear()
-            _compiled[key] = compile_source(env, source, name, filename, raw, defer_init)
-        return _compiled[key]
+            code = _compiled[key] = compile_source(env, source, name, filename, raw, defer_init)
+        return code
 
     return compile_once
 
